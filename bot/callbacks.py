@@ -1,0 +1,73 @@
+"""Callback data: short ASCII strings parsed strictly.
+
+Grammar (every form fits Telegram's 64-byte limit; content check verifies it per topic):
+    m               main menu
+    t:<id>[:<page>] open a topic (page counts from 0)
+    sos             the SOS screen
+    lang            the language picker;  l:<ky|ru>  choose a language
+    safe            the safety screen;    clear      delete the bot's messages in this chat
+    q:<answers>     the job-offer self-check; answers are one letter per question (y/n/u)
+    fq:<answers>    the same self-check, phrased for a relative
+Anything else (forged, or from an older version) parses to None and gets "button out of date".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot import LANGUAGES
+
+MAX_CALLBACK_BYTES = 64
+TOPIC_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_ANSWERS_RE = re.compile(r"^[ynu]{0,20}$")
+
+
+@dataclass(frozen=True)
+class Callback:
+    action: str
+    topic: str = ""
+    page: int = 0
+    lang: str = ""
+    answers: str = ""
+
+
+def topic_data(topic_id: str, page: int = 0) -> str:
+    return f"t:{topic_id}" if page == 0 else f"t:{topic_id}:{page}"
+
+
+def lang_data(lang: str) -> str:
+    return f"l:{lang}"
+
+
+def check_data(answers: str, family: bool = False) -> str:
+    return f"{'fq' if family else 'q'}:{answers}"
+
+
+MAIN_MENU = "m"
+SOS = "sos"
+LANGUAGE = "lang"
+SAFETY = "safe"
+CLEAR_CHAT = "clear"
+_SIMPLE = {MAIN_MENU, SOS, LANGUAGE, SAFETY, CLEAR_CHAT}
+
+
+def parse(data: str | None) -> Callback | None:
+    """Parse callback data; None for anything not produced by this module."""
+    if not data or len(data.encode()) > MAX_CALLBACK_BYTES or not data.isascii():
+        return None
+    if data in _SIMPLE:
+        return Callback(action=data)
+    head, _, rest = data.partition(":")
+    if head == "t":
+        topic, _, page = rest.partition(":")
+        if not TOPIC_ID_RE.match(topic):
+            return None
+        if page and not (page.isdigit() and len(page) <= 2 and not page.startswith("0")):
+            return None
+        return Callback(action="t", topic=topic, page=int(page or 0))
+    if head == "l" and rest in LANGUAGES:
+        return Callback(action="l", lang=rest)
+    if head in ("q", "fq") and _ANSWERS_RE.match(rest):
+        return Callback(action=head, answers=rest)
+    return None

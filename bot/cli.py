@@ -1,0 +1,112 @@
+"""The `jol` command: parses arguments and calls into the package; nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import LANGUAGES
+from bot.content.loader import load_content
+from bot.content.model import ContentSnapshot
+from bot.settings import Settings, SettingsError
+
+
+def _load_or_exit(content_dir: Path, settings: Settings) -> ContentSnapshot:
+    snapshot, problems = load_content(content_dir, stale_after_days=settings.stale_after_days)
+    if snapshot is None:
+        for problem in problems:
+            if problem.severity == "error":
+                print(problem, file=sys.stderr)
+        print(f"content in {content_dir} has errors; run `jol content check`", file=sys.stderr)
+        raise SystemExit(1)
+    return snapshot
+
+
+def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int:
+    content_dir = Path(args.dir) if args.dir else settings.content_dir
+    snapshot, problems = load_content(content_dir, stale_after_days=settings.stale_after_days)
+    for problem in problems:
+        print(problem)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if snapshot is not None:
+        topics = len(snapshot.topic_ids())
+        print(f"{topics} topics in {len(LANGUAGES)} languages, {len(snapshot.contacts)} contacts: "
+              f"{errors} errors, {warnings} warnings")
+    else:
+        print(f"{errors} errors, {warnings} warnings: content NOT loadable")
+    if errors or (args.strict and warnings):
+        if args.strict and warnings and not errors:
+            print("--strict: warnings count as errors")
+        return 1
+    return 0
+
+
+def cmd_content_list(args: argparse.Namespace, settings: Settings) -> int:
+    snapshot = _load_or_exit(settings.content_dir, settings)
+    rows = [
+        {"id": t.id, "lang": t.lang, "title": t.title, "parent": t.parent}
+        for t in sorted(snapshot.topics.values(), key=lambda t: (t.lang, t.id))
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        for row in rows:
+            print(f"{row['lang']}  {row['id']:<24} {row['title']}  (in {row['parent'] or '-'})")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    snapshot = _load_or_exit(settings.content_dir, settings)
+    queries = sys.stdin.read().splitlines() if args.query == "-" else [args.query]
+    for query in queries:
+        hits = snapshot.search.search(query, args.lang)
+        if args.json or args.query == "-":
+            print(json.dumps([{"topic": h.topic, "score": h.score} for h in hits]))
+        elif not hits:
+            print("nothing found")
+        else:
+            for hit in hits:
+                topic = snapshot.topic(args.lang, hit.topic)
+                print(f"{hit.score:7.2f}  {hit.topic:<22} {topic.title if topic else ''}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jol", description="Jol — safe migration bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    content = commands.add_parser("content", help="check or list the content")
+    content_commands = content.add_subparsers(dest="content_command", required=True)
+    check = content_commands.add_parser("check", help="validate every content file")
+    check.add_argument("dir", nargs="?", help="content folder (default: JOL_CONTENT_DIR)")
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.set_defaults(handler=cmd_content_check)
+    listing = content_commands.add_parser("list", help="list topics")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_content_list)
+
+    search = commands.add_parser("search", help="search topics as the bot does")
+    search.add_argument("query", help="the query; '-' reads one query a line from stdin")
+    search.add_argument("--lang", choices=LANGUAGES, default="ru")
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(handler=cmd_search)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    result: int = args.handler(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""Shared fixtures: a small, valid content folder that tests can break on purpose."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot import REPO_ROOT
+
+REAL_CONTENT = REPO_ROOT / "content"
+
+TOPIC = """\
+---
+title: {title}
+{parent}order: {order}
+keywords: [{keywords}]
+reviewed: 2026-11-01
+sources:
+  - "Test source, 2026"
+{extra}---
+{body}
+"""
+
+CONTACTS = """\
+countries:
+  KG: {ru: Кыргызстан, ky: Кыргызстан}
+  RU: {ru: Россия, ky: Орусия}
+contacts:
+  - id: kg-112
+    country: KG
+    phone: "112"
+    name: {ru: "Служба спасения", ky: "Куткаруу кызматы"}
+    verified_on: 2026-01-10
+    source: "GOV.UK FCDO, Kyrgyzstan"
+    status: verified
+  - id: ru-iom
+    country: RU
+    phone: "8 800 333-00-16"
+    name: {ru: "Горячая линия МОМ", ky: "ЭМУнун ишеним телефону"}
+    verified_on: 2026-01-10
+    source: "IOM Russia, undated"
+    status: unverified
+"""
+
+
+def write_topic(root: Path, lang: str, topic_id: str, *, title: str, body: str,
+                parent: str | None = None, order: int = 10, keywords: str = "",
+                extra: str = "") -> Path:
+    path = root / lang / f"{topic_id}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(TOPIC.format(
+        title=title, parent=f"parent: {parent}\n" if parent else "", order=order,
+        keywords=keywords, extra=extra, body=textwrap.dedent(body).strip(),
+    ), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small_content(tmp_path: Path) -> Path:
+    """Two sections, three topics, both languages, two contacts: valid as written."""
+    root = tmp_path / "content"
+    (root / "ky").mkdir(parents=True)
+    (root / "ru").mkdir(parents=True)
+    (root / "contacts.yaml").write_text(CONTACTS, encoding="utf-8")
+    for lang, danger, passport, help_title in (
+        ("ru", "Опасные признаки", "Забрали паспорт", "Куда звонить"),
+        ("ky", "Коркунучтуу белгилер", "Паспортту алып коюшту", "Кайда чалуу керек"),
+    ):
+        write_topic(root, lang, "danger", title=danger, order=10, keywords="обман, алдамчылык",
+                    body="Как узнать обман.")
+        write_topic(root, lang, "help", title=help_title, order=20, keywords="помощь, жардам",
+                    body="Телефоны помощи.")
+        write_topic(root, lang, "passport-taken", title=passport, parent="danger",
+                    keywords="паспорт, документы, pasport",
+                    body="""
+                    Работодатель **не имеет права** забирать паспорт.
+
+                    - Сделайте копию.
+                    - Позвоните на _горячую линию_.
+                    """)
+        write_topic(root, lang, "hotlines", title=help_title + "!", parent="help",
+                    keywords="телефон, горячая линия, ишеним", body="Звоните.",
+                    extra="contacts: [kg-112, ru-iom]\n")
+    return root
+
+
+@pytest.fixture
+def content_copy(tmp_path: Path) -> Path:
+    """A writable copy of the real content folder."""
+    target = tmp_path / "real-content"
+    shutil.copytree(REAL_CONTENT, target)
+    return target
