@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from bot import LANGUAGES
 
 MAX_CALLBACK_BYTES = 64
-TOPIC_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+# Single dashes only: "--" separates a topic from a campaign source in deep links.
+TOPIC_ID_RE = re.compile(r"^(?=.{1,40}$)[a-z0-9]+(-[a-z0-9]+)*$")
 _ANSWERS_RE = re.compile(r"^[ynu]{0,20}$")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Sequence
@@ -75,9 +76,34 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chat import chat
+
+    asyncio.run(chat(settings, args.lang))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.token:
+        print("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and run:\n"
+              "    TELEGRAM_BOT_TOKEN=123:abc jol run\n"
+              "To try the bot without Telegram, run: jol chat", file=sys.stderr)
+        return 2
+    from bot.server import serve
+
+    asyncio.run(serve(settings))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jol", description="Jol — safe migration bot")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="serve Telegram (long polling, or webhook if set)")
+    run.set_defaults(handler=cmd_run)
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal, offline")
+    chat.add_argument("--lang", choices=LANGUAGES, help="your phone's language (default: ask)")
+    chat.set_defaults(handler=cmd_chat)
 
     content = commands.add_parser("content", help="check or list the content")
     content_commands = content.add_subparsers(dest="content_command", required=True)

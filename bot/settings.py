@@ -55,6 +55,7 @@ class Settings:
     retention_days: int = 730
     stale_after_days: int = 180
     stats_flush_seconds: float = 2.0
+    max_messages_per_second: int = 0  # 0: no proactive cap; 429s are always waited out
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -87,4 +88,5 @@ class Settings:
             retention_days=_int_env(env, "JOL_RETENTION_DAYS", 730),
             stale_after_days=_int_env(env, "JOL_STALE_AFTER_DAYS", 180),
             stats_flush_seconds=flush_seconds,
+            max_messages_per_second=_int_env(env, "JOL_MAX_MESSAGES_PER_SECOND", 0),
         )

@@ -33,14 +33,14 @@ contacts:
     country: KG
     phone: "112"
     name: {ru: "Служба спасения", ky: "Куткаруу кызматы"}
-    verified_on: 2026-01-10
-    source: "GOV.UK FCDO, Kyrgyzstan"
+    verified_on: 2026-11-01
+    source: "GOV.UK FCDO, Kyrgyzstan (stored 2026-01-10)"
     status: verified
   - id: ru-iom
     country: RU
     phone: "8 800 333-00-16"
     name: {ru: "Горячая линия МОМ", ky: "ЭМУнун ишеним телефону"}
-    verified_on: 2026-01-10
+    verified_on: 2026-11-01
     source: "IOM Russia, undated"
     status: unverified
 """
@@ -60,7 +60,7 @@ def write_topic(root: Path, lang: str, topic_id: str, *, title: str, body: str,
 
 @pytest.fixture
 def small_content(tmp_path: Path) -> Path:
-    """Two sections, three topics, both languages, two contacts: valid as written."""
+    """Two sections, four topics, both languages, two contacts: valid as written."""
     root = tmp_path / "content"
     (root / "ky").mkdir(parents=True)
     (root / "ru").mkdir(parents=True)
@@ -84,6 +84,9 @@ def small_content(tmp_path: Path) -> Path:
         write_topic(root, lang, "hotlines", title=help_title + "!", parent="help",
                     keywords="телефон, горячая линия, ишеним", body="Звоните.",
                     extra="contacts: [kg-112, ru-iom]\n")
+        write_topic(root, lang, "sos", title="SOS", parent="help", order=5,
+                    keywords="sos, помогите, жардам", body="Звоните 112.",
+                    extra="contacts: [kg-112]\n")
     return root
 
 

@@ -74,18 +74,18 @@ class SearchHit:
 class SearchIndex:
     """An immutable index of topic words; built once per content snapshot."""
 
-    TITLE_WEIGHT = 3.0
+    TITLE_WEIGHT = 4.0
     KEYWORD_WEIGHT = 3.0
     OTHER_LANGUAGE = 0.8  # a match in the other language counts a little less
+    SECTION_WEIGHT = 0.7  # a menu section answers less than the topics inside it
     _CACHE_LIMIT = 4096
 
-    def __init__(self, postings: dict[str, dict[tuple[str, str], float]], topic_count: int):
+    def __init__(self, postings: dict[str, dict[tuple[str, str], float]],
+                 topic_factor: dict[str, float]) -> None:
         self._postings = postings
         self._vocabulary = sorted(postings)
-        self._idf = {
-            term: math.log(1 + topic_count / len({tid for _, tid in where}))
-            for term, where in postings.items()
-        }
+        self._topic_count = len(topic_factor)
+        self._topic_factor = topic_factor
         self._stems: dict[str, list[str]] = defaultdict(list)
         for term in self._vocabulary:
             for k in range(_MIN_STEM, len(term)):
@@ -99,10 +99,12 @@ class SearchIndex:
         def add(term: str, key: tuple[str, str], weight: float) -> None:
             postings[term][key] = max(postings[term].get(key, 0.0), weight)
 
-        ids = set()
+        topic_factor: dict[str, float] = {}
+        parents = set()
         for topic in topics:
             key = (topic.lang, topic.id)
-            ids.add(topic.id)
+            topic_factor[topic.id] = 1.0
+            parents.add(topic.parent)
             counts: dict[str, int] = defaultdict(int)
             for term in words(topic.body):
                 counts[term] += 1
@@ -112,7 +114,9 @@ class SearchIndex:
                 add(term, key, cls.KEYWORD_WEIGHT)
             for term in words(topic.title):
                 add(term, key, cls.TITLE_WEIGHT)
-        return cls(dict(postings), len(ids))
+        for topic_id in parents & set(topic_factor):
+            topic_factor[topic_id] = cls.SECTION_WEIGHT
+        return cls(dict(postings), topic_factor)
 
     def _matches(self, word: str) -> list[tuple[str, float]]:
         """Indexed terms that a query word stands for, with a similarity in (0, 1]."""
@@ -131,8 +135,8 @@ class SearchIndex:
                 found.setdefault(term, 0.9)
             # Indexed words are stems of the query ("паспортумду" ~ "паспорт").
             for k in range(len(word) - 1, 3, -1):
-                if word[:k] in self._postings:
-                    found.setdefault(word[:k], 0.9)
+                if word[:k] in self._postings:  # a four-letter stem is often another word
+                    found.setdefault(word[:k], 0.9 if k >= _MIN_STEM else 0.7)
             # Same stem, other ending ("москве" ~ "москва").
             for k in range(len(word) - 1, _MIN_STEM - 1, -1):
                 stem_terms = self._stems.get(word[:k])
@@ -158,19 +162,27 @@ class SearchIndex:
         return result
 
     def search(self, query: str, lang: str, limit: int = 5) -> list[SearchHit]:
-        """Best topics for a query, best first; an empty list means nothing relevant."""
+        """Best topics for a query, best first; an empty list means nothing relevant.
+
+        Each query word adds, to every topic it matches, its best match there (similarity ×
+        field weight) times the word's rarity: how few topics the word (with its variants)
+        matches at all. So "работа", found everywhere, counts little; "паспорт" counts a lot.
+        """
+        query_words = list(dict.fromkeys(words(query[:500])))  # a long paste is cut, not refused
         scores: dict[str, float] = defaultdict(float)
-        for word in dict.fromkeys(words(query[:500])):  # a long paste is cut, not refused
+        for word in query_words:
             best: dict[str, float] = {}
             for term, similarity in self._matches(word):
-                idf = self._idf[term]
                 for (term_lang, topic_id), weight in self._postings[term].items():
                     factor = 1.0 if term_lang == lang else self.OTHER_LANGUAGE
-                    value = similarity * weight * idf * factor
+                    value = similarity * weight * factor
                     if value > best.get(topic_id, 0.0):
                         best[topic_id] = value
+            if not best:
+                continue
+            rarity = math.log(1 + self._topic_count / len(best))
             for topic_id, value in best.items():
-                scores[topic_id] += value
+                scores[topic_id] += value * rarity * self._topic_factor.get(topic_id, 1.0)
         if not scores:
             return []
         top = max(scores.values())

@@ -1,0 +1,38 @@
+"""Opening and closing what the bot needs to serve: content, database, counters, memory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot import db
+from bot.content.store import ContentStore
+from bot.context import Services
+from bot.settings import Settings
+from bot.stats.memory import LanguageMemory
+from bot.stats.recorder import StatsRecorder
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Services]:
+    """Content first (a broken folder stops the start with the exact problems), then the
+    database, upgraded to the latest migration; counters are flushed when the block ends."""
+    content = ContentStore(settings.content_dir, settings.stale_after_days)
+    if migrate:
+        await db.upgrade(settings.database_url)
+    engine = db.create_engine(settings.database_url)
+    secret, notice = db.load_or_create_secret(settings.secret, settings.database_url)
+    if notice:
+        log.warning(notice)
+    stats = StatsRecorder(engine, flush_seconds=settings.stats_flush_seconds)
+    memory = LanguageMemory(engine, secret)
+    await stats.start()
+    try:
+        yield Services(settings=settings, content=content, engine=engine, stats=stats,
+                       memory=memory)
+    finally:
+        await stats.close()
+        await engine.dispose()

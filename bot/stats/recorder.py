@@ -1,0 +1,178 @@
+"""Anonymous event counters: counted in memory on the hot path, written in batches.
+
+A reply never waits for the database: `count()` only bumps a dict entry. A background task
+writes the pending counts every `flush_seconds` with atomic UPSERTs, so concurrent writers
+(tasks, processes, replicas) never lose an increment. A crash loses at most the counts of
+the last flush interval (plus any kept while the database was unreachable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.stats.models import EVENT_LEN, KEY_LEN, LANG_LEN, SOURCE_LEN, Counter
+
+logger = logging.getLogger(__name__)
+
+CounterKey = tuple[date, str, str, str, str]  # day, event, key, lang, source
+
+# Bounds memory while the database is down: "gap" keys come from user input, so the number
+# of distinct keys is not naturally limited. Counts for new keys beyond this are dropped.
+MAX_PENDING_KEYS = 100_000
+
+
+def utc_today() -> date:
+    """Today's date in UTC: counters are per day, never finer."""
+    return datetime.now(UTC).date()
+
+
+def _upsert_statement(engine: AsyncEngine) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE SET count = counters.count + excluded.count."""
+    dialect = engine.dialect.name
+    if dialect == "sqlite":
+        insert_sqlite = sqlite.insert(Counter)
+        return insert_sqlite.on_conflict_do_update(
+            index_elements=["day", "event", "key", "lang", "source"],
+            set_={"count": Counter.count + insert_sqlite.excluded["count"]},
+        )
+    if dialect == "postgresql":
+        insert_pg = postgresql.insert(Counter)
+        return insert_pg.on_conflict_do_update(
+            index_elements=["day", "event", "key", "lang", "source"],
+            set_={"count": Counter.count + insert_pg.excluded["count"]},
+        )
+    raise ValueError(f"statistics need SQLite or PostgreSQL, not {dialect!r}")
+
+
+class StatsRecorder:
+    """Counts (day, event, key, lang, source) in memory and flushes them in batches."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        flush_seconds: float = 2.0,
+        today: Callable[[], date] = utc_today,
+    ) -> None:
+        if flush_seconds <= 0:
+            raise ValueError("flush_seconds must be positive")
+        self._engine = engine
+        self._statement = _upsert_statement(engine)
+        self.flush_seconds = flush_seconds
+        self._today = today
+        self._pending: dict[CounterKey, int] = {}
+        self._oldest: float | None = None  # monotonic time of the oldest unflushed count
+        self._flush_lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0  # counts lost to MAX_PENDING_KEYS, for metrics
+        self.failed_flushes = 0  # flushes that hit a database error, for metrics
+
+    def count(self, event: str, key: str = "", lang: str = "", source: str = "") -> None:
+        """Add one to a counter in memory; O(1), never touches the database or raises on input."""
+        counter = (
+            self._today(),
+            event[:EVENT_LEN],
+            key[:KEY_LEN],
+            lang[:LANG_LEN],
+            source[:SOURCE_LEN],
+        )
+        pending = self._pending
+        if counter in pending:
+            pending[counter] += 1
+            return
+        if len(pending) >= MAX_PENDING_KEYS:
+            self.dropped += 1
+            return
+        pending[counter] = 1
+        if self._oldest is None:
+            self._oldest = time.monotonic()
+
+    @property
+    def pending(self) -> int:
+        """Distinct counters waiting for the next flush."""
+        return len(self._pending)
+
+    @property
+    def last_flush_lag(self) -> float:
+        """Seconds since the oldest unflushed count (0 when nothing waits): a health metric."""
+        if self._oldest is None:
+            return 0.0
+        return max(0.0, time.monotonic() - self._oldest)
+
+    async def start(self) -> None:
+        """Start the background flush loop (once; later calls do nothing)."""
+        if self._task is not None and not self._task.done():
+            return
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._run(), name="jol-stats-flush")
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):  # timeout: time to flush
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.flush_seconds)
+            try:
+                await self.flush()
+            except Exception:  # flush() already handles DB errors; never let the loop die
+                logger.exception("stats flush loop error")
+
+    async def flush(self) -> int:
+        """Write pending counts in one transaction; returns how many counters were written.
+
+        On a database error the counts go back to memory for the next try; only the error's
+        class is logged, never the counted data.
+        """
+        async with self._flush_lock:
+            if not self._pending:
+                return 0
+            batch, self._pending = self._pending, {}
+            oldest, self._oldest = self._oldest, None
+            # One order for every writer, so concurrent transactions lock rows in the same
+            # order and PostgreSQL cannot deadlock between two flushes.
+            rows = [
+                {"day": c[0], "event": c[1], "key": c[2], "lang": c[3], "source": c[4], "count": n}
+                for c, n in sorted(batch.items())
+            ]
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(self._statement, rows)
+            except BaseException as exc:
+                self._restore(batch, oldest)
+                if not isinstance(exc, Exception):
+                    raise  # cancelled: counts are back in memory, close() can still write them
+                self.failed_flushes += 1
+                logger.warning(
+                    "stats flush failed (%s); %d counters kept for the next try",
+                    type(exc).__name__,
+                    len(batch),
+                )
+                return 0
+            return len(rows)
+
+    def _restore(self, batch: dict[CounterKey, int], oldest: float | None) -> None:
+        """Merge an unwritten batch back with anything counted meanwhile."""
+        for counter, n in batch.items():
+            self._pending[counter] = self._pending.get(counter, 0) + n
+        if oldest is not None and (self._oldest is None or oldest < self._oldest):
+            self._oldest = oldest
+
+    async def close(self) -> None:
+        """Stop the flush loop and write everything still pending (call at shutdown)."""
+        task, self._task = self._task, None
+        if task is not None:
+            self._stopping.set()
+            await task
+        await self.flush()
+        if self._pending:
+            logger.error(
+                "stats: %d counters could not be written at shutdown and are lost",
+                len(self._pending),
+            )
