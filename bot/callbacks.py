@@ -5,9 +5,10 @@ Grammar (every form fits Telegram's 64-byte limit; content check verifies it per
     t:<id>[:<page>] open a topic (page counts from 0)
     sos             the SOS screen
     lang            the language picker;  l:<ky|ru>  choose a language
-    safe            the safety screen;    clear      delete the bot's messages in this chat
-    q:<answers>     the job-offer self-check; answers are one letter per question (y/n/u)
-    fq:<answers>    the same self-check, phrased for a relative
+    clear           ask to delete this chat's messages;  clear!  delete them
+    q:<ver><answers>   the job-offer self-check: <ver> is 4 hex digits naming the questions'
+                       version, then one letter per answer so far (y/n/u); no server state
+    fq:<ver><answers>  the same self-check, phrased for a relative
 Anything else (forged, or from an older version) parses to None and gets "button out of date".
 """
 
@@ -21,7 +22,7 @@ from bot import LANGUAGES
 MAX_CALLBACK_BYTES = 64
 # Single dashes only: "--" separates a topic from a campaign source in deep links.
 TOPIC_ID_RE = re.compile(r"^(?=.{1,40}$)[a-z0-9]+(-[a-z0-9]+)*$")
-_ANSWERS_RE = re.compile(r"^[ynu]{0,20}$")
+_CHECK_RE = re.compile(r"^(?P<version>[0-9a-f]{4})(?P<answers>[ynu]{0,20})$")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Callback:
     page: int = 0
     lang: str = ""
     answers: str = ""
+    version: str = ""
 
 
 def topic_data(topic_id: str, page: int = 0) -> str:
@@ -48,9 +50,9 @@ def check_data(answers: str, family: bool = False) -> str:
 MAIN_MENU = "m"
 SOS = "sos"
 LANGUAGE = "lang"
-SAFETY = "safe"
 CLEAR_CHAT = "clear"
-_SIMPLE = {MAIN_MENU, SOS, LANGUAGE, SAFETY, CLEAR_CHAT}
+CLEAR_CHAT_CONFIRMED = "clear!"
+_SIMPLE = {MAIN_MENU, SOS, LANGUAGE, CLEAR_CHAT, CLEAR_CHAT_CONFIRMED}
 
 
 def parse(data: str | None) -> Callback | None:
@@ -69,6 +71,7 @@ def parse(data: str | None) -> Callback | None:
         return Callback(action="t", topic=topic, page=int(page or 0))
     if head == "l" and rest in LANGUAGES:
         return Callback(action="l", lang=rest)
-    if head in ("q", "fq") and _ANSWERS_RE.match(rest):
-        return Callback(action=head, answers=rest)
+    check = _CHECK_RE.match(rest)
+    if head in ("q", "fq") and check:
+        return Callback(action=head, answers=check["answers"], version=check["version"])
     return None

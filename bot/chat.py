@@ -43,8 +43,8 @@ def button_data(message: SentMessage, number: int) -> str | None:
 async def chat(settings: Settings, lang: str | None) -> None:
     # A throwaway database: what happens in a rehearsal is not counted in real statistics.
     with tempfile.TemporaryDirectory() as scratch:
-        settings = replace(settings, database_url=f"sqlite+aiosqlite:///{Path(scratch) / 'chat.db'}",
-                           secret="local-chat")
+        database_url = f"sqlite+aiosqlite:///{Path(scratch) / 'chat.db'}"
+        settings = replace(settings, database_url=database_url, secret="local-chat")
         telegram = FakeTelegram()
         async with open_services(settings) as services:
             application = build_application(services, request=LocalRequest(telegram),

@@ -95,6 +95,48 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import db
+
+    asyncio.run(db.upgrade(settings.database_url))
+    print("database is up to date")
+    return 0
+
+
+async def _stats(args: argparse.Namespace, settings: Settings) -> None:
+    from bot import db
+    from bot.stats import reports
+
+    engine = db.create_engine(settings.database_url)
+    try:
+        rows = await reports.load_counts(engine, days=args.days)
+    finally:
+        await engine.dispose()
+    minimum = settings.min_report_count
+    if args.csv:
+        sys.stdout.write(reports.to_csv(rows, minimum))
+    elif args.gaps:
+        gaps = reports.gap_words(rows, minimum=max(minimum, 5))
+        print("\n".join(f"{count:6}  {word}" for word, count in gaps) or
+              "no word was searched in vain 5 times or more")
+    else:
+        print(reports.summary_table(rows, minimum))
+    if args.chart:
+        snapshot, _ = load_content(settings.content_dir)
+        titles = {t.id: t.title for t in snapshot.topics.values()
+                  if t.lang == "ru"} if snapshot else None
+        reports.chart_png(rows, args.chart, minimum=minimum, titles=titles)
+        print(f"chart written to {args.chart}", file=sys.stderr)
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    if args.days < 1:
+        print("--days must be 1 or more", file=sys.stderr)
+        return 2
+    asyncio.run(_stats(args, settings))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jol", description="Jol — safe migration bot")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--lang", choices=LANGUAGES, default="ru")
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler=cmd_search)
+    stats = commands.add_parser("stats", help="anonymous counters for NGO staff")
+    stats.add_argument("--days", type=int, default=30, help="how many days back (default 30)")
+    stats.add_argument("--csv", action="store_true", help="CSV for spreadsheets on stdout")
+    stats.add_argument("--chart", metavar="FILE.png", help="also write a PNG chart")
+    stats.add_argument("--gaps", action="store_true",
+                       help="words of searches that found nothing (seen 5+ times)")
+    stats.set_defaults(handler=cmd_stats)
+
+    database = commands.add_parser("db", help="database maintenance")
+    database_commands = database.add_subparsers(dest="db_command", required=True)
+    upgrade = database_commands.add_parser("upgrade", help="apply the migrations")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
     return parser
 
 

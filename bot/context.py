@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from bot.stats.recorder import StatsRecorder
 
 
-class SentMessages:
-    """Ids of the bot's recent messages per chat, for "clear this chat".
+class RecentMessages:
+    """Ids of recent messages per chat, the bot's and the user's, for "clear this chat".
 
     In memory only and bounded: the ids never reach the database or the logs, and a restart
     forgets them (Telegram lets a bot delete its messages for 48 hours anyway).
@@ -53,7 +53,7 @@ class Services:
     engine: AsyncEngine
     stats: StatsRecorder
     memory: LanguageMemory
-    sent: SentMessages = field(default_factory=SentMessages)
+    recent: RecentMessages = field(default_factory=RecentMessages)
 
 
 class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

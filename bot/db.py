@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
 SECRET_FILE_NAME = "jol.secret"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+MIGRATION_LOCK_ID = 0x4A4F4C  # "JOL": the PostgreSQL advisory lock held while migrating
 
 
 def _sqlite_file(url: URL) -> Path | None:
@@ -72,12 +73,26 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+def lock_for_migrations(connection: Connection) -> None:
+    """Let one process migrate at a time, so replicas starting together don't collide.
+
+    The whole run is one transaction: on PostgreSQL under an advisory lock; on SQLite under
+    BEGIN IMMEDIATE (the write lock; DDL is transactional there too, so a failed step leaves
+    nothing half done).
+    """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 async def _run_alembic(url: str, action: str, revision: str) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
 
             def run(sync_conn: Connection) -> None:
+                lock_for_migrations(sync_conn)
                 config = alembic_config(sync_conn)
                 if action == "upgrade":
                     command.upgrade(config, revision)

@@ -119,6 +119,7 @@ class SentMessage:
 class ChatLog:
     chat_id: int
     messages: dict[int, SentMessage] = field(default_factory=dict)
+    incoming: dict[int, SentMessage] = field(default_factory=dict)  # what the user sent
     callback_answers: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # "send 5", "edit 5", "delete 5", …
 
@@ -206,6 +207,8 @@ class FakeTelegram:
                          **fields}
         if user is not None:
             message["from"] = user
+        chat_log.incoming[message_id] = SentMessage(message_id, chat_id, fields.get("text", ""),
+                                                    "", [], self.clock(), "user")
         chat_log.events.append(f"user {message_id}")
         return message
 
@@ -324,12 +327,24 @@ class FakeTelegram:
             if not re.fullmatch(r"[a-z0-9_]{1,32}", command["command"]) or not (
                     1 <= len(command["description"]) <= 256):
                 raise bad_request("BOT_COMMAND_INVALID")
-        self.commands[params.get("language_code", "")] = [
+        self.commands[self._commands_key(params)] = [
             (c["command"], c["description"]) for c in commands]
         return True
 
+    def _commands_key(self, params: JSON) -> str:
+        """"ky", "ru", "" (default), or "@<chat>" for a chat scope."""
+        scope = params.get("scope")
+        if isinstance(scope, str):
+            scope = json.loads(scope)
+        key = str(params.get("language_code") or "")
+        if scope and scope.get("type") == "chat":
+            if int(scope["chat_id"]) not in self.chats:
+                raise bad_request("chat not found")
+            key += f"@{scope['chat_id']}"
+        return key
+
     def api_deletemycommands(self, params: JSON) -> bool:
-        self.commands.pop(params.get("language_code", ""), None)
+        self.commands.pop(self._commands_key(params), None)
         return True
 
     def _store(self, chat: ChatLog, text: str, html_text: str, markup: Any,
@@ -417,7 +432,7 @@ class FakeTelegram:
         return self._message_json(message)
 
     def _delete(self, chat: ChatLog, message_id: int) -> bool:
-        message = chat.messages.get(message_id)
+        message = chat.messages.get(message_id) or chat.incoming.get(message_id)
         if message is None or message.deleted:
             raise bad_request("message to delete not found")
         if self.clock() - message.date > DELETE_WINDOW:

@@ -7,7 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram
 UPDATES = Counter("jol_updates_total", "Updates handled, by kind", ["kind"])
 ERRORS = Counter("jol_errors_total", "Updates whose handler raised")
 LATENCY = Histogram(
-    "jol_handler_seconds", "Time from an update's arrival to the end of its handling",
+    "jol_handler_seconds", "Time to handle one update, from its turn in its chat to the end",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 FLUSH_LAG = Gauge("jol_stats_flush_lag_seconds", "Age of the oldest statistics not yet written")

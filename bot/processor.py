@@ -24,7 +24,8 @@ def chat_key(update: object) -> int | None:
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """A lock per chat (kept only while that chat has updates in flight), a global cap on
-    updates handled at once, and a count of updates waiting so intake can pause under a flood.
+    updates handled at once, and a count of updates received and not yet handled, so the
+    intake can pause (polling) or ask Telegram to retry later (webhook) under a flood.
     """
 
     def __init__(self, max_concurrent_updates: int = 256) -> None:
@@ -32,18 +33,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[int | None, tuple[asyncio.Lock, int]] = {}
         self.backlog = 0
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        # Counted from arrival, before waiting for a free slot, so latency includes queueing.
+    def received(self) -> None:
+        """Called by the intake (polling or webhook) for each update it queues."""
         self.backlog += 1
         metrics.BACKLOG.set(self.backlog)
-        started = time.perf_counter()
-        try:
-            await super().process_update(update, coroutine)
-        finally:
-            self.backlog -= 1
-            metrics.BACKLOG.set(self.backlog)
-            metrics.LATENCY.observe(time.perf_counter() - started)
-            metrics.UPDATES.labels(metrics.update_kind(update)).inc()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = chat_key(update)
@@ -51,13 +44,18 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
+                started = time.perf_counter()
                 await coroutine
+                metrics.LATENCY.observe(time.perf_counter() - started)
         finally:
             lock, users = self._locks[key]
             if users == 1:
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
+            self.backlog = max(0, self.backlog - 1)
+            metrics.BACKLOG.set(self.backlog)
+            metrics.UPDATES.labels(metrics.update_kind(update)).inc()
 
     async def initialize(self) -> None:
         return None

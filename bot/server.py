@@ -41,6 +41,9 @@ def configure_logging() -> None:
     # are about its machinery. Neither is needed at INFO.
     for noisy in ("httpx", "httpcore", "aiohttp.access", "telegram.ext.Application"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # At DEBUG these would log SQL parameters: language-memory keys and search words.
+    for database in ("aiosqlite", "sqlalchemy", "asyncpg"):
+        logging.getLogger(database).setLevel(logging.INFO)
 
 
 async def poll(application: JolApplication, stopping: asyncio.Event) -> None:
@@ -65,6 +68,8 @@ async def poll(application: JolApplication, stopping: asyncio.Event) -> None:
             continue
         for update in updates:
             offset = update.update_id + 1
+            if isinstance(processor, PerChatUpdateProcessor):
+                processor.received()
             await application.update_queue.put(update)
         while isinstance(processor, PerChatUpdateProcessor) and (
                 processor.backlog > MAX_POLL_BACKLOG) and not stopping.is_set():
@@ -78,7 +83,7 @@ async def retention(services: Services, stopping: asyncio.Event) -> None:
             deleted = await delete_older_than(services.engine, services.settings.retention_days)
             if deleted:
                 log.info("retention: deleted %d old counter rows", deleted)
-        except Exception as error:  # noqa: BLE001 - retried tomorrow; the bot keeps serving
+        except Exception as error:
             log.error("retention failed: %s", type(error).__name__)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), timeout=24 * 3600)

@@ -61,7 +61,8 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         content_dir = Path(env.get("JOL_CONTENT_DIR") or REPO_ROOT / "content")
-        database_url = env.get("JOL_DATABASE_URL") or f"sqlite+aiosqlite:///{Path.cwd() / 'jol.sqlite3'}"
+        database_url = (env.get("JOL_DATABASE_URL")
+                        or f"sqlite+aiosqlite:///{Path.cwd() / 'jol.sqlite3'}")
         webhook_url = env.get("JOL_WEBHOOK_URL") or None
         webhook_secret = env.get("JOL_WEBHOOK_SECRET") or None
         if webhook_url and not webhook_secret:
@@ -72,7 +73,8 @@ class Settings:
         try:
             flush_seconds = float(flush) if flush else 2.0
         except ValueError:
-            raise SettingsError(f"JOL_STATS_FLUSH_SECONDS must be a number, got {flush!r}") from None
+            raise SettingsError(
+                f"JOL_STATS_FLUSH_SECONDS must be a number, got {flush!r}") from None
         return cls(
             token=env.get("TELEGRAM_BOT_TOKEN") or None,
             api_base_url=env.get("JOL_API_BASE_URL") or DEFAULT_API_BASE_URL,

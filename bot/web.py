@@ -59,6 +59,8 @@ class WebhookIntake:
         if self.seen(update_id):
             metrics.DUPLICATES.inc()
             return web.json_response({"ok": True, "duplicate": True})
+        if isinstance(processor, PerChatUpdateProcessor):
+            processor.received()
         await self.application.update_queue.put(Update.de_json(data, self.application.bot))
         return web.json_response({"ok": True})
 
@@ -70,7 +72,7 @@ async def health(request: web.Request) -> web.Response:
         async with asyncio.timeout(2):
             async with services.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-    except Exception as error:  # noqa: BLE001 - any failure means "cannot serve"
+    except Exception as error:
         return web.json_response(
             {"status": "unavailable", "reason": f"database unreachable: {type(error).__name__}"},
             status=503)

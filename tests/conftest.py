@@ -46,6 +46,35 @@ contacts:
 """
 
 
+SELFCHECK = """\
+questions:
+  - id: fee
+    weight: 3
+    risky: yes
+    ask: {ru: "Просят деньги вперёд?", ky: "Алдын ала акча сурашабы?"}
+    ask_family: {ru: "Родственника просят деньги вперёд?", ky: "Тууганыңыздан акча сурашабы?"}
+    why: {ru: "Плата вперёд — признак обмана.", ky: "Алдын ала төлөм — алдамчылыктын белгиси."}
+    sources: ["Test source"]
+  - id: contract
+    weight: 2
+    risky: no
+    ask: {ru: "Есть договор?", ky: "Келишим барбы?"}
+    ask_family: {ru: "У родственника есть договор?", ky: "Тууганыңыздын келишими барбы?"}
+    why: {ru: "Без договора не заплатят.", ky: "Келишимсиз акы төлөнбөйт."}
+    sources: ["Test source"]
+levels:
+  - id: high
+    min_score: 3
+    title: {ru: "Высокий риск", ky: "Жогорку тобокелдик"}
+    advice: {ru: "Не езжайте.", ky: "Барбаңыз."}
+  - id: low
+    min_score: 0
+    title: {ru: "Низкий риск", ky: "Төмөн тобокелдик"}
+    advice: {ru: "Всё равно проверьте.", ky: "Баары бир текшериңиз."}
+next_steps: [hotlines]
+"""
+
+
 def write_topic(root: Path, lang: str, topic_id: str, *, title: str, body: str,
                 parent: str | None = None, order: int = 10, keywords: str = "",
                 extra: str = "") -> Path:
@@ -60,11 +89,12 @@ def write_topic(root: Path, lang: str, topic_id: str, *, title: str, body: str,
 
 @pytest.fixture
 def small_content(tmp_path: Path) -> Path:
-    """Two sections, four topics, both languages, two contacts: valid as written."""
+    """Two sections, five topics, both languages, two contacts, a two-question self-check."""
     root = tmp_path / "content"
     (root / "ky").mkdir(parents=True)
     (root / "ru").mkdir(parents=True)
     (root / "contacts.yaml").write_text(CONTACTS, encoding="utf-8")
+    (root / "selfcheck.yaml").write_text(SELFCHECK, encoding="utf-8")
     for lang, danger, passport, help_title in (
         ("ru", "Опасные признаки", "Забрали паспорт", "Куда звонить"),
         ("ky", "Коркунучтуу белгилер", "Паспортту алып коюшту", "Кайда чалуу керек"),
@@ -87,6 +117,8 @@ def small_content(tmp_path: Path) -> Path:
         write_topic(root, lang, "sos", title="SOS", parent="help", order=5,
                     keywords="sos, помогите, жардам", body="Звоните 112.",
                     extra="contacts: [kg-112]\n")
+        write_topic(root, lang, "phone-safety", title="Телефон", parent="help", order=30,
+                    keywords="телефон", body="Удалите чат.", extra="actions: [clear-chat]\n")
     return root
 
 

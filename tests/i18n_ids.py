@@ -23,9 +23,9 @@ def _is_texts_call(node: ast.Call) -> bool:
 
 def used_message_ids() -> set[str]:
     """Literal ids in the code, plus the command descriptions (translated from a table)."""
-    from bot.app import USER_COMMANDS
+    from bot.app import ADMIN_COMMANDS, USER_COMMANDS
 
-    found: set[str] = {description for _, description in USER_COMMANDS}
+    found = {description for _, description in USER_COMMANDS + ADMIN_COMMANDS}
     for path in (REPO_ROOT / "bot").rglob("*.py"):
         tree = ast.parse(Path(path).read_text(encoding="utf-8"))
         # texts(lang)("…"): the inner call picks the language, its argument is no message id.

@@ -130,7 +130,8 @@ def test_stale_dates_warn_and_strict_fails(small_content: Path, capsys: pytest.C
 
 def test_unknown_contact_reference_and_unknown_field(small_content: Path) -> None:
     path = small_content / "ru" / "hotlines.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("ru-iom]", "ru-iom, xx-1]\ncolour: red"))
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("ru-iom]", "ru-iom, xx-1]\ncolour: red"))
     snapshot, problems = load_content(small_content, today=TODAY)
     assert snapshot is None
     assert "content/ru/hotlines.md:1: error: contact 'xx-1' is not in contacts.yaml" in errors(

@@ -105,7 +105,7 @@ async def test_back_goes_to_the_parent_section(tmp_path: Path) -> None:
         assert back.text.startswith(title("ru", "countries"))
         home = await user.press(MENU["ru"])
         assert home.text.startswith("Главное меню")
-        assert len(user.chat.visible) == 1 + 1  # the user's /start and one bot message
+        assert len(user.chat.visible) == 1  # one bot message, edited in place throughout
 
 
 async def test_long_topic_is_paged(tmp_path: Path, small_content: Path) -> None:
@@ -137,7 +137,7 @@ async def test_deep_links(tmp_path: Path) -> None:
         await stats.flush()
         from bot.stats.reports import load_counts
 
-        rows = await load_counts(stats.engine, days=1)
+        rows = await load_counts(bot.services.engine, days=1)
         starts = {(r.key, r.source): r.count for r in rows if r.event == "start"}
         assert starts[("russia", "osh_bus_2026")] == 1
         assert starts[("", "tiktok")] == 1
@@ -265,7 +265,8 @@ async def test_forget_and_commands(tmp_path: Path) -> None:
         assert ("sos", "Шашылыш жана ишеним телефондору") in bot.telegram.commands["ky"]
 
 
-async def test_nothing_personal_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_nothing_personal_is_logged(tmp_path: Path,
+                                          caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     async with running_bot(tmp_path) as bot:
         user = bot.user("ru", user_id=987654321, first_name="Айгерим")

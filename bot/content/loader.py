@@ -29,10 +29,11 @@ from bot.content.render import (
     split_blocks,
 )
 from bot.content.search import SearchIndex
+from bot.content.selfcheck import parse_selfcheck
 from bot.i18n import texts
 
-# The bot's SOS screen and its hotlines button read these topics.
-REQUIRED_TOPICS = ("sos", "hotlines")
+# The bot's SOS screen, its hotlines button and the main menu's safety button open these.
+REQUIRED_TOPICS = ("sos", "hotlines", "phone-safety")
 TITLE_LIMIT = 32
 MENU_BUTTON_LIMIT = 12
 TOPIC_KEYS = {
@@ -44,7 +45,9 @@ TOPIC_KEYS = {
     "sources": "where the facts come from, one line each",
     "contacts": "ids from contacts.yaml to show under the text",
     "related": "ids of topics offered as buttons under the text",
+    "actions": "bot features offered as buttons: check, family-check, clear-chat",
 }
+ACTIONS = ("check", "family-check", "clear-chat")
 CONTACT_KEYS = {"id", "country", "phone", "name", "hours", "note", "url", "verified_on",
                 "source", "status"}
 _SHORT_NUMBER_RE = re.compile(r"^\d{3,6}$")
@@ -189,9 +192,15 @@ def parse_topic(path: Path, lang: str, report: _Report, today: date) -> Topic | 
 
     contacts = _str_list(meta.get("contacts"))
     related = _str_list(meta.get("related"))
-    for key, value in (("contacts", contacts), ("related", related)):
+    actions = _str_list(meta.get("actions"))
+    for key, value in (("contacts", contacts), ("related", related), ("actions", actions)):
         if value is None:
             report(path, line_of(key), f"{key} must be a list of ids: [id, id]")
+            ok = False
+    for action in actions or ():
+        if action not in ACTIONS:
+            report(path, line_of("actions"), f"unknown action '{action}' (known: "
+                   f"{', '.join(ACTIONS)})")
             ok = False
 
     rest = lines[end + 1 :]
@@ -211,7 +220,8 @@ def parse_topic(path: Path, lang: str, report: _Report, today: date) -> Topic | 
     return Topic(
         id=topic_id, lang=lang, title=title.strip(), parent=parent, order=order,
         keywords=keywords, reviewed=reviewed, sources=sources, contacts=contacts or (),
-        related=related or (), body=body, path=path, body_line=body_line,
+        related=related or (), actions=actions or (), body=body, path=path,
+        body_line=body_line,
     )
 
 
@@ -385,7 +395,8 @@ def _check_graph(topics: Mapping[tuple[str, str], Topic], present: set[tuple[str
                 ok = False
         counterpart = next((topics[(o, topic_id)] for o in LANGUAGES
                             if o != lang and (o, topic_id) in topics), None)
-        if counterpart is not None and counterpart.parent != topic.parent and lang < counterpart.lang:
+        if counterpart is not None and counterpart.parent != topic.parent and (
+                lang < counterpart.lang):  # report the pair once
             report(topic.path, 1, f"parent '{topic.parent}' differs from "
                    f"{counterpart.lang}/{topic_id}.md ('{counterpart.parent}')")
             ok = False
@@ -466,17 +477,20 @@ def load_content(
                            "check the text and update 'reviewed'", "warning")
 
     contacts_path = content_dir / "contacts.yaml"
-    if contacts_path.exists():
-        digest.update(contacts_path.read_bytes())
+    for data_file in (contacts_path, content_dir / "selfcheck.yaml"):
+        if data_file.exists():
+            digest.update(data_file.read_bytes())
     parsed = parse_contacts(contacts_path, report, today, stale_after_days)
     contacts, countries = parsed if parsed else ({}, {})
 
+    selfcheck = parse_selfcheck(content_dir / "selfcheck.yaml", {i for _, i in present},
+                                report)
     graph_ok = _check_graph(topics, present, report)
     for lang in LANGUAGES:
         for required in REQUIRED_TOPICS:
             if (lang, required) not in present:
                 report(content_dir / lang / f"{required}.md", 1,
-                       "this topic is required: the SOS screen shows it")
+                       "this topic is required: the bot's SOS and safety buttons open it")
                 graph_ok = False
     used: set[str] = set()
     for topic in topics.values():
@@ -489,7 +503,8 @@ def load_content(
             report(contacts_path, contact.line, f"contact '{contact_id}' is not shown in any "
                    "topic", "warning")
 
-    if any(p.severity == "error" for p in report.problems) or not parsed or not graph_ok:
+    if any(p.severity == "error" for p in report.problems) or not parsed or not graph_ok or (
+            selfcheck is None):
         return None, sorted(set(report.problems), key=_problem_order)
 
     rendered = {key: _render(t, contacts, countries, report) for key, t in topics.items()}
@@ -511,6 +526,7 @@ def load_content(
         contacts=contacts,
         countries=countries,
         search=SearchIndex.build(rendered.values()),
+        selfcheck=selfcheck,
         version=digest.hexdigest()[:12],
         loaded_at=now(),
         warnings=tuple(problems),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from bot.content.search import SearchIndex
+    from bot.content.selfcheck import SelfCheck
 
 Severity = Literal["error", "warning"]
 
@@ -39,6 +40,7 @@ class Topic:
     sources: tuple[str, ...]
     contacts: tuple[str, ...]
     related: tuple[str, ...]
+    actions: tuple[str, ...]  # bot features offered under the text: check, family-check, …
     body: str
     path: Path
     body_line: int
@@ -70,6 +72,7 @@ class ContentSnapshot:
     contacts: Mapping[str, Contact]
     countries: Mapping[str, Mapping[str, str]]
     search: SearchIndex
+    selfcheck: SelfCheck
     version: str
     loaded_at: datetime
     warnings: tuple[Problem, ...] = field(default=())

@@ -65,6 +65,28 @@ def words(text: str) -> list[str]:
 STOPWORDS = frozenset(skeleton(w) for w in _STOPWORDS_RAW.split())
 
 
+_GAP_WORD_RE = re.compile(r"^[^\W\d_]{3,20}$")
+MAX_GAP_WORDS = 5
+
+
+def gap_words(query: str) -> list[str]:
+    """Words of a failed search worth counting for NGO staff, and nothing personal.
+
+    Lower-cased letters only: any token with a digit goes (phone numbers, dates, amounts), and
+    so does a capitalised word after the first (most likely a name). Stopwords and very short
+    or long words go too. Reports show only words seen at least 5 times.
+    """
+    result: list[str] = []
+    for position, token in enumerate(query[:500].split()):
+        token = token.strip(".,!?;:()\"'«»…-")
+        if position > 0 and token[:1].isupper():
+            continue
+        word = token.lower()
+        if _GAP_WORD_RE.match(word) and skeleton(word) not in STOPWORDS and word not in result:
+            result.append(word)
+    return result[:MAX_GAP_WORDS]
+
+
 @dataclass(frozen=True)
 class SearchHit:
     topic: str
@@ -78,6 +100,8 @@ class SearchIndex:
     KEYWORD_WEIGHT = 3.0
     OTHER_LANGUAGE = 0.8  # a match in the other language counts a little less
     SECTION_WEIGHT = 0.7  # a menu section answers less than the topics inside it
+    # Below this, a result rests on one weak fuzzy match in body text: better "not found".
+    MIN_SCORE = 2.5
     _CACHE_LIMIT = 4096
 
     def __init__(self, postings: dict[str, dict[tuple[str, str], float]],
@@ -100,11 +124,12 @@ class SearchIndex:
             postings[term][key] = max(postings[term].get(key, 0.0), weight)
 
         topic_factor: dict[str, float] = {}
-        parents = set()
+        parents: set[str] = set()
         for topic in topics:
             key = (topic.lang, topic.id)
             topic_factor[topic.id] = 1.0
-            parents.add(topic.parent)
+            if topic.parent:
+                parents.add(topic.parent)
             counts: dict[str, int] = defaultdict(int)
             for term in words(topic.body):
                 counts[term] += 1
@@ -188,7 +213,7 @@ class SearchIndex:
         top = max(scores.values())
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return [SearchHit(topic_id, round(score, 3)) for topic_id, score in ranked
-                if score >= max(top * 0.35, 1.0)][:limit]
+                if score >= max(top * 0.35, self.MIN_SCORE)][:limit]
 
 
 def _prefix_ratio(query: str, term: str, **_: object) -> float:

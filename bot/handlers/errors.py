@@ -28,5 +28,5 @@ async def on_error(update: object, context: JolContext) -> None:
             await reply(update, context, context.texts(
                 "Sorry, something went wrong. Please try again, or use the menu."),
                 [nav_row(context.texts)])
-        except Exception as second:  # noqa: BLE001 - already in the error path; log and stop
+        except Exception as second:
             log.error("could not tell the user about the failure: %s", type(second).__name__)

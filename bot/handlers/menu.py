@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InlineKeyboardButton, Update
 
 from bot import callbacks
 from bot.content.model import Topic
 from bot.context import JolContext
 from bot.handlers.screens import Keyboard, answer_callback, button, nav_row, show, show_main_menu
+
+
+def action_button(context: JolContext, action: str) -> InlineKeyboardButton:
+    """A button that starts a bot feature from a topic (content decides which topics)."""
+    texts = context.texts
+    check = context.content.selfcheck
+    if action == "check":
+        return button("✅ " + texts("Check a job offer"), check.data("", family=False))
+    if action == "family-check":
+        return button("✅ " + texts("Check a relative's job offer"), check.data("", family=True))
+    return button("🧹 " + texts("Clear this chat"), callbacks.CLEAR_CHAT)
 
 
 def topic_screen(context: JolContext, topic: Topic, page: int) -> tuple[str, Keyboard]:
@@ -26,6 +37,8 @@ def topic_screen(context: JolContext, topic: Topic, page: int) -> tuple[str, Key
         keyboard.append(row)
     for child in content.menu(topic.lang, topic.id):
         keyboard.append([button(child.title, callbacks.topic_data(child.id))])
+    for action in topic.actions:
+        keyboard.append([action_button(context, action)])
     for related_id in topic.related:
         related = content.topic(topic.lang, related_id)
         if related is not None:

@@ -17,6 +17,7 @@ from bot.i18n import Texts
 log = logging.getLogger(__name__)
 
 Keyboard = list[list[InlineKeyboardButton]]
+SAFETY_TOPIC = "phone-safety"  # how to hide the chat, with the "clear this chat" button
 
 
 def button(text: str, data: str) -> InlineKeyboardButton:
@@ -34,11 +35,14 @@ def nav_row(texts: Texts, back: str | None = callbacks.MAIN_MENU) -> list[Inline
 
 
 def main_menu(context: JolContext) -> tuple[str, Keyboard]:
-    """The first screen: the content's top-level sections, then SOS and language."""
+    """The first screen: the content's sections, then the self-check, safety, SOS, language."""
     texts = context.texts
     keyboard = [[button(t.title, callbacks.topic_data(t.id))]
                 for t in context.content.menu(texts.lang)]
-    keyboard.append([button("🆘 SOS", callbacks.SOS),
+    keyboard.append([button("✅ " + texts("Check a job offer"),
+                            context.content.selfcheck.data("", family=False))])
+    keyboard.append([button("🛡 " + texts("Safety"), callbacks.topic_data(SAFETY_TOPIC)),
+                     button("🆘 SOS", callbacks.SOS),
                      button("🌐 " + texts("Language"), callbacks.LANGUAGE)])
     text = "<b>" + texts("Main menu") + "</b>\n\n" + texts(
         "Choose a topic, or just type your question in your own words.")
@@ -73,7 +77,7 @@ async def reply(update: Update, context: JolContext, text: str,
         return
     markup = InlineKeyboardMarkup(keyboard) if keyboard else None
     sent = await context.bot.send_message(chat.id, text, reply_markup=markup)
-    context.services.sent.add(chat.id, sent.message_id)
+    context.services.recent.add(chat.id, sent.message_id)
 
 
 async def answer_callback(update: Update, text: str | None = None) -> None:

@@ -1,0 +1,256 @@
+"""LanguageMemory and its secret: a chat's language is kept under an HMAC, never the chat id."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import secrets
+import stat
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db import create_engine, load_or_create_secret, upgrade
+from bot.stats.memory import LanguageMemory
+from bot.stats.models import ChatLanguage
+
+DAY = date(2026, 11, 29)
+CHAT = 736251849372  # distinctive digits to look for in the stored bytes
+GROUP = -1001987654321
+SECRET = b"test secret, not for production"
+
+# --- PostgreSQL: a fresh database per test, dropped afterwards (same block in each DB test) ---
+PG_URL = os.environ.get("JOL_TEST_POSTGRES_URL",
+                        "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_admin(*statements: str) -> None:
+    """Run admin SQL on its own loop in a thread, outside the test's event loop."""
+    async def run() -> None:
+        dsn = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = await asyncpg.connect(dsn, timeout=5)
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    name = f"jol_test_{secrets.token_hex(6)}"
+    try:
+        _pg_admin(f'CREATE DATABASE "{name}"')
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        host = make_url(PG_URL).host
+        reason = f"PostgreSQL at {host} unusable ({type(error).__name__}: {error})"
+        if os.environ.get("JOL_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason}; JOL_REQUIRE_POSTGRES=1 requires it")
+        pytest.skip(f"{reason}; set JOL_TEST_POSTGRES_URL, or JOL_REQUIRE_POSTGRES=1 to fail")
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'db' / 'jol.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+# --- end of the PostgreSQL block ---
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    await upgrade(database_url)
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+class SelectLog:
+    """Records the SELECTs an engine runs, to see when the cache spares the database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.selects = 0
+        event.listen(engine.sync_engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            self.selects += 1
+
+
+async def rows(engine: AsyncEngine) -> list[tuple[str, str, date]]:
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(ChatLanguage.chat_key, ChatLanguage.lang, ChatLanguage.updated_on)
+        )
+        return [(r.chat_key, r.lang, r.updated_on) for r in result]
+
+
+async def test_set_get_forget(engine: AsyncEngine) -> None:
+    memory = LanguageMemory(engine, SECRET, today=lambda: DAY)
+    assert await memory.get(CHAT) is None
+
+    await memory.set(CHAT, "ky")
+    await memory.set(GROUP, "ru")
+    assert await memory.get(CHAT) == "ky"
+    await memory.set(CHAT, "ru")  # a second choice replaces the first
+    assert await memory.get(CHAT) == "ru"
+
+    fresh = LanguageMemory(engine, SECRET)  # no cache: what the database says
+    assert await fresh.get(CHAT) == "ru"
+    assert await fresh.get(GROUP) == "ru"
+
+    assert await memory.forget(CHAT) is True
+    assert await memory.forget(CHAT) is False  # nothing left to forget
+    assert await memory.get(CHAT) is None
+    assert await LanguageMemory(engine, SECRET).get(CHAT) is None
+    assert await memory.get(GROUP) == "ru"  # other chats are untouched
+    assert len(await rows(engine)) == 1
+
+
+async def test_rows_hold_an_hmac_and_a_day_never_the_chat_id(engine: AsyncEngine) -> None:
+    memory = LanguageMemory(engine, SECRET, today=lambda: DAY)
+    await memory.set(CHAT, "ky")
+
+    [(chat_key, lang, updated_on)] = await rows(engine)
+    assert chat_key == memory.chat_key(CHAT)
+    assert len(chat_key) == 64 and all(c in "0123456789abcdef" for c in chat_key)
+    assert str(CHAT) not in chat_key
+    assert chat_key != hashlib.sha256(str(CHAT).encode()).hexdigest()  # keyed, not a hash
+    assert (lang, updated_on) == ("ky", DAY)
+    assert type(updated_on) is date  # a day, not a timestamp
+
+
+def test_chat_key_depends_on_the_secret() -> None:
+    engine = create_engine("sqlite+aiosqlite://")
+    one = LanguageMemory(engine, b"one secret")
+    other = LanguageMemory(engine, b"another secret")
+    assert one.chat_key(CHAT) == one.chat_key(CHAT)
+    assert one.chat_key(CHAT) != other.chat_key(CHAT)
+    assert one.chat_key(CHAT) != one.chat_key(CHAT + 1)
+    with pytest.raises(ValueError):
+        LanguageMemory(engine, b"")
+
+
+async def test_chat_id_digits_appear_nowhere_in_the_sqlite_files(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    memory = LanguageMemory(engine, SECRET)
+    await memory.set(CHAT, "ky")
+    await memory.set(GROUP, "ru")
+    await memory.forget(GROUP)
+
+    def all_bytes() -> bytes:  # the database and its WAL/SHM files
+        return b"".join(p.read_bytes() for p in tmp_path.glob("jol.sqlite3*"))
+
+    for number in (CHAT, GROUP):
+        assert str(number).encode() not in all_bytes()
+    await engine.dispose()  # checkpoints the WAL into the main file
+    data = all_bytes()
+    assert memory.chat_key(CHAT).encode() in data  # the check does look at the right bytes
+    for number in (CHAT, GROUP):
+        assert str(number).encode() not in data
+        assert str(abs(number)).encode() not in data
+        assert abs(number).to_bytes(8, "big") not in data
+        assert abs(number).to_bytes(8, "little") not in data
+
+
+async def test_cache_spares_the_database_and_stays_bounded(engine: AsyncEngine) -> None:
+    memory = LanguageMemory(engine, SECRET, cache_size=2)
+    log = SelectLog(engine)
+
+    await memory.set(1, "ky")
+    assert await memory.get(1) == "ky"
+    assert log.selects == 0  # known from set()
+
+    assert await memory.get(2) is None
+    assert await memory.get(2) is None
+    assert log.selects == 1  # "not chosen yet" is cached too
+
+    await memory.set(3, "ru")  # cache now holds 2 and 3; 1 fell out
+    assert await memory.get(3) == "ru"
+    assert log.selects == 1
+    assert await memory.get(1) == "ky"
+    assert log.selects == 2  # evicted, so read again from the database
+
+
+async def test_forget_clears_the_cache(engine: AsyncEngine) -> None:
+    memory = LanguageMemory(engine, SECRET)
+    await memory.set(CHAT, "ky")
+    assert await memory.get(CHAT) == "ky"
+    assert await memory.forget(CHAT) is True
+    assert await memory.get(CHAT) is None
+
+
+async def test_memory_logs_no_chat_ids(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Everything at INFO, our own code even at DEBUG. (aiosqlite's DEBUG log echoes SQL
+    # parameters, HMACs included: production logging keeps it at INFO or above.)
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="bot")
+    memory = LanguageMemory(engine, SECRET)
+    await memory.set(CHAT, "ky")
+    await memory.get(CHAT)
+    await memory.forget(CHAT)
+    assert str(CHAT) not in caplog.text
+    assert memory.chat_key(CHAT) not in caplog.text
+
+
+# --- the secret ---------------------------------------------------------------------------
+
+
+def test_secret_from_the_environment_wins(tmp_path: Path) -> None:
+    key, message = load_or_create_secret("from-env", f"sqlite+aiosqlite:///{tmp_path / 'j.db'}")
+    assert (key, message) == (b"from-env", None)
+    assert not (tmp_path / "jol.secret").exists()
+
+
+def test_secret_is_generated_once_beside_the_sqlite_database(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'jol.sqlite3'}"
+    key, message = load_or_create_secret(None, url)
+
+    path = tmp_path / "data" / "jol.secret"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text().strip()
+    assert len(text) == 64 and bytes.fromhex(text)  # 32 random bytes as hex
+    assert key == text.encode()
+    assert message is not None
+    assert str(path) in message and "forgets" in message
+
+    again, second_message = load_or_create_secret(None, url)
+    assert (again, second_message) == (key, None)  # read, not regenerated, and no message
+    # Moving the file's content into JOL_SECRET keeps the same key.
+    assert load_or_create_secret(text, url)[0] == key
+    assert [p.name for p in path.parent.iterdir()] == ["jol.secret"]  # no temp files left
+
+
+def test_secret_for_postgresql_lives_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    key, message = load_or_create_secret(None, "postgresql+asyncpg://jol@db.example/jol")
+    assert message is not None
+    assert (tmp_path / "jol.secret").read_text().strip().encode() == key
+
+
+def test_an_empty_secret_file_is_an_error_not_a_weak_key(tmp_path: Path) -> None:
+    (tmp_path / "jol.secret").write_text("\n")
+    with pytest.raises(ValueError, match="empty"):
+        load_or_create_secret(None, f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}")
