@@ -21,6 +21,7 @@ from bot.processor import PerChatUpdateProcessor
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SERVICES = web.AppKey("services", Services)
 # Above this many updates waiting, the webhook answers 503 and Telegram delivers them later.
 MAX_BACKLOG = 5000
 RECENT_UPDATE_IDS = 10_000
@@ -66,7 +67,7 @@ class WebhookIntake:
 
 
 async def health(request: web.Request) -> web.Response:
-    services: Services = request.app["services"]
+    services = request.app[SERVICES]
     snapshot = services.content.snapshot
     try:
         async with asyncio.timeout(2):
@@ -81,7 +82,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
-    services: Services = request.app["services"]
+    services = request.app[SERVICES]
     metrics.FLUSH_LAG.set(services.stats.last_flush_lag)
     body = generate_latest()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -90,7 +91,7 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
 def build_web_app(services: Services, intake: WebhookIntake | None,
                   webhook_path: str = "/telegram") -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
-    app["services"] = services
+    app[SERVICES] = services
     app.router.add_get("/healthz", health)
     app.router.add_get("/metrics", metrics_endpoint)
     if intake is not None:
