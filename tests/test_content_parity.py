@@ -1,0 +1,66 @@
+"""Every real content file, in both languages: same structure, valid Telegram HTML, in limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import LANGUAGES
+from bot.content.loader import load_content
+from bot.local import MESSAGE_LIMIT, visible_text
+from tests.conftest import REAL_CONTENT
+
+SNAPSHOT, PROBLEMS = load_content(REAL_CONTENT)
+assert SNAPSHOT is not None, [str(p) for p in PROBLEMS]
+REQUIRED_IDS = [
+    "before-you-go", "check-agency", "job-offer-red-flags", "online-recruitment",
+    "trafficking-signs", "contract", "documents", "russia", "kazakhstan", "turkey", "korea",
+    "uk", "uae", "entry-ban", "unpaid-wages", "passport-taken", "detained",
+    "family-lost-contact", "family-check-offer", "hotlines", "sos", "phone-safety",
+]
+
+
+def test_real_content_is_clean_even_strictly() -> None:
+    assert PROBLEMS == []
+
+
+def test_every_required_topic_exists_in_both_languages() -> None:
+    assert SNAPSHOT is not None
+    for topic_id in REQUIRED_IDS:
+        for lang in LANGUAGES:
+            assert SNAPSHOT.topic(lang, topic_id) is not None, (lang, topic_id)
+
+
+@pytest.mark.parametrize("topic_id", sorted({i for _, i in SNAPSHOT.topics}))
+def test_topic_parity_and_limits(topic_id: str) -> None:
+    assert SNAPSHOT is not None
+    ky, ru = SNAPSHOT.topic("ky", topic_id), SNAPSHOT.topic("ru", topic_id)
+    assert ky is not None and ru is not None
+    assert (ky.parent, ky.order, ky.contacts, ky.related, ky.actions) == (
+        ru.parent, ru.order, ru.contacts, ru.related, ru.actions)
+    assert len(ky.pages) == len(ru.pages) or abs(len(ky.pages) - len(ru.pages)) == 1
+    for topic in (ky, ru):
+        assert topic.sources and topic.keywords
+        for page in topic.pages:
+            text = visible_text(page, "HTML")  # raises on HTML Telegram would refuse
+            # Room for the page footer ("Страница 1 из 2") that the bot adds.
+            assert len(text) + 40 <= MESSAGE_LIMIT
+
+
+def test_every_phone_number_in_content_has_a_source() -> None:
+    assert SNAPSHOT is not None
+    for contact in SNAPSHOT.contacts.values():
+        assert contact.source and contact.verified_on
+        for lang in LANGUAGES:
+            assert contact.name[lang]
+
+
+def test_self_check_is_complete_in_both_languages() -> None:
+    assert SNAPSHOT is not None
+    check = SNAPSHOT.selfcheck
+    assert 8 <= len(check.questions) <= 12
+    for question in check.questions:
+        for lang in LANGUAGES:
+            assert question.ask[lang] and question.ask_family[lang] and question.why[lang]
+    assert check.result("".join(q.risky for q in check.questions)).level.id == "high"
+    safe = "".join("n" if q.risky == "y" else "y" for q in check.questions)
+    assert check.result(safe).level.id == "low"
