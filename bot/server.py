@@ -41,9 +41,10 @@ def configure_logging() -> None:
     # are about its machinery. Neither is needed at INFO.
     for noisy in ("httpx", "httpcore", "aiohttp.access", "telegram.ext.Application"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # At DEBUG these would log SQL parameters: language-memory keys and search words.
+    # At INFO, SQLAlchemy logs every statement with its parameters (language-memory keys,
+    # words of failed searches); the drivers do the same at DEBUG. Only problems are logged.
     for database in ("aiosqlite", "sqlalchemy", "asyncpg"):
-        logging.getLogger(database).setLevel(logging.INFO)
+        logging.getLogger(database).setLevel(logging.WARNING)
 
 
 async def poll(application: JolApplication, stopping: asyncio.Event) -> None:
