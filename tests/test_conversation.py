@@ -283,3 +283,13 @@ def test_screens_respect_limits(tmp_path: Path) -> None:
         for page in topic.pages:
             assert len(page) <= 4096
 
+
+
+async def test_button_on_a_message_older_than_48_hours(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        user = bot.user("ru")
+        menu = await user.send("/start")
+        menu.date -= 49 * 3600
+        screen = await user.press(title("ru", "help"), menu)
+        assert screen.text.startswith(title("ru", "help"))
+        assert user.chat.callback_answers[-1] == ""

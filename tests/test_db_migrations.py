@@ -3,68 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
-from sqlalchemy.engine import make_url
 
 from bot import REPO_ROOT
 from bot.db import create_engine, downgrade, upgrade
 from bot.stats.models import Base
-
-# --- PostgreSQL: a fresh database per test, dropped afterwards (same block in each DB test) ---
-PG_URL = os.environ.get("JOL_TEST_POSTGRES_URL",
-                        "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-
-
-def _pg_admin(*statements: str) -> None:
-    """Run admin SQL on its own loop in a thread, outside the test's event loop."""
-    async def run() -> None:
-        dsn = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-        conn = await asyncpg.connect(dsn, timeout=5)
-        try:
-            for statement in statements:
-                await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, run()).result()
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    name = f"jol_test_{secrets.token_hex(6)}"
-    try:
-        _pg_admin(f'CREATE DATABASE "{name}"')
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        host = make_url(PG_URL).host
-        reason = f"PostgreSQL at {host} unusable ({type(error).__name__}: {error})"
-        if os.environ.get("JOL_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"{reason}; JOL_REQUIRE_POSTGRES=1 requires it")
-        pytest.skip(f"{reason}; set JOL_TEST_POSTGRES_URL, or JOL_REQUIRE_POSTGRES=1 to fail")
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'db' / 'jol.sqlite3'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-# --- end of the PostgreSQL block ---
 
 
 async def _inspect(url: str, look: Callable[[Connection], Any]) -> Any:
@@ -177,7 +128,6 @@ async def test_alembic_command_line_uses_alembic_ini(tmp_path: Path) -> None:
     done = await asyncio.to_thread(alembic, "downgrade", "base")
     assert done.returncode == 0, done.stderr
     assert await _inspect(url, _tables) == {"alembic_version"}
-
 
 
 UPGRADER = """

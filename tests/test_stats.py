@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 import subprocess
 import sys
 import time
 from collections import Counter as Tally
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import REPO_ROOT
@@ -27,57 +22,6 @@ from bot.stats.models import Counter
 from bot.stats.recorder import StatsRecorder
 
 DAY = date(2026, 11, 29)
-
-# --- PostgreSQL: a fresh database per test, dropped afterwards (same block in each DB test) ---
-PG_URL = os.environ.get("JOL_TEST_POSTGRES_URL",
-                        "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-
-
-def _pg_admin(*statements: str) -> None:
-    """Run admin SQL on its own loop in a thread, outside the test's event loop."""
-    async def run() -> None:
-        dsn = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-        conn = await asyncpg.connect(dsn, timeout=5)
-        try:
-            for statement in statements:
-                await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, run()).result()
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    name = f"jol_test_{secrets.token_hex(6)}"
-    try:
-        _pg_admin(f'CREATE DATABASE "{name}"')
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        host = make_url(PG_URL).host
-        reason = f"PostgreSQL at {host} unusable ({type(error).__name__}: {error})"
-        if os.environ.get("JOL_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"{reason}; JOL_REQUIRE_POSTGRES=1 requires it")
-        pytest.skip(f"{reason}; set JOL_TEST_POSTGRES_URL, or JOL_REQUIRE_POSTGRES=1 to fail")
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'db' / 'jol.sqlite3'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-# --- end of the PostgreSQL block ---
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await upgrade(database_url)
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture
