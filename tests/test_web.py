@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.db import create_engine
 from bot.web import SECRET_HEADER, WebhookIntake, build_web_app
 from tests.helpers import Harness, running_bot
 
@@ -74,9 +75,11 @@ async def test_health_and_metrics(tmp_path: Path) -> None:
         assert "jol_stats_flush_lag_seconds" in metrics
         assert "jol_telegram_429_total" in metrics
 
-        await bot.services.engine.dispose()
-        (tmp_path / "jol.sqlite3").unlink()
-        (tmp_path / "jol.sqlite3").mkdir()  # a database path that cannot be opened
+        healthy_engine = bot.services.engine
+        # A database that refuses connections (nothing listens on port 1).
+        bot.services.engine = create_engine("postgresql+asyncpg://jol@127.0.0.1:1/jol")
         broken = await client.get("/healthz")
         assert broken.status == 503
         assert (await broken.json())["reason"].startswith("database unreachable")
+        await bot.services.engine.dispose()
+        bot.services.engine = healthy_engine
