@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -59,8 +60,8 @@ async def poll(application: JolApplication, stopping: asyncio.Event) -> None:
                 read_timeout=POLL_TIMEOUT + 10)
             failures = 0
         except RetryAfter as error:
-            await asyncio.sleep(error.retry_after if isinstance(error.retry_after, int)
-                                else error.retry_after.total_seconds())
+            wait = error.retry_after  # a timedelta once PTB_TIMEDELTA is set (see cli.main)
+            await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else wait)
             continue
         except (TimedOut, NetworkError) as error:
             failures += 1

@@ -108,6 +108,9 @@ class StandInBot:
                                      global_rate_limit=FLOOD_LIMIT if flood else None)
         self.calls: Counter[str] = Counter()  # Bot API method -> calls
         self.errors: Counter[str] = Counter()  # "sendMessage 400: Bad Request: …" -> answers
+        # chat id -> edits refused as "message is not modified": the screen a button asked
+        # for was already shown, so the user sees no change, and that is the whole answer.
+        self.unchanged: Counter[int] = Counter()
         self._http = http
         self._arrived = asyncio.Event()  # set while updates wait to be fetched
         self._watchers: dict[int, asyncio.Event] = {}  # chat id -> woken on its next change
@@ -195,9 +198,6 @@ class StandInBot:
             status, body = encode_response(self.telegram, method, params)
             if lowered in ("setwebhook", "deletewebhook") and status == 200:
                 self._webhook_changed()
-        if status != 200:
-            description = str(json.loads(body).get("description", ""))
-            self.errors[f"{method} {status}: {description[:60]}"] += 1
         if lowered == "answercallbackquery":
             chat_id = self._queries.pop(str(params.get("callback_query_id")), 0)
         else:
@@ -205,6 +205,11 @@ class StandInBot:
                 chat_id = int(params.get("chat_id", 0))
             except (TypeError, ValueError):
                 chat_id = 0
+        if status != 200:
+            description = str(json.loads(body).get("description", ""))
+            self.errors[f"{method} {status}: {description[:60]}"] += 1
+            if "message is not modified" in description:
+                self.unchanged[chat_id] += 1
         if chat_id:
             self._changed(chat_id)
         return status, body

@@ -153,6 +153,19 @@ async def test_wait_can_end_on_a_press_answered_without_a_new_screen(client: Cli
     assert answer["callback_answers"] == ["Уже тут"]
 
 
+async def test_an_edit_refused_as_not_modified_is_noted_for_its_chat(client: Client) -> None:
+    await client.control("message", user_id=14, text="/start")
+    menu = await client.result("sendMessage", chat_id=14, text="Меню")
+    bot = client.standin.bot(TOKEN)
+    waiting = asyncio.create_task(bot.wait_until(14, lambda chat: bot.unchanged[14] > 0, 5))
+    status, body = await client.api("editMessageText", chat_id=14,
+                                    message_id=menu["message_id"], text="Меню")
+    assert status == 400
+    assert body["description"].startswith("Bad Request: message is not modified")
+    assert await asyncio.wait_for(waiting, 2) is True
+    assert bot.unchanged == {14: 1}
+
+
 async def test_wait_times_out_when_the_bot_is_silent(client: Client) -> None:
     sent = await client.control("message", user_id=6, text="hello")
     answer = await client.get("wait", chat_id=6, after=sent["events"], timeout=0.2)

@@ -1,0 +1,1 @@
+"""The load benchmark: closed-loop simulated users against a Bot API stand-in (see README.md)."""

@@ -1,0 +1,1 @@
+"""Bare echo bots the benchmark measures Jol against."""

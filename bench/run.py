@@ -1,0 +1,542 @@
+"""The load benchmark: closed-loop simulated users against a Bot API stand-in.
+
+Each target bot runs as its own process, long-polling a stand-in (bot/standin.py) that lives in
+this process beside the simulated users. A user takes one action, waits for the bot's visible
+answer, then takes the next: /start, two presses on buttons the bot actually sent, a free-text
+search. Latency is the time from the action to the answer. See bench/README.md.
+
+    python -m bench                           # all targets, 100 users, 20 s each
+    python -m bench --targets jol,aiogram --users 50 --duration 10 --json out.json
+    python -m bench --flood                   # 429s above 30 messages/s; 200 users × 3 actions
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # `python bench/run.py` as well as `python -m bench`
+    sys.path.insert(0, str(REPO))
+
+from bot.local import ChatLog  # noqa: E402
+from bot.standin import STANDIN, StandIn, StandInBot, start_standin  # noqa: E402
+
+QUERIES = {
+    "ru": ["забрали паспорт", "работа в корее", "не платят зарплату", "как сделать патент",
+           "регистрация в москве", "проверить агентство", "запрет на въезд", "телефон доверия",
+           "работодатель угрожает", "сколько дней можно быть в россии"],
+    "ky": ["айлык бербей жатат", "паспортумду алып коюшту", "кореяга кантип барам",
+           "орусияда каттоо", "жумуш сунушун текшерүү", "элчиликтин телефону",
+           "кирүүгө тыюу салынган", "агенттик акча сурап жатат"],
+}
+SCRIPT = ("start", "press", "press", "search")  # one cycle of a user in the load run
+FLOOD_SCRIPT = ("start", "press", "search")  # the whole life of a user in the flood run
+# Deletes the chat's history in several calls: not the navigation this benchmark measures.
+SKIP_BUTTONS = {"clear!"}
+# A press whose screen is already shown is answered by an edit that Telegram refuses as "not
+# modified": the user sees no change, and that is the answer. A bot that only answers the
+# callback query gets this long for a new screen to follow before the press counts as answered
+# without one ("press-only"; for the echo peers, whose every press sends a message, it means
+# the message was lost).
+PRESS_GRACE = 1.0
+START_TIMEOUT = 60.0  # seconds for a bot process to reach its first getUpdates
+STOP_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    description: str
+    command: tuple[str, ...]
+    jol: bool = False
+
+
+def all_targets() -> dict[str, Target]:
+    python = sys.executable
+    peers = REPO / "bench" / "peers"
+    targets = [
+        Target("jol", "Jol (`jol run`, long polling)", (python, "-m", "bot.cli", "run"),
+               jol=True),
+        Target("ptb", "PTB echo, default settings (httpx, one update at a time)",
+               (python, str(peers / "ptb_echo.py"))),
+        Target("ptb-aiohttp", "PTB echo on Jol's AiohttpRequest, concurrent updates",
+               (python, str(peers / "ptb_echo.py"), "--aiohttp", "--concurrent")),
+        Target("aiogram", "aiogram 3 echo, default settings",
+               (python, str(peers / "aiogram_echo.py"))),
+        Target("raw", "raw aiohttp loop, no framework (the harness's ceiling)",
+               (python, str(peers / "raw_aiohttp.py"))),
+        # Not run by default: each of the two changes in ptb-aiohttp on its own.
+        Target("ptb-concurrent", "PTB echo, httpx, concurrent updates",
+               (python, str(peers / "ptb_echo.py"), "--concurrent")),
+        Target("ptb-aiohttp-seq", "PTB echo on Jol's AiohttpRequest, one update at a time",
+               (python, str(peers / "ptb_echo.py"), "--aiohttp")),
+    ]
+    return {target.name: target for target in targets}
+
+
+DEFAULT_TARGETS = ("jol", "ptb", "ptb-aiohttp", "aiogram", "raw")
+
+
+@dataclass
+class Action:
+    kind: str
+    started: float
+    finished: float
+    outcome: str  # "answer", "press-only" (only the callback answered), "lost", "no-button"
+    detail: str = ""  # the text sent or the button's callback data
+
+    @property
+    def latency(self) -> float:
+        return self.finished - self.started
+
+
+def is_url(data: str) -> bool:
+    return "://" in data or data.startswith("tg:")
+
+
+def buttons_on_screen(chat: ChatLog) -> tuple[int, list[str]] | None:
+    """The newest message with buttons a user would press, and their callback data."""
+    for message in reversed(chat.messages.values()):
+        if message.deleted or not message.buttons:
+            continue
+        data = [d for row in message.buttons for _, d in row
+                if not is_url(d) and d not in SKIP_BUTTONS]
+        if data:
+            return message.message_id, data
+    return None
+
+
+class SimulatedUser:
+    """One person in a private chat with the bot; waits for each answer before acting again."""
+
+    def __init__(self, bot: StandInBot, user_id: int, lang: str, rng: random.Random,
+                 answer_timeout: float) -> None:
+        self.bot = bot
+        self.user_id = user_id
+        self.lang = lang
+        self.rng = rng
+        self.answer_timeout = answer_timeout
+        self.chat = bot.chat(user_id)
+
+    async def act(self, kind: str) -> Action:
+        if kind == "press":
+            return await self.press()
+        text = "/start" if kind == "start" else self.rng.choice(QUERIES[self.lang])
+        events = len(self.chat.events)
+        started = time.perf_counter()
+        update = self.bot.telegram.message_update(self.user_id, text, language_code=self.lang)
+        events += 1  # the user's own message ("user N") is an event too
+        self.bot.push(update)
+        answered = await self.bot.wait_for_chat(self.user_id, events, self.answer_timeout)
+        return Action(kind, started, time.perf_counter(), "answer" if answered else "lost",
+                      text)
+
+    async def press(self) -> Action:
+        started = time.perf_counter()
+        screen = buttons_on_screen(self.chat)
+        if screen is None:
+            return Action("press", started, started, "no-button")
+        message_id, choices = screen
+        events, answers = len(self.chat.events), len(self.chat.callback_answers)
+        unchanged = self.bot.unchanged[self.user_id]
+
+        def screen_changed(chat: ChatLog) -> bool:
+            return (len(chat.events) > events
+                    or self.bot.unchanged[self.user_id] > unchanged)
+
+        data = self.rng.choice(choices)
+        self.bot.press(self.user_id, message_id, data, self.lang)
+        answered = await self.bot.wait_until(
+            self.user_id, lambda c: screen_changed(c) or len(c.callback_answers) > answers,
+            self.answer_timeout)
+        if not answered:
+            return Action("press", started, time.perf_counter(), "lost", data)
+        if screen_changed(self.chat):
+            return Action("press", started, time.perf_counter(), "answer", data)
+        answered_at = time.perf_counter()
+        if await self.bot.wait_until(self.user_id, screen_changed, PRESS_GRACE):
+            return Action("press", started, time.perf_counter(), "answer", data)
+        return Action("press", started, answered_at, "press-only", data)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory (VmHWM), in MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return math.nan
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile, in milliseconds."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def target_env(target: Target, token: str, base_url: str, workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("JOL_", "TELEGRAM_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+                                "http_proxy", "https_proxy", "all_proxy"))}
+    env.update({
+        "TELEGRAM_BOT_TOKEN": token,
+        "JOL_API_BASE_URL": base_url,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+        "NO_PROXY": "127.0.0.1,localhost",
+    })
+    if target.jol:
+        env.update({
+            "JOL_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'jol.sqlite3'}",
+            "JOL_CONTENT_DIR": str(REPO / "content"),
+            "JOL_SECRET": "benchmark-secret",
+            "JOL_HTTP_HOST": "127.0.0.1",
+            "JOL_HTTP_PORT": str(free_port()),
+        })
+    return env
+
+
+@dataclass
+class Run:
+    """What one target did: its actions, and what its process used."""
+
+    target: Target
+    actions: list[Action] = field(default_factory=list)
+    skipped: str = ""
+    window: tuple[float, float] = (0.0, 0.0)
+    bot_cpu: float = 0.0  # CPU seconds of the bot process within the window
+    harness_cpu: float = 0.0  # CPU seconds of this process within the window
+    peak_rss_mb: float = math.nan
+    api_errors: dict[str, int] = field(default_factory=dict)
+    rate_limited: int = 0
+    expected_actions: int = 0
+    elapsed: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        if self.skipped:
+            return {"target": self.target.name, "skipped": self.skipped}
+        start, end = self.window
+        seconds = max(end - start, 1e-9)
+        answered = [a for a in self.actions if a.outcome in ("answer", "press-only")]
+        in_window = [a for a in answered if start <= a.started and a.finished <= end]
+        latencies = [a.latency for a in answered if start <= a.started < end]
+        outcomes = Counter(a.outcome for a in self.actions)
+        by_kind = {kind: {"p50_ms": round(percentile(lat, 50), 1),
+                          "p99_ms": round(percentile(lat, 99), 1), "n": len(lat)}
+                   for kind in ("start", "press", "search")
+                   if (lat := [a.latency for a in answered if a.kind == kind])}
+        result = {
+            "target": self.target.name,
+            "description": self.target.description,
+            "actions_per_s": round(len(in_window) / seconds, 1),
+            "p50_ms": round(percentile(latencies, 50), 1),
+            "p90_ms": round(percentile(latencies, 90), 1),
+            "p99_ms": round(percentile(latencies, 99), 1),
+            "max_ms": round(max(latencies, default=math.nan) * 1000, 1),
+            "actions": len(self.actions),
+            "answered": len(answered),
+            "lost": outcomes["lost"],
+            "no_button": outcomes["no-button"],
+            "press_only": outcomes["press-only"],
+            "api_errors": self.api_errors,
+            "rate_limited_429": self.rate_limited,
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "bot_cpu_percent": round(100 * self.bot_cpu / seconds, 1),
+            "bot_cpu_ms_per_action": round(1000 * self.bot_cpu / max(len(in_window), 1), 3),
+            "harness_cpu_percent": round(100 * self.harness_cpu / seconds, 1),
+            "by_kind": by_kind,
+            "slowest": [{"kind": a.kind, "at_s": round(a.started - start, 2),
+                         "ms": round(a.latency * 1000, 1), "outcome": a.outcome,
+                         "detail": a.detail}
+                        for a in sorted(answered, key=lambda a: -a.latency)[:5]],
+        }
+        if self.expected_actions:
+            result["expected_actions"] = self.expected_actions
+            result["unfinished"] = self.expected_actions - len(self.actions)
+            result["elapsed_s"] = round(self.elapsed, 1)
+        return result
+
+
+class Benchmark:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.flood: bool = args.flood
+        self.users: int = args.users or (200 if self.flood else 100)
+        self.answer_timeout: float = args.answer_timeout or (30.0 if self.flood else 10.0)
+
+    async def run(self, targets: list[Target]) -> list[Run]:
+        runner, base_url = await start_standin("127.0.0.1", 0, flood=self.flood)
+        standin = runner.app[STANDIN]
+        runs = []
+        try:
+            for index, target in enumerate(targets):
+                print(f"-- {target.name}: {target.description}", flush=True)
+                run = await self.run_target(standin, base_url, target, index)
+                runs.append(run)
+                summary = run.summary()
+                if run.skipped:
+                    print(f"   skipped: {run.skipped}", flush=True)
+                else:
+                    print(f"   {summary['actions_per_s']} actions/s, p50 {summary['p50_ms']} ms,"
+                          f" p99 {summary['p99_ms']} ms, lost {summary['lost']},"
+                          f" peak RSS {summary['peak_rss_mb']} MB", flush=True)
+                await asyncio.sleep(1)  # let the machine settle between targets
+        finally:
+            await runner.cleanup()
+        return runs
+
+    async def run_target(self, standin: StandIn, base_url: str, target: Target,
+                         index: int) -> Run:
+        run = Run(target)
+        token = f"{700001 + index}:bench-{target.name}"
+        bot = standin.bot(token)
+        workdir = Path(tempfile.mkdtemp(prefix=f"jol-bench-{target.name}-"))
+        log_path = workdir / "bot.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(target.command, cwd=REPO, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True,
+                                       env=target_env(target, token, base_url, workdir))
+        try:
+            if not await self.started(bot, process):
+                tail = log_path.read_text(errors="replace").strip().splitlines()[-8:]
+                state = (f"exited with code {process.returncode}" if process.returncode
+                         is not None else f"did not poll within {START_TIMEOUT:.0f} s")
+                run.skipped = f"{target.name} {state} during start-up; log {log_path}:\n      " \
+                    + "\n      ".join(tail)
+                return run
+            if self.flood:
+                await self.drive_flood(bot, process, run)
+            else:
+                await self.drive_load(bot, process, run)
+            run.peak_rss_mb = peak_rss_mb(process.pid)
+            run.api_errors = {k: v for k, v in bot.errors.items()
+                              if " 429: " not in k}
+            run.rate_limited = bot.telegram.rate_limited
+            if process.poll() is not None:
+                run.api_errors["process exited"] = process.returncode or 0
+        finally:
+            await self.stop(process)
+            standin.bots.pop(token, None)
+        shutil.rmtree(workdir, ignore_errors=True)  # kept above when the bot did not start
+        return run
+
+    async def started(self, bot: StandInBot, process: subprocess.Popen[bytes]) -> bool:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and process.poll() is None:
+            if bot.calls["getUpdates"]:
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    async def stop(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGTERM, then SIGKILL if it lingers; the loop keeps serving its last calls."""
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT
+            while process.poll() is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def new_users(self, bot: StandInBot, seed: int) -> list[SimulatedUser]:
+        rng = random.Random(seed)
+        # About a third of the users' phones report Kyrgyz; the rest Russian.
+        return [SimulatedUser(bot, 10_000 + i, "ky" if i % 3 == 0 else "ru",
+                              random.Random(rng.random()), self.answer_timeout)
+                for i in range(self.users)]
+
+    async def drive_load(self, bot: StandInBot, process: subprocess.Popen[bytes],
+                         run: Run) -> None:
+        duration, warmup = self.args.duration, self.args.warmup
+        users = self.new_users(bot, seed=1)
+        began = time.perf_counter()
+        stop_at = began + duration
+        window = (began + warmup, stop_at)
+        run.window = window
+
+        async def live(user: SimulatedUser, delay: float) -> None:
+            await asyncio.sleep(delay)  # users arrive spread over the warm-up
+            while time.perf_counter() < stop_at:
+                for step in SCRIPT:
+                    if time.perf_counter() >= stop_at:
+                        return
+                    run.actions.append(await user.act(step))
+
+        async def sample_cpu() -> None:
+            await asyncio.sleep(max(0.0, window[0] - time.perf_counter()))
+            bot_start, own_start = cpu_seconds(process.pid), cpu_seconds(os.getpid())
+            await asyncio.sleep(max(0.0, window[1] - time.perf_counter()))
+            run.bot_cpu = cpu_seconds(process.pid) - bot_start
+            run.harness_cpu = cpu_seconds(os.getpid()) - own_start
+
+        spread = min(1.0, warmup / 2)
+        await asyncio.gather(sample_cpu(), *(live(user, spread * i / len(users))
+                                             for i, user in enumerate(users)))
+
+    async def drive_flood(self, bot: StandInBot, process: subprocess.Popen[bytes],
+                          run: Run) -> None:
+        users = self.new_users(bot, seed=2)
+        run.expected_actions = len(users) * len(FLOOD_SCRIPT)
+        began = time.perf_counter()
+        bot_start, own_start = cpu_seconds(process.pid), cpu_seconds(os.getpid())
+
+        async def live(user: SimulatedUser) -> None:
+            for step in FLOOD_SCRIPT:
+                run.actions.append(await user.act(step))
+
+        # Bounded: a user's three actions take at most three answer timeouts.
+        await asyncio.gather(*(live(user) for user in users))
+        run.elapsed = time.perf_counter() - began
+        run.window = (began, began + run.elapsed)
+        run.bot_cpu = cpu_seconds(process.pid) - bot_start
+        run.harness_cpu = cpu_seconds(os.getpid()) - own_start
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    versions = {}
+    for package in ("python-telegram-bot", "aiogram", "aiohttp", "httpx"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return {"date": dt.date.today().isoformat(), "nproc": os.cpu_count(), "cpu": model,
+            "python": platform.python_version(), **versions}
+
+
+def ratio(value: float, base: float | None) -> str:
+    if base is None or not base or math.isnan(value) or math.isnan(base):
+        return "—"
+    return f"{value / base:.2f}×"
+
+
+def print_load_table(summaries: list[dict[str, Any]]) -> None:
+    done = {s["target"]: s for s in summaries if "skipped" not in s}
+    aiogram = done.get("aiogram", {}).get("actions_per_s")
+    ptb = done.get("ptb", {}).get("actions_per_s")
+    print(f"{'target':<16} {'actions/s':>9} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} "
+          f"{'lost':>5} {'no btn':>6} {'API err':>7} {'peak MB':>8} {'bot CPU':>7} "
+          f"{'CPU ms/act':>10} {'harness':>7} {'vs aiogram':>10} {'vs PTB':>7}")
+    for s in summaries:
+        if "skipped" in s:
+            print(f"{s['target']:<16} skipped (see above)")
+            continue
+        print(f"{s['target']:<16} {s['actions_per_s']:>9.0f} {s['p50_ms']:>7.1f} "
+              f"{s['p90_ms']:>7.1f} {s['p99_ms']:>7.1f} {s['lost']:>5} {s['no_button']:>6} "
+              f"{sum(s['api_errors'].values()):>7} {s['peak_rss_mb']:>8.1f} "
+              f"{s['bot_cpu_percent']:>6.0f}% {s['bot_cpu_ms_per_action']:>10.3f} "
+              f"{s['harness_cpu_percent']:>6.0f}% "
+              f"{ratio(s['actions_per_s'], aiogram):>10} {ratio(s['actions_per_s'], ptb):>7}")
+    for s in summaries:
+        for error, count in sorted(s.get("api_errors", {}).items()):
+            print(f"  {s['target']}: {count} × {error}")
+
+
+def print_flood_table(summaries: list[dict[str, Any]]) -> None:
+    print(f"{'target':<16} {'answered':>11} {'press-only':>10} {'lost':>5} {'no button':>9} "
+          f"{'429s':>6} {'errors':>6} {'seconds':>7} {'p50 ms':>8} {'p99 ms':>8}  "
+          "every answer arrived?")
+    for s in summaries:
+        if "skipped" in s:
+            print(f"{s['target']:<16} skipped (see above)")
+            continue
+        complete = not (s["lost"] or s["no_button"] or s["unfinished"])
+        print(f"{s['target']:<16} {s['answered']:>5}/{s['expected_actions']:<5} "
+              f"{s['press_only']:>10} {s['lost']:>5} {s['no_button']:>9} "
+              f"{s['rate_limited_429']:>6} {sum(s['api_errors'].values()):>6} "
+              f"{s['elapsed_s']:>7.1f} {s['p50_ms']:>8.0f} {s['p99_ms']:>8.0f}  "
+              f"{'yes' if complete else 'NO'}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, help="simulated users (default 100; 200 flood)")
+    parser.add_argument("--duration", type=float, default=20.0,
+                        help="seconds of load per target (default 20)")
+    parser.add_argument("--warmup", type=float, default=2.0,
+                        help="first seconds left out of the figures (default 2)")
+    parser.add_argument("--targets", default=",".join(DEFAULT_TARGETS),
+                        help="comma-separated, from: " + ", ".join(all_targets()))
+    parser.add_argument("--flood", action="store_true",
+                        help="the stand-in answers 429 above 30 messages/s; each user takes "
+                             "3 actions; reports whether every answer arrived")
+    parser.add_argument("--answer-timeout", type=float,
+                        help="seconds before an answer counts as lost (default 10; 30 flood)")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    if args.duration <= args.warmup:
+        parser.error("--duration must be longer than --warmup")
+    unknown = set(args.targets.split(",")) - set(all_targets())
+    if unknown:
+        parser.error(f"unknown targets: {', '.join(sorted(unknown))}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    targets = [all_targets()[name] for name in args.targets.split(",")]
+    about = machine()
+    mode = ("flood: 429 above 30 messages/s, each user /start, a press, a search"
+            if args.flood else f"load: {args.duration:.0f} s per target, {args.warmup:.0f} s "
+                               "warm-up, each user /start, 2 presses, a search, repeated")
+    bench = Benchmark(args)
+    print(f"{about['date']}  {about['nproc']} CPUs ({about['cpu']})  Python {about['python']}")
+    print(f"{bench.users} users; {mode}", flush=True)
+    runs = asyncio.run(bench.run(targets))
+    summaries = [run.summary() for run in runs]
+    print()
+    (print_flood_table if args.flood else print_load_table)(summaries)
+    if args.json:
+        report = {"machine": about, "mode": "flood" if args.flood else "load",
+                  "users": bench.users, "duration_s": args.duration, "warmup_s": args.warmup,
+                  "results": summaries}
+        Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
+    jol = next((s for s in summaries if s["target"] == "jol" and "skipped" not in s), None)
+    if args.flood and jol is not None and (jol["lost"] or jol["no_button"]
+                                           or jol["unfinished"]):
+        return 1  # Jol must never lose an answer to flood limits
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
