@@ -57,11 +57,13 @@ async def language_button(update: Update, context: JolContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    await context.services.memory.set(chat.id, parsed.lang)
     context.lang = parsed.lang
     context.count("language", parsed.lang)
     await answer_callback(update, context.texts("Language changed"))
     await show_main_menu(update, context)
+    # Written after the answer, so the user never waits on the database; this chat's next
+    # update still waits for it (updates of one chat are handled in order).
+    await context.services.memory.set(chat.id, parsed.lang)
 
 
 async def forget_command(update: Update, context: JolContext) -> None:
