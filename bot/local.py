@@ -45,6 +45,10 @@ def bad_request(description: str) -> BotAPIError:
     return BotAPIError(400, f"Bad Request: {description}")
 
 
+NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message")
+
+
 class _TelegramHTML(HTMLParser):
     """Validates HTML as Telegram does and yields the visible text."""
 
@@ -367,14 +371,20 @@ class FakeTelegram:
                 [{"text": t, "callback_data": d} for t, d in row] for row in message.buttons]}
         return result
 
-    def api_sendmessage(self, params: JSON) -> JSON:
-        chat = self._chat(params)
+    @staticmethod
+    def _message_text(params: JSON) -> tuple[str, str]:
+        """(the text as sent, the text as seen), refused as Telegram refuses it."""
         raw = str(params.get("text", ""))
         text = visible_text(raw, params.get("parse_mode"))
         if not text.strip():
             raise bad_request("message text is empty")
         if len(text) > MESSAGE_LIMIT:
             raise bad_request("message is too long")
+        return raw, text
+
+    def api_sendmessage(self, params: JSON) -> JSON:
+        chat = self._chat(params)
+        raw, text = self._message_text(params)
         return self._store(chat, text, raw, params.get("reply_markup"))
 
     def _send_file(self, params: JSON, field_name: str, kind: str) -> JSON:
@@ -403,17 +413,10 @@ class FakeTelegram:
     def api_editmessagetext(self, params: JSON) -> JSON:
         chat = self._chat(params)
         message = self._message(chat, params, "edit")
-        raw = str(params.get("text", ""))
-        text = visible_text(raw, params.get("parse_mode"))
-        if not text.strip():
-            raise bad_request("message text is empty")
-        if len(text) > MESSAGE_LIMIT:
-            raise bad_request("message is too long")
+        raw, text = self._message_text(params)
         buttons = _parse_markup(params.get("reply_markup"))
         if text == message.text and buttons == message.buttons and raw == message.html:
-            raise bad_request("message is not modified: specified new message content and "
-                              "reply markup are exactly the same as a current content and "
-                              "reply markup of the message")
+            raise bad_request(NOT_MODIFIED)
         message.text, message.html, message.buttons = text, raw, buttons
         message.edits += 1
         chat.events.append(f"edit {message.message_id}")
@@ -424,9 +427,7 @@ class FakeTelegram:
         message = self._message(chat, params, "edit")
         buttons = _parse_markup(params.get("reply_markup"))
         if buttons == message.buttons:
-            raise bad_request("message is not modified: specified new message content and "
-                              "reply markup are exactly the same as a current content and "
-                              "reply markup of the message")
+            raise bad_request(NOT_MODIFIED)
         message.buttons = buttons
         chat.events.append(f"edit {message.message_id}")
         return self._message_json(message)
