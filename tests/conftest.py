@@ -6,6 +6,8 @@ import asyncio
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -188,3 +190,35 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
     yield engine
     await engine.dispose()
+
+
+def run_together(script: str, *args: str, processes: int) -> list[tuple[int, str]]:
+    """Run `python -c script *args` in several processes released at the same moment.
+
+    Each script prints "ready", waits for a line on stdin, then works; returns (exit code,
+    stderr) per process. Processes still running at the end are killed.
+    """
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, *args], cwd=REPO_ROOT,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+        for _ in range(processes)
+    ]
+    try:
+        for worker in workers:
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "ready"
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        results = []
+        for worker in workers:
+            _, stderr = worker.communicate(timeout=120)
+            results.append((worker.returncode, stderr))
+        return results
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()

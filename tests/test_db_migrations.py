@@ -16,6 +16,7 @@ from sqlalchemy import Connection, inspect, text
 from bot import REPO_ROOT
 from bot.db import create_engine, downgrade, upgrade
 from bot.stats.models import Base
+from tests.conftest import run_together
 
 
 async def _inspect(url: str, look: Callable[[Connection], Any]) -> Any:
@@ -149,29 +150,7 @@ asyncio.run(upgrade(sys.argv[1]))
 
 
 def _upgrade_in_processes(url: str, processes: int) -> list[tuple[int, str]]:
-    workers = [
-        subprocess.Popen([sys.executable, "-c", UPGRADER, url], cwd=REPO_ROOT,
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-        for _ in range(processes)
-    ]
-    try:
-        for worker in workers:
-            assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
-        for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        results = []
-        for worker in workers:
-            _, stderr = worker.communicate(timeout=120)
-            results.append((worker.returncode, stderr))
-        return results
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
+    return run_together(UPGRADER, url, processes=processes)
 
 
 async def test_replicas_starting_together_migrate_once(database_url: str) -> None:

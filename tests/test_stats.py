@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
-import sys
 import time
 from collections import Counter as Tally
 from collections.abc import AsyncIterator
@@ -16,10 +14,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import REPO_ROOT
 from bot.db import create_engine, upgrade
 from bot.stats.models import Counter
 from bot.stats.recorder import StatsRecorder
+from tests.conftest import run_together
 
 DAY = date(2026, 11, 29)
 
@@ -241,32 +239,7 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 
 
 def _run_workers(url: str, processes: int, per_process: int) -> list[tuple[int, str]]:
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, url, str(per_process)],
-            cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True,
-        )
-        for _ in range(processes)
-    ]
-    try:
-        for worker in workers:
-            assert worker.stdout is not None
-            assert worker.stdout.readline().strip() == "ready"
-        for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        results = []
-        for worker in workers:
-            _, stderr = worker.communicate(timeout=120)
-            results.append((worker.returncode, stderr))
-        return results
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
+    return run_together(WORKER, url, str(per_process), processes=processes)
 
 
 async def test_two_processes_incrementing_the_same_counters_add_up(engine: AsyncEngine) -> None:
