@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 @asynccontextmanager
 async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Services]:
     """Content first (a broken folder stops the start with the exact problems), then the
-    database, upgraded to the latest migration; counters are flushed when the block ends."""
+    database, upgraded to the latest migration; counters and languages are flushed when the
+    block ends."""
     content = ContentStore(settings.content_dir, settings.stale_after_days)
     if migrate:
         await db.upgrade(settings.database_url)
@@ -28,11 +29,15 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
     if notice:
         log.warning(notice)
     stats = StatsRecorder(engine, flush_seconds=settings.stats_flush_seconds)
-    memory = LanguageMemory(engine, secret)
+    memory = LanguageMemory(engine, secret, flush_seconds=settings.stats_flush_seconds)
     await stats.start()
+    await memory.start()
     try:
         yield Services(settings=settings, content=content, engine=engine, stats=stats,
                        memory=memory)
     finally:
-        await stats.close()
-        await engine.dispose()
+        try:
+            await memory.close()
+        finally:
+            await stats.close()
+            await engine.dispose()

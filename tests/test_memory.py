@@ -47,12 +47,14 @@ async def test_set_get_forget(engine: AsyncEngine) -> None:
     memory = LanguageMemory(engine, SECRET, today=lambda: DAY)
     assert await memory.get(CHAT) is None
 
-    await memory.set(CHAT, "ky")
-    await memory.set(GROUP, "ru")
+    memory.set(CHAT, "ky")
+    memory.set(GROUP, "ru")
     assert await memory.get(CHAT) == "ky"
-    await memory.set(CHAT, "ru")  # a second choice replaces the first
+    memory.set(CHAT, "ru")  # a second choice replaces the first
     assert await memory.get(CHAT) == "ru"
+    assert await LanguageMemory(engine, SECRET).get(CHAT) is None  # not written yet
 
+    assert await memory.flush() == 2  # both chats in one write
     fresh = LanguageMemory(engine, SECRET)  # no cache: what the database says
     assert await fresh.get(CHAT) == "ru"
     assert await fresh.get(GROUP) == "ru"
@@ -67,7 +69,8 @@ async def test_set_get_forget(engine: AsyncEngine) -> None:
 
 async def test_rows_hold_an_hmac_and_a_day_never_the_chat_id(engine: AsyncEngine) -> None:
     memory = LanguageMemory(engine, SECRET, today=lambda: DAY)
-    await memory.set(CHAT, "ky")
+    memory.set(CHAT, "ky")
+    await memory.flush()
 
     [(chat_key, lang, updated_on)] = await rows(engine)
     assert chat_key == memory.chat_key(CHAT)
@@ -94,8 +97,9 @@ async def test_chat_id_digits_appear_nowhere_in_the_sqlite_files(tmp_path: Path)
     await upgrade(url)
     engine = create_engine(url)
     memory = LanguageMemory(engine, SECRET)
-    await memory.set(CHAT, "ky")
-    await memory.set(GROUP, "ru")
+    memory.set(CHAT, "ky")
+    memory.set(GROUP, "ru")
+    await memory.flush()
     await memory.forget(GROUP)
 
     def all_bytes() -> bytes:  # the database and its WAL/SHM files
@@ -117,7 +121,7 @@ async def test_cache_spares_the_database_and_stays_bounded(engine: AsyncEngine) 
     memory = LanguageMemory(engine, SECRET, cache_size=2)
     log = SelectLog(engine)
 
-    await memory.set(1, "ky")
+    memory.set(1, "ky")
     assert await memory.get(1) == "ky"
     assert log.selects == 0  # known from set()
 
@@ -125,19 +129,47 @@ async def test_cache_spares_the_database_and_stays_bounded(engine: AsyncEngine) 
     assert await memory.get(2) is None
     assert log.selects == 1  # "not chosen yet" is cached too
 
-    await memory.set(3, "ru")  # cache now holds 2 and 3; 1 fell out
+    memory.set(3, "ru")  # cache now holds 2 and 3; 1 fell out
     assert await memory.get(3) == "ru"
     assert log.selects == 1
+    await memory.flush()
     assert await memory.get(1) == "ky"
     assert log.selects == 2  # evicted, so read again from the database
 
 
 async def test_forget_clears_the_cache(engine: AsyncEngine) -> None:
     memory = LanguageMemory(engine, SECRET)
-    await memory.set(CHAT, "ky")
+    memory.set(CHAT, "ky")
     assert await memory.get(CHAT) == "ky"
     assert await memory.forget(CHAT) is True
     assert await memory.get(CHAT) is None
+
+
+async def test_forget_before_the_flush_writes_nothing(engine: AsyncEngine) -> None:
+    memory = LanguageMemory(engine, SECRET)
+    memory.set(CHAT, "ky")
+    assert await memory.forget(CHAT) is True  # remembered, though only in memory so far
+    assert await memory.flush() == 0
+    assert await rows(engine) == []
+    assert await memory.get(CHAT) is None
+
+
+async def test_choices_survive_a_failed_flush_and_close_writes_them(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}"
+    engine = create_engine(url)  # no migration yet: the table is missing, every write fails
+    memory = LanguageMemory(engine, SECRET, flush_seconds=60)
+    await memory.start()
+    memory.set(CHAT, "ky")
+    assert await memory.flush() == 0
+    assert (memory.pending, memory.failed_flushes) == (1, 1)
+    assert await memory.get(CHAT) == "ky"  # the chat is still served in its language
+
+    await upgrade(url)
+    memory.set(GROUP, "ru")
+    await memory.close()  # the loop stops and the last flush writes both
+    assert memory.pending == 0
+    assert {lang for _key, lang, _day in await rows(engine)} == {"ky", "ru"}
+    await engine.dispose()
 
 
 async def test_memory_logs_no_chat_ids(
@@ -148,7 +180,8 @@ async def test_memory_logs_no_chat_ids(
     caplog.set_level(logging.INFO)
     caplog.set_level(logging.DEBUG, logger="bot")
     memory = LanguageMemory(engine, SECRET)
-    await memory.set(CHAT, "ky")
+    memory.set(CHAT, "ky")
+    await memory.flush()
     await memory.get(CHAT)
     await memory.forget(CHAT)
     assert str(CHAT) not in caplog.text

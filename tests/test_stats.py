@@ -149,7 +149,8 @@ async def test_background_task_flushes_and_close_writes_the_rest(
     await recorder.start()  # a second start does not add a second loop
     recorder.count("topic", "russia", "ru")
     deadline = time.monotonic() + 5
-    while recorder.pending and time.monotonic() < deadline:
+    # pending drops to 0 when a flush takes the batch, before it commits: wait for the row.
+    while not await stored(sqlite_engine) and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
     assert recorder.pending == 0
     assert await stored(sqlite_engine) == {(DAY, "topic", "russia", "ru", ""): 1}

@@ -58,12 +58,10 @@ async def language_button(update: Update, context: JolContext) -> None:
     if chat is None:
         return
     context.lang = parsed.lang
+    context.services.memory.set(chat.id, parsed.lang)  # in memory now, written in a batch
     context.count("language", parsed.lang)
     await answer_callback(update, context.texts("Language changed"))
     await show_main_menu(update, context)
-    # Written after the answer, so the user never waits on the database; this chat's next
-    # update still waits for it (updates of one chat are handled in order).
-    await context.services.memory.set(chat.id, parsed.lang)
 
 
 async def forget_command(update: Update, context: JolContext) -> None:

@@ -9,7 +9,6 @@ the last flush interval (plus any kept while the database was unreachable).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.stats.flushing import FlushLoop
 from bot.stats.models import EVENT_LEN, KEY_LEN, LANG_LEN, SOURCE_LEN, Counter
 
 logger = logging.getLogger(__name__)
@@ -62,17 +62,13 @@ class StatsRecorder:
         flush_seconds: float = 2.0,
         today: Callable[[], date] = utc_today,
     ) -> None:
-        if flush_seconds <= 0:
-            raise ValueError("flush_seconds must be positive")
         self._engine = engine
         self._statement = _upsert_statement(engine)
-        self.flush_seconds = flush_seconds
+        self._loop = FlushLoop(self.flush, flush_seconds, "jol-stats-flush")
         self._today = today
         self._pending: dict[CounterKey, int] = {}
         self._oldest: float | None = None  # monotonic time of the oldest unflushed count
         self._flush_lock = asyncio.Lock()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.dropped = 0  # counts lost to MAX_PENDING_KEYS, for metrics
         self.failed_flushes = 0  # flushes that hit a database error, for metrics
 
@@ -110,19 +106,7 @@ class StatsRecorder:
 
     async def start(self) -> None:
         """Start the background flush loop (once; later calls do nothing)."""
-        if self._task is not None and not self._task.done():
-            return
-        self._stopping.clear()
-        self._task = asyncio.create_task(self._run(), name="jol-stats-flush")
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):  # timeout: time to flush
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.flush_seconds)
-            try:
-                await self.flush()
-            except Exception:  # flush() already handles DB errors; never let the loop die
-                logger.exception("stats flush loop error")
+        await self._loop.start()
 
     async def flush(self) -> int:
         """Write pending counts in one transaction; returns how many counters were written.
@@ -166,11 +150,7 @@ class StatsRecorder:
 
     async def close(self) -> None:
         """Stop the flush loop and write everything still pending (call at shutdown)."""
-        task, self._task = self._task, None
-        if task is not None:
-            self._stopping.set()
-            await task
-        await self.flush()
+        await self._loop.close()
         if self._pending:
             logger.error(
                 "stats: %d counters could not be written at shutdown and are lost",
