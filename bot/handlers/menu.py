@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, Update
+from telegram import Update
 
 from bot import callbacks
 from bot.content.model import Topic
 from bot.context import JolContext
-from bot.handlers.screens import Keyboard, answer_callback, button, nav_row, show, show_main_menu
+from bot.handlers.screens import (
+    Button,
+    Keyboard,
+    answer_callback,
+    button,
+    nav_row,
+    show,
+    show_main_menu,
+)
 
 
-def action_button(context: JolContext, action: str) -> InlineKeyboardButton:
+def action_button(context: JolContext, action: str) -> Button:
     """A button that starts a bot feature from a topic (content decides which topics)."""
     texts = context.texts
     check = context.content.selfcheck

@@ -1,14 +1,23 @@
 """Showing a screen: edit the pressed message in place, or send a new one; shared by features.
 
 Also the buttons every screen carries (Back, Main menu, SOS) so they look the same everywhere.
+
+Screens are sent as plain Bot API calls (`do_api_request`): buttons are plain dicts dumped to
+JSON once, and Telegram's reply stays a dict. Building python-telegram-bot objects for each
+button and parsing the echoed message back into a `Message` (of which only the id is used)
+took about a third of the bot's CPU under load (bench/README.md).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import warnings
+from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.error import BadRequest
+from telegram.warnings import PTBUserWarning
 
 from bot import callbacks
 from bot.context import JolContext
@@ -16,15 +25,20 @@ from bot.i18n import Texts
 
 log = logging.getLogger(__name__)
 
-Keyboard = list[list[InlineKeyboardButton]]
+Button = dict[str, str]
+Keyboard = list[list[Button]]
 SAFETY_TOPIC = "phone-safety"  # how to hide the chat, with the "clear this chat" button
 
+# do_api_request suggests bot.send_message for a method it knows; here the raw call is the point.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.(sendMessage|editMessageText)'",
+                        category=PTBUserWarning)
 
-def button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=data)
+
+def button(text: str, data: str) -> Button:
+    return {"text": text, "callback_data": data}
 
 
-def nav_row(texts: Texts, back: str | None = callbacks.MAIN_MENU) -> list[InlineKeyboardButton]:
+def nav_row(texts: Texts, back: str | None = callbacks.MAIN_MENU) -> list[Button]:
     """Back (when there is somewhere to go back to), Main menu and SOS."""
     row = []
     if back and back != callbacks.MAIN_MENU:
@@ -53,13 +67,24 @@ async def show_main_menu(update: Update, context: JolContext) -> None:
     await show(update, context, *main_menu(context))
 
 
+def _screen(text: str, keyboard: Keyboard | None) -> dict[str, Any]:
+    """The parameters every screen is sent with (the bot's Defaults do not apply to raw calls)."""
+    params: dict[str, Any] = {"text": text, "parse_mode": "HTML",
+                              "link_preview_options": '{"is_disabled":true}'}
+    if keyboard:
+        params["reply_markup"] = json.dumps({"inline_keyboard": keyboard}, ensure_ascii=False,
+                                            separators=(",", ":"))
+    return params
+
+
 async def show(update: Update, context: JolContext, text: str, keyboard: Keyboard) -> None:
     """Edit the message whose button was pressed, else send a new message."""
-    markup = InlineKeyboardMarkup(keyboard) if keyboard else None
     query = update.callback_query
     if query is not None and isinstance(query.message, Message):
         try:
-            await query.message.edit_text(text, reply_markup=markup)
+            await context.bot.do_api_request("editMessageText", api_kwargs={
+                "chat_id": query.message.chat_id, "message_id": query.message.message_id,
+                **_screen(text, keyboard)})
             return
         except BadRequest as error:
             if "not modified" in error.message:
@@ -75,9 +100,9 @@ async def reply(update: Update, context: JolContext, text: str,
     chat = update.effective_chat
     if chat is None:
         return
-    markup = InlineKeyboardMarkup(keyboard) if keyboard else None
-    sent = await context.bot.send_message(chat.id, text, reply_markup=markup)
-    context.services.recent.add(chat.id, sent.message_id)
+    sent = await context.bot.do_api_request("sendMessage", api_kwargs={
+        "chat_id": chat.id, **_screen(text, keyboard)})
+    context.services.recent.add(chat.id, sent["message_id"])
 
 
 async def answer_callback(update: Update, text: str | None = None) -> None:
