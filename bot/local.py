@@ -14,7 +14,7 @@ import itertools
 import json
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -182,6 +182,7 @@ class FakeTelegram:
         self.pending_updates: deque[JSON] = deque()
         self.files: list[tuple[int, str, bytes]] = []  # (chat, filename, bytes) uploaded
         self.rate_limited = 0  # number of 429s answered
+        self.calls: Counter[str] = Counter()  # method name (lower case) → calls received
         self._global_rate_limit = global_rate_limit
         self._sent_times: deque[float] = deque()
         self._update_ids = itertools.count(1)
@@ -264,9 +265,7 @@ class FakeTelegram:
         query: JSON = {"id": query_id, "from": self._user(user_id, language_code=language_code),
                        "chat_instance": str(chat_id), "data": data}
         if sent is not None and not sent.deleted:
-            query["message"] = {"message_id": message_id, "date": int(sent.date),
-                                "chat": {"id": chat_id, "type": "private"},
-                                "from": self._bot_user(), "text": sent.text}
+            query["message"] = self._message_json(sent)  # as Telegram: text and buttons too
         else:  # a message that no longer exists, as Telegram reports it
             query["message"] = {"message_id": message_id, "date": 0,
                                 "chat": {"id": chat_id, "type": "private"}}
@@ -315,6 +314,7 @@ class FakeTelegram:
 
     def call(self, method: str, params: JSON) -> Any:
         """Run one Bot API method; returns its result or raises BotAPIError."""
+        self.calls[method.lower()] += 1
         handler = getattr(self, f"api_{method.lower()}", None)
         if handler is None:
             raise BotAPIError(404, "Not Found: method not found")

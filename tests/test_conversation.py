@@ -244,9 +244,13 @@ async def test_same_button_twice_is_not_an_error(tmp_path: Path) -> None:
         user = bot.user("ru")
         await user.send("/start")
         first = await user.press(SOS)
-        second = await user.press(SOS)  # Telegram answers "message is not modified"
+        edits = bot.telegram.calls["editmessagetext"]
+        second = await user.press(SOS)
         assert first.message_id == second.message_id
-        assert len(user.chat.callback_answers) == 2
+        assert second.text == first.text
+        assert len(user.chat.callback_answers) == 2  # the spinner stops
+        # The screen is already shown: no edit Telegram would refuse as "not modified".
+        assert bot.telegram.calls["editmessagetext"] == edits
 
 
 async def test_forget_and_commands(tmp_path: Path) -> None:

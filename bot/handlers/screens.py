@@ -10,8 +10,10 @@ took about a third of the bot's CPU under load (bench/README.md).
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import re
 import warnings
 from typing import Any
 
@@ -77,10 +79,27 @@ def _screen(text: str, keyboard: Keyboard | None) -> dict[str, Any]:
     return params
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _already_shown(message: Message, text: str, keyboard: Keyboard) -> bool:
+    """Whether the pressed message shows this very screen (e.g. SOS pressed on the SOS screen):
+    an edit would only earn "message is not modified", a call that counts against flood limits.
+    Telegram's copy of the text is plain (tags become entities), so the tags are dropped here."""
+    markup = message.reply_markup
+    shown = [[(b.text, b.callback_data) for b in row]
+             for row in (markup.inline_keyboard if markup else ())]
+    wanted = [[(b["text"], b["callback_data"]) for b in row] for row in keyboard]
+    return shown == wanted and (message.text or "").strip() == html.unescape(
+        _TAG.sub("", text)).strip()
+
+
 async def show(update: Update, context: JolContext, text: str, keyboard: Keyboard) -> None:
     """Edit the message whose button was pressed, else send a new message."""
     query = update.callback_query
     if query is not None and isinstance(query.message, Message):
+        if _already_shown(query.message, text, keyboard):
+            return
         try:
             await context.bot.do_api_request("editMessageText", api_kwargs={
                 "chat_id": query.message.chat_id, "message_id": query.message.message_id,
