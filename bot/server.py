@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from datetime import timedelta
@@ -98,7 +99,7 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
 
-    async with open_services(settings) as services:
+    async with open_services(settings, migrate_in_child=True) as services:
         application = build_application(services, request=AiohttpRequest())
         webhook = settings.webhook_url
         intake = WebhookIntake(application, settings.webhook_secret) if webhook else None
@@ -111,6 +112,11 @@ async def serve(settings: Settings) -> None:
                 await application.post_init(application)
             await application.start()
             await site.start()
+            # What is loaded by now (code, content, search index) lives until exit: keep it
+            # out of the collector's full passes, which would walk all of it again and again
+            # under load and show as latency spikes.
+            gc.collect()
+            gc.freeze()
             tasks = [asyncio.create_task(retention(services, stopping))]
             if webhook:
                 await application.bot.set_webhook(webhook, secret_token=settings.webhook_secret,
