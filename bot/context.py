@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,20 +29,27 @@ class RecentMessages:
     """
 
     def __init__(self, max_chats: int = 20_000, per_chat: int = 200) -> None:
-        self._chats: OrderedDict[int, list[int]] = OrderedDict()
+        # Packed 64-bit ids (8 bytes each, not a 40-byte int object in a list): full, this is
+        # ~33 MB instead of ~160 MB.
+        self._chats: OrderedDict[int, array[int]] = OrderedDict()
         self.max_chats = max_chats
         self.per_chat = per_chat
 
     def add(self, chat_id: int, message_id: int) -> None:
-        ids = self._chats.pop(chat_id, [])
+        ids = self._chats.pop(chat_id, None)
+        if ids is None:
+            ids = array("q")
         if message_id not in ids:
             ids.append(message_id)
-        self._chats[chat_id] = ids[-self.per_chat :]
+        if len(ids) > self.per_chat:
+            del ids[: len(ids) - self.per_chat]
+        self._chats[chat_id] = ids
         while len(self._chats) > self.max_chats:
             self._chats.popitem(last=False)
 
     def pop(self, chat_id: int) -> list[int]:
-        return self._chats.pop(chat_id, [])
+        ids = self._chats.pop(chat_id, None)
+        return ids.tolist() if ids is not None else []
 
 
 @dataclass

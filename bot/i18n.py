@@ -11,7 +11,6 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-from babel.dates import format_date
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
@@ -19,6 +18,20 @@ from bot import LANGUAGES
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DEFAULT_LANGUAGE = "ru"
+
+# Babel's "long" date format (CLDR) for our two languages, spelled out: babel.dates would load
+# the whole CLDR locale data (~6 MB resident) for twelve month names. A test compares every
+# month with babel.dates.format_date, so a CLDR change cannot slip by.
+_MONTHS = {
+    "ru": ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
+           "сентября", "октября", "ноября", "декабря"),
+    "ky": ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август",
+           "сентябрь", "октябрь", "ноябрь", "декабрь"),
+}
+_LONG_DATE = {
+    "ru": "{day} {month} {year}\u202fг.",  # d MMMM y 'г'.
+    "ky": "{year}-ж., {day}-{month}",  # y-'ж'., d-MMMM
+}
 
 
 @cache
@@ -49,7 +62,8 @@ class Texts:
         return msgid
 
     def date(self, value: date) -> str:
-        return format_date(value, "long", locale=self.lang)
+        month = _MONTHS[self.lang][value.month - 1]
+        return _LONG_DATE[self.lang].format(day=value.day, month=month, year=value.year)
 
 
 @cache
