@@ -71,6 +71,7 @@ class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
                  chat_id: int | None = None, user_id: int | None = None) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.lang: str | None = None  # None: not known yet, the user is asked
+        self.callback_answered = False  # a button press is answered once (screens.py)
 
     @property
     def services(self) -> Services:

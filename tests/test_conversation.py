@@ -297,3 +297,20 @@ async def test_button_on_a_message_older_than_48_hours(tmp_path: Path) -> None:
         screen = await user.press(title("ru", "help"), menu)
         assert screen.text.startswith(title("ru", "help"))
         assert user.chat.callback_answers[-1] == ""
+
+
+async def test_every_press_is_answered_exactly_once(tmp_path: Path) -> None:
+    """Each press stops its spinner once, whatever it leads to (the answer goes out together
+    with the screen's edit)."""
+    async with running_bot(tmp_path) as bot:
+        user = bot.user(None)  # no language from Telegram: the picker comes first
+        await user.send("/start")
+        presses = ["🇷🇺 Русский", title("ru", "countries"), title("ru", "russia"), "⬅️ Назад",
+                   SOS, SOS, MENU["ru"], "🌐 Язык", "🇰🇬 Кыргызча"]
+        for label in presses:
+            await user.press(label)
+        await user.press_data("t:no-such-topic")
+        await user.press_data("forged\u0000data")
+        assert len(user.chat.callback_answers) == len(presses) + 2
+        assert user.chat.callback_answers[-2:] == ["Бул баскыч эскирип калган."] * 2
+        assert bot.telegram.calls["answercallbackquery"] == len(presses) + 2  # none refused

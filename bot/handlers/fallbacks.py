@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import JolContext
-from bot.handlers.screens import answer_callback, nav_row, reply, show_main_menu
+from bot.handlers.screens import nav_row, reply, show_main_menu
 from bot.i18n import texts
 
 
@@ -46,5 +46,4 @@ async def not_text(update: Update, context: JolContext) -> None:
 
 async def stale_button(update: Update, context: JolContext) -> None:
     """Any button data no feature recognises: forged, or from an older version of the bot."""
-    await answer_callback(update, context.texts("This button is out of date."))
-    await show_main_menu(update, context)
+    await show_main_menu(update, context, context.texts("This button is out of date."))

@@ -7,7 +7,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot import LANGUAGES, callbacks
 from bot.context import JolContext
-from bot.handlers.screens import answer_callback, button, nav_row, reply, show, show_main_menu
+from bot.handlers.screens import button, nav_row, reply, show, show_main_menu
 from bot.i18n import texts
 
 LANGUAGE_NAMES = {"ky": "🇰🇬 Кыргызча", "ru": "🇷🇺 Русский"}
@@ -30,7 +30,6 @@ async def resolve_language(update: Update, context: JolContext) -> None:
         data = update.callback_query.data if update.callback_query else None
         parsed = callbacks.parse(data)
         if parsed is None or parsed.action != "l":
-            await answer_callback(update)
             await ask_language(update, context)
             raise ApplicationHandlerStop
 
@@ -51,7 +50,6 @@ async def language_button(update: Update, context: JolContext) -> None:
     if parsed is None:
         return
     if parsed.action == "lang":
-        await answer_callback(update)
         await ask_language(update, context)
         return
     chat = update.effective_chat
@@ -60,8 +58,7 @@ async def language_button(update: Update, context: JolContext) -> None:
     context.lang = parsed.lang
     context.services.memory.set(chat.id, parsed.lang)  # in memory now, written in a batch
     context.count("language", parsed.lang)
-    await answer_callback(update, context.texts("Language changed"))
-    await show_main_menu(update, context)
+    await show_main_menu(update, context, context.texts("Language changed"))
 
 
 async def forget_command(update: Update, context: JolContext) -> None:

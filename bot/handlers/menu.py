@@ -10,7 +10,6 @@ from bot.context import JolContext
 from bot.handlers.screens import (
     Button,
     Keyboard,
-    answer_callback,
     button,
     nav_row,
     show,
@@ -75,12 +74,8 @@ async def menu_button(update: Update, context: JolContext) -> None:
     parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
     if parsed is not None and parsed.action == "t":
         if not await open_topic(update, context, parsed.topic, parsed.page):
-            await answer_callback(update, context.texts("This button is out of date."))
-            await show_main_menu(update, context)
-            return
-        await answer_callback(update)
+            await show_main_menu(update, context, context.texts("This button is out of date."))
         return
-    await answer_callback(update)
     await show_main_menu(update, context)
 
 

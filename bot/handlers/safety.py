@@ -27,7 +27,7 @@ async def remember_incoming(update: Update, context: JolContext) -> None:
 
 
 async def clear_button(update: Update, context: JolContext) -> None:
-    await answer_callback(update)
+    await answer_callback(update, context)
     texts = context.texts
     if update.callback_query is None or update.callback_query.data == callbacks.CLEAR_CHAT:
         await show(update, context, texts(

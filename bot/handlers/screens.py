@@ -10,6 +10,7 @@ took about a third of the bot's CPU under load (bench/README.md).
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import logging
@@ -65,8 +66,8 @@ def main_menu(context: JolContext) -> tuple[str, Keyboard]:
     return text, keyboard
 
 
-async def show_main_menu(update: Update, context: JolContext) -> None:
-    await show(update, context, *main_menu(context))
+async def show_main_menu(update: Update, context: JolContext, notice: str | None = None) -> None:
+    await show(update, context, *main_menu(context), notice=notice)
 
 
 def _screen(text: str, keyboard: Keyboard | None) -> dict[str, Any]:
@@ -94,8 +95,22 @@ def _already_shown(message: Message, text: str, keyboard: Keyboard) -> bool:
         _TAG.sub("", text)).strip()
 
 
-async def show(update: Update, context: JolContext, text: str, keyboard: Keyboard) -> None:
-    """Edit the message whose button was pressed, else send a new message."""
+async def show(update: Update, context: JolContext, text: str, keyboard: Keyboard,
+               notice: str | None = None) -> None:
+    """Edit the message whose button was pressed, else send a new message.
+
+    A press is answered (its spinner stopped, with `notice` if given) at the same time as the
+    edit goes out, not one round trip before it.
+    """
+    if update.callback_query is None:
+        await _edit_or_send(update, context, text, keyboard)
+        return
+    await asyncio.gather(answer_callback(update, context, notice),
+                         _edit_or_send(update, context, text, keyboard))
+
+
+async def _edit_or_send(update: Update, context: JolContext, text: str,
+                        keyboard: Keyboard) -> None:
     query = update.callback_query
     if query is not None and isinstance(query.message, Message):
         if _already_shown(query.message, text, keyboard):
@@ -124,10 +139,11 @@ async def reply(update: Update, context: JolContext, text: str,
     context.services.recent.add(chat.id, sent["message_id"])
 
 
-async def answer_callback(update: Update, text: str | None = None) -> None:
-    """Stop the button's spinner; an expired query is not worth failing the update for."""
-    if update.callback_query is None:
+async def answer_callback(update: Update, context: JolContext, text: str | None = None) -> None:
+    """Stop the button's spinner (once per press); an expired query is only logged."""
+    if update.callback_query is None or context.callback_answered:
         return
+    context.callback_answered = True
     try:
         await update.callback_query.answer(text)
     except BadRequest as error:

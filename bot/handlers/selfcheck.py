@@ -15,7 +15,6 @@ from bot.content.selfcheck import SelfCheck
 from bot.context import JolContext
 from bot.handlers.screens import (
     Keyboard,
-    answer_callback,
     button,
     nav_row,
     show,
@@ -88,10 +87,8 @@ async def check_button(update: Update, context: JolContext) -> None:
     if parsed is None or parsed.version != check.version or (
             len(parsed.answers) > len(check.questions)):
         # A step of an older version of the questions, or forged.
-        await answer_callback(update, context.texts("This button is out of date."))
-        await show_main_menu(update, context)
+        await show_main_menu(update, context, context.texts("This button is out of date."))
         return
-    await answer_callback(update)
     await check_step(update, context, parsed.answers, family=parsed.action == "fq")
 
 

@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot import callbacks
 from bot.context import JolContext
-from bot.handlers.screens import Keyboard, answer_callback, button, nav_row, show
+from bot.handlers.screens import Keyboard, button, nav_row, show
 
 SOS_TOPIC = "sos"
 HOTLINES_TOPIC = "hotlines"
@@ -34,7 +34,6 @@ async def sos_command(update: Update, context: JolContext) -> None:
 
 
 async def sos_button(update: Update, context: JolContext) -> None:
-    await answer_callback(update)
     await sos_command(update, context)
 
 
