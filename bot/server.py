@@ -114,9 +114,12 @@ async def serve(settings: Settings) -> None:
             await site.start()
             # What is loaded by now (code, content, search index) lives until exit: keep it
             # out of the collector's full passes, which would walk all of it again and again
-            # under load and show as latency spikes.
+            # under load and show as latency spikes. Each update allocates hundreds of short-
+            # lived objects (freed by reference counting, not by the collector): collecting
+            # every 20,000 allocations instead of 700 saved ~15 % CPU in the benchmark.
             gc.collect()
             gc.freeze()
+            gc.set_threshold(20_000, 20, 20)
             tasks = [asyncio.create_task(retention(services, stopping))]
             if webhook:
                 await application.bot.set_webhook(webhook, secret_token=settings.webhook_secret,
