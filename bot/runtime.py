@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, migrate: bool = True,
+async def open_services(settings: Settings, *,
                         migrate_in_child: bool = False) -> AsyncIterator[Services]:
     """Content first (a broken folder stops the start with the exact problems), then the
     database, upgraded to the latest migration (in a child process for a long-running bot,
@@ -25,7 +25,7 @@ async def open_services(settings: Settings, *, migrate: bool = True,
     content = ContentStore(settings.content_dir, settings.stale_after_days)
     if migrate_in_child:
         await db.upgrade_in_child(settings.database_url)
-    elif migrate:
+    else:
         await db.upgrade(settings.database_url)
     engine = db.create_engine(settings.database_url)
     secret, notice = db.load_or_create_secret(settings.secret, settings.database_url)

@@ -20,12 +20,11 @@ from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.stats.flushing import FlushLoop
 from bot.stats.models import LANG_LEN, ChatLanguage
-from bot.stats.recorder import utc_today
+from bot.stats.recorder import upsert_statement, utc_today
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +47,11 @@ class LanguageMemory:
     ) -> None:
         if not secret:
             raise ValueError("the language-memory secret must not be empty")
-        if engine.dialect.name not in ("sqlite", "postgresql"):
-            name = engine.dialect.name
-            raise ValueError(f"language memory needs SQLite or PostgreSQL, not {name!r}")
         self._engine = engine
+        # Insert or replace; raises ValueError for a database other than SQLite or PostgreSQL.
+        self._upsert = upsert_statement(
+            engine, ChatLanguage, ["chat_key"],
+            lambda excluded: {"lang": excluded.lang, "updated_on": excluded.updated_on})
         self._secret = secret
         self._today = today
         self.cache_size = max(0, cache_size)
@@ -119,16 +119,9 @@ class LanguageMemory:
             today = self._today()
             rows = [{"chat_key": key, "lang": lang, "updated_on": today}
                     for key, lang in sorted(batch.items())]  # one lock order for all writers
-            insert = sqlite.insert if self._engine.dialect.name == "sqlite" else postgresql.insert
-            statement = insert(ChatLanguage)
-            excluded = statement.excluded
-            statement = statement.on_conflict_do_update(
-                index_elements=["chat_key"],
-                set_={"lang": excluded.lang, "updated_on": excluded.updated_on},
-            )
             try:
                 async with self._engine.begin() as conn:
-                    await conn.execute(statement, rows)
+                    await conn.execute(self._upsert, rows)
             except BaseException as exc:
                 # Put back what no newer choice replaced meanwhile.
                 self._pending = {**batch, **self._pending}

@@ -35,22 +35,19 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
-def _upsert_statement(engine: AsyncEngine) -> Any:
-    """INSERT … ON CONFLICT DO UPDATE SET count = counters.count + excluded.count."""
+def upsert_statement(engine: AsyncEngine, model: Any, keys: list[str],
+                     update: Callable[[Any], dict[str, Any]]) -> Any:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET update(excluded), on SQLite or PostgreSQL:
+    an atomic write that concurrent writers (tasks, processes, replicas) cannot interleave."""
     dialect = engine.dialect.name
+    insert: Any  # the two dialects' Insert classes share the on-conflict API, not a base
     if dialect == "sqlite":
-        insert_sqlite = sqlite.insert(Counter)
-        return insert_sqlite.on_conflict_do_update(
-            index_elements=["day", "event", "key", "lang", "source"],
-            set_={"count": Counter.count + insert_sqlite.excluded["count"]},
-        )
-    if dialect == "postgresql":
-        insert_pg = postgresql.insert(Counter)
-        return insert_pg.on_conflict_do_update(
-            index_elements=["day", "event", "key", "lang", "source"],
-            set_={"count": Counter.count + insert_pg.excluded["count"]},
-        )
-    raise ValueError(f"statistics need SQLite or PostgreSQL, not {dialect!r}")
+        insert = sqlite.insert(model)
+    elif dialect == "postgresql":
+        insert = postgresql.insert(model)
+    else:
+        raise ValueError(f"Jol's database must be SQLite or PostgreSQL, not {dialect!r}")
+    return insert.on_conflict_do_update(index_elements=keys, set_=update(insert.excluded))
 
 
 class StatsRecorder:
@@ -63,7 +60,10 @@ class StatsRecorder:
         today: Callable[[], date] = utc_today,
     ) -> None:
         self._engine = engine
-        self._statement = _upsert_statement(engine)
+        # count = counters.count + excluded.count
+        self._statement = upsert_statement(
+            engine, Counter, ["day", "event", "key", "lang", "source"],
+            lambda excluded: {"count": Counter.count + excluded["count"]})
         self._loop = FlushLoop(self.flush, flush_seconds, "jol-stats-flush")
         self._today = today
         self._pending: dict[CounterKey, int] = {}
