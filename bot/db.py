@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 # child process, so the long-running bot never loads it.
 
 logger = logging.getLogger(__name__)
+# aiosqlite logs every statement with its values at DEBUG: chat keys, counted words. Keep that
+# out of the log whatever level the operator sets (JOL_LOG_LEVEL=DEBUG included).
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
 SECRET_FILE_NAME = "jol.secret"
@@ -62,17 +65,21 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _connection_record: Any) -> None:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, busy_timeout and foreign keys on every connection."""
+    """An async engine; SQLite gets WAL, busy_timeout and foreign keys on every connection.
+
+    hide_parameters: a database error's message (and so any traceback in the log) shows the
+    statement but never its values, which include chat keys.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_file(parsed)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(parsed)
+        engine = create_async_engine(parsed, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
     # A server database may restart under us; pre-ping replaces dead pooled connections.
-    return create_async_engine(parsed, pool_pre_ping=True)
+    return create_async_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
