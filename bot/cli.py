@@ -8,23 +8,30 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 from bot import LANGUAGES
 from bot.content.loader import load_content
 from bot.content.model import ContentSnapshot
-from bot.settings import Settings, SettingsError
+from bot.content.store import ContentError
+from bot.settings import CONFIGURATION_ERROR, Settings, SettingsError
 
 
-def _load_or_exit(content_dir: Path, settings: Settings) -> ContentSnapshot:
+def _load_snapshot(content_dir: Path, settings: Settings) -> ContentSnapshot:
     snapshot, problems = load_content(content_dir, stale_after_days=settings.stale_after_days)
     if snapshot is None:
-        for problem in problems:
-            if problem.severity == "error":
-                print(problem, file=sys.stderr)
-        print(f"content in {content_dir} has errors; run `jol content check`", file=sys.stderr)
-        raise SystemExit(1)
+        raise ContentError(problems)
     return snapshot
+
+
+def content_error_line(error: ContentError, content_dir: Path) -> str:
+    """A content folder that does not load, in one line: the first error and where to look."""
+    errors = [p for p in error.problems if p.severity == "error"]
+    first = f"{errors[0]}" if errors else "it failed to load"
+    more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+    return (f"JOL_CONTENT_DIR {content_dir} does not load: {first}{more}; "
+            "run `jol content check`")
 
 
 def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -48,7 +55,7 @@ def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_content_list(args: argparse.Namespace, settings: Settings) -> int:
-    snapshot = _load_or_exit(settings.content_dir, settings)
+    snapshot = _load_snapshot(settings.content_dir, settings)
     rows = [
         {"id": t.id, "lang": t.lang, "title": t.title, "parent": t.parent}
         for t in sorted(snapshot.topics.values(), key=lambda t: (t.lang, t.id))
@@ -62,7 +69,7 @@ def cmd_content_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    snapshot = _load_or_exit(settings.content_dir, settings)
+    snapshot = _load_snapshot(settings.content_dir, settings)
     queries = sys.stdin.read().splitlines() if args.query == "-" else [args.query]
     for query in queries:
         hits = snapshot.search.search(query, args.lang)
@@ -99,9 +106,19 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from bot import db
 
-    asyncio.run(db.upgrade(settings.database_url))
-    print("database is up to date")
+    before, after = asyncio.run(db.upgrade(settings.database_url))
+    url = db.shown_url(settings.database_url)
+    if before == after:
+        print(f"database {url} is at schema {after} (up to date)")
+    else:
+        print(f"migrated {url} from {before or 'empty'} to {after}")
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.doctor import doctor
+
+    return doctor(settings)
 
 
 async def _stats(args: argparse.Namespace, settings: Settings) -> None:
@@ -140,13 +157,19 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jol", description="Jol — safe migration bot")
+    parser.add_argument("--version", action="version", version=f"jol {version('jol')}")
+    # Commands that start python-telegram-bot set uses_ptb (see main).
+    parser.set_defaults(uses_ptb=False)
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="serve Telegram (long polling, or webhook if set)")
-    run.set_defaults(handler=cmd_run)
+    run.set_defaults(handler=cmd_run, uses_ptb=True)
     chat = commands.add_parser("chat", help="talk to the bot in this terminal, offline")
     chat.add_argument("--lang", choices=LANGUAGES, help="your phone's language (default: ask)")
-    chat.set_defaults(handler=cmd_chat)
+    chat.set_defaults(handler=cmd_chat, uses_ptb=True)
+    doctor = commands.add_parser(
+        "doctor", help="check the configuration and say what to fix (changes nothing)")
+    doctor.set_defaults(handler=cmd_doctor)
 
     content = commands.add_parser("content", help="check or list the content")
     content_commands = content.add_subparsers(dest="content_command", required=True)
@@ -179,16 +202,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # PTB 22 deprecates int durations (RetryAfter.retry_after and friends) in favour of
-    # timedelta; opting in now keeps the logs free of its deprecation warnings.
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    """Run one command; an operator's mistake ends in one line on stderr, not a traceback."""
     args = build_parser().parse_args(argv)
+    if args.uses_ptb:
+        # PTB 22 deprecates int durations (RetryAfter.retry_after and friends) in favour of
+        # timedelta; opting in keeps the logs free of its deprecation warnings.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
     try:
         settings = Settings.from_env()
     except SettingsError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
+        if args.command == "doctor":  # the doctor reports it with the rest of its checks
+            from bot.doctor import unreadable_settings
+
+            return unreadable_settings(error)
+        print(f"{CONFIGURATION_ERROR}{error}", file=sys.stderr)
         return 2
-    result: int = args.handler(args, settings)
+    try:
+        result: int = args.handler(args, settings)
+    except SettingsError as error:  # a setting that parsed but does not work (database, key)
+        print(f"{CONFIGURATION_ERROR}{error}", file=sys.stderr)
+        return 2
+    except ContentError as error:
+        print(content_error_line(error, settings.content_dir), file=sys.stderr)
+        return 1
+    except Exception as error:
+        from bot.db import database_problem
+
+        problem = database_problem(error, settings.database_url)
+        if problem is None:
+            raise  # a bug, not a setting: keep the traceback (statement values are hidden)
+        print(f"{CONFIGURATION_ERROR}{problem}", file=sys.stderr)
+        return 2
     return result
 
 

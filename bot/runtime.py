@@ -28,8 +28,9 @@ async def open_services(settings: Settings, *,
     else:
         await db.upgrade(settings.database_url)
     engine = db.create_engine(settings.database_url)
-    secret, notice = db.load_or_create_secret(settings.secret, settings.database_url)
-    if notice:
+    secret, notices = db.load_or_create_secret(settings.secret, settings.secret_file,
+                                               settings.database_url)
+    for notice in notices:
         log.warning(notice)
     stats = StatsRecorder(engine, flush_seconds=settings.stats_flush_seconds)
     memory = LanguageMemory(engine, secret, flush_seconds=settings.stats_flush_seconds)

@@ -15,6 +15,9 @@ class SettingsError(ValueError):
     """A configuration value is missing or malformed; the message names the variable."""
 
 
+CONFIGURATION_ERROR = "configuration error: "  # how `jol` prefixes a SettingsError's line
+
+
 def _int_env(env: dict[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -38,6 +41,16 @@ def _admin_ids(raw: str) -> frozenset[int]:
     return frozenset(ids)
 
 
+def _secret_file(env: dict[str, str]) -> Path:
+    """JOL_SECRET_FILE, else the user's config folder: never the database's folder, so a copy
+    of the database (a backup, a seized disk) does not carry the key that reverses its keys."""
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    if raw := env.get("JOL_SECRET_FILE"):
+        return home / raw[2:] if raw.startswith("~/") else Path(raw)
+    config_home = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+    return config_home / "jol" / "secret"
+
+
 @dataclass(frozen=True)
 class Settings:
     token: str | None
@@ -46,6 +59,7 @@ class Settings:
     content_dir: Path
     admin_ids: frozenset[int]
     secret: str | None
+    secret_file: Path  # where the key is read, or generated once when JOL_SECRET is unset
     webhook_url: str | None
     webhook_secret: str | None
     http_host: str
@@ -82,6 +96,7 @@ class Settings:
             content_dir=content_dir,
             admin_ids=_admin_ids(env.get("JOL_ADMIN_IDS", "")),
             secret=env.get("JOL_SECRET") or None,
+            secret_file=_secret_file(env),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             http_host=env.get("JOL_HTTP_HOST") or "127.0.0.1",

@@ -1,10 +1,10 @@
-"""LanguageMemory and its secret: a chat's language is kept under an HMAC, never the chat id."""
+"""LanguageMemory: a chat's language is kept under an HMAC, never the chat id (the key: see
+test_secret_location.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import stat
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db import create_engine, load_or_create_secret, upgrade
+from bot.db import create_engine, upgrade
 from bot.stats.memory import LanguageMemory
 from bot.stats.models import ChatLanguage
 
@@ -186,46 +186,3 @@ async def test_memory_logs_no_chat_ids(
     await memory.forget(CHAT)
     assert str(CHAT) not in caplog.text
     assert memory.chat_key(CHAT) not in caplog.text
-
-
-# --- the secret ---------------------------------------------------------------------------
-
-
-def test_secret_from_the_environment_wins(tmp_path: Path) -> None:
-    key, message = load_or_create_secret("from-env", f"sqlite+aiosqlite:///{tmp_path / 'j.db'}")
-    assert (key, message) == (b"from-env", None)
-    assert not (tmp_path / "jol.secret").exists()
-
-
-def test_secret_is_generated_once_beside_the_sqlite_database(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'jol.sqlite3'}"
-    key, message = load_or_create_secret(None, url)
-
-    path = tmp_path / "data" / "jol.secret"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    text = path.read_text().strip()
-    assert len(text) == 64 and bytes.fromhex(text)  # 32 random bytes as hex
-    assert key == text.encode()
-    assert message is not None
-    assert str(path) in message and "forgets" in message
-
-    again, second_message = load_or_create_secret(None, url)
-    assert (again, second_message) == (key, None)  # read, not regenerated, and no message
-    # Moving the file's content into JOL_SECRET keeps the same key.
-    assert load_or_create_secret(text, url)[0] == key
-    assert [p.name for p in path.parent.iterdir()] == ["jol.secret"]  # no temp files left
-
-
-def test_secret_for_postgresql_lives_in_the_working_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    key, message = load_or_create_secret(None, "postgresql+asyncpg://jol@db.example/jol")
-    assert message is not None
-    assert (tmp_path / "jol.secret").read_text().strip().encode() == key
-
-
-def test_an_empty_secret_file_is_an_error_not_a_weak_key(tmp_path: Path) -> None:
-    (tmp_path / "jol.secret").write_text("\n")
-    with pytest.raises(ValueError, match="empty"):
-        load_or_create_secret(None, f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}")
