@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import secrets
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.engine.url import URL
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot import REPO_ROOT
@@ -106,19 +107,20 @@ def parse_database_url(url: str) -> URL:
 
 def database_problem(error: BaseException, url: str) -> str | None:
     """One line naming JOL_DATABASE_URL for an error that means the database is unusable, or
-    None for anything else (a bug keeps its traceback). Only the error's own short text is
-    shown: statements and their values never are."""
+    None for anything else (a bug, a file elsewhere: it keeps its own report). Only the error's
+    own short text is shown: statements and their values never are."""
     if isinstance(error, DatabaseUnusable):
         return str(error)
-    if isinstance(error, DBAPIError):
-        reason = str(error.orig) if error.orig is not None else type(error).__name__
-    elif isinstance(error, OSError | SQLAlchemyError) or type(error).__module__.startswith(
-            "asyncpg"):
-        reason = str(error) or type(error).__name__
+    if isinstance(error, DBAPIError):  # the driver's error, wrapped by SQLAlchemy
+        reason = str(error.orig) if error.orig is not None else ""
+    elif isinstance(error, ConnectionError | socket.gaierror | TimeoutError) or (
+            type(error).__module__.startswith("asyncpg")):  # raised while connecting
+        reason = str(error)
     else:
         return None
-    reason = reason.strip().splitlines()[0] if reason.strip() else type(error).__name__
-    return f"cannot use the database JOL_DATABASE_URL={shown_url(url)}: {reason[:200]}"
+    lines = reason.strip().splitlines()
+    reason = lines[0][:200] if lines else type(error).__name__
+    return f"cannot use the database JOL_DATABASE_URL={shown_url(url)}: {reason}"
 
 
 def create_engine(url: str) -> AsyncEngine:

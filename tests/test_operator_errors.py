@@ -13,6 +13,7 @@ import pytest
 
 from bot import REPO_ROOT
 from bot.cli import main
+from bot.db import database_problem
 
 UNREACHABLE_PG = "postgresql+asyncpg://jol:hunter2@127.0.0.1:1/jol"  # nothing listens on 1
 
@@ -53,6 +54,16 @@ def test_an_unusable_database_url_is_one_line(
     line = one_line(capsys)
     assert says in line
     assert "hunter2" not in line
+
+
+def test_only_database_failures_are_reported_as_database_problems() -> None:
+    refused = ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 1)")
+    assert database_problem(refused, UNREACHABLE_PG) == (
+        "cannot use the database JOL_DATABASE_URL=postgresql+asyncpg://jol:***@127.0.0.1:1/jol: "
+        "[Errno 111] Connect call failed ('127.0.0.1', 1)")
+    # A file elsewhere (a chart, a key) or a bug is not blamed on JOL_DATABASE_URL.
+    assert database_problem(FileNotFoundError(2, "No such file", "chart.png"), "x") is None
+    assert database_problem(KeyError("x"), "x") is None
 
 
 def test_an_sqlite_folder_that_cannot_be_created_is_one_line(
