@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 # the process. It is imported only where a migration runs, and `jol run` migrates in a short
 # child process, so the long-running bot never loads it.
 
-logger = logging.getLogger(__name__)
 # aiosqlite logs every statement with its values at DEBUG: chat keys, counted words. Keep that
 # out of the log whatever level the operator sets (JOL_LOG_LEVEL=DEBUG included).
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
