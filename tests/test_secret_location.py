@@ -9,11 +9,13 @@ key in the database's folder is warned about at start.
 from __future__ import annotations
 
 import logging
+import re
 import stat
 from pathlib import Path
 
 import pytest
 
+from bot import REPO_ROOT
 from bot.db import SecretUnusable, load_or_create_secret
 from bot.runtime import open_services
 from bot.settings import Settings
@@ -133,3 +135,17 @@ async def test_the_bot_warns_at_start_in_one_line_when_key_and_database_share_a_
     same_folder = [w for w in warnings if "same folder as the database" in w]
     assert len(same_folder) == 1 and "\n" not in same_folder[0]
     assert "JOL_SECRET_FILE" in same_folder[0]
+
+
+def test_the_docker_image_keeps_the_key_off_the_database_volume() -> None:
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    env = dict(re.findall(r"\b(JOL_[A-Z_]+)=(\S+)", dockerfile))
+    database, key_file = sqlite_url_file(env["JOL_DATABASE_URL"]), Path(env["JOL_SECRET_FILE"])
+    assert database.parent == Path("/data")
+    assert Path("/data") not in key_file.parents
+    assert 'VOLUME ["/data", "/secret"]' in dockerfile and key_file.parent == Path("/secret")
+    assert "JOL_SECRET=" not in dockerfile  # a key is never baked into the image
+
+
+def sqlite_url_file(url: str) -> Path:
+    return Path(url.removeprefix("sqlite+aiosqlite:///"))
