@@ -44,7 +44,8 @@ def test_broken_yaml_names_file_and_line(small_content: Path) -> None:
     snapshot, problems = load_content(small_content, today=TODAY)
     assert snapshot is None
     assert errors(problems) == [
-        "content/ru/passport-taken.md:4: error: a list opened with '[' is not closed with ']'"]
+        "content/ru/passport-taken.md:4: error: a list opened with '[' here is not closed with "
+        "']', or a quote inside it is not closed"]
 
 
 def test_orphan_and_cycle_are_errors(small_content: Path) -> None:

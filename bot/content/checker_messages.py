@@ -48,6 +48,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "{value} cannot be read as a value: put it in quotes": {
         "ru": "{value} не читается как значение: возьмите его в кавычки"},
     "the YAML cannot be read ({kind})": {"ru": "поля не читаются ({kind})"},
+    "'{field}' is written twice: keep one": {"ru": "'{field}' написано дважды: оставьте одно"},
     "broken YAML: {problem}": {"ru": "ошибка в записи полей (YAML): {problem}"},
     "a colon inside a value: put the value in quotes, e.g. title: \"SOS: help\"; or this line "
     "is indented more than the one above": {
@@ -62,8 +63,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "this line is not 'name: value': add ': ', or a space after '-' in a list": {
         "ru": "строка не в виде 'поле: значение': добавьте ': ' или пробел после '-' в "
               "списке"},
-    "a list opened with '[' is not closed with ']'": {
-        "ru": "список открыт скобкой '[' и не закрыт скобкой ']'"},
+    "a list opened with '[' here is not closed with ']', or a quote inside it is not closed": {
+        "ru": "список открыт здесь скобкой '[' и не закрыт скобкой ']', или внутри него не "
+              "закрыта кавычка"},
+    "a tab character: indent with spaces only": {
+        "ru": "знак табуляции: делайте отступы только пробелами"},
     "a '{' is not closed with '}'": {"ru": "скобка '{' не закрыта скобкой '}'"},
     "a second '---' line: the fields end at the first one, remove the extra line": {
         "ru": "вторая строка '---': поля кончаются на первой, уберите лишнюю строку"},

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -104,6 +105,9 @@ def read_yaml(text: str, first_line: int = 1) -> tuple[Any, yaml.Node | None] | 
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
+            duplicate = _duplicate_key(node, first_line)
+            if duplicate is not None:
+                return duplicate
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
@@ -116,7 +120,7 @@ def read_yaml(text: str, first_line: int = 1) -> tuple[Any, yaml.Node | None] | 
         return Located(line, "{value} cannot be read as a value: put it in quotes",
                        {"value": value})
     except yaml.YAMLError as error:
-        return _explain(error, first_line)
+        return _explain(error, text, first_line)
     except Exception as error:  # any parser failure is the file's problem
         return Located(first_line, "the YAML cannot be read ({kind})",
                        {"kind": type(error).__name__})
@@ -144,9 +148,30 @@ def _prescan(text: str, first_line: int) -> Located | None:
     return None
 
 
+def _duplicate_key(root: yaml.Node | None, first_line: int) -> Located | None:
+    """YAML keeps the last of two equal keys without a word; an editor meant one of them."""
+    stack = [root] if root is not None else []
+    while stack:  # depth is capped by _prescan, but a loop needs no stack anyway
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in seen:
+                        return Located(first_line + key.start_mark.line,
+                                       "'{field}' is written twice: keep one",
+                                       {"field": key.value})
+                    seen.add(key.value)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return None
+
+
 # (words in the parser's message, mark to report, plain explanation). Both libyaml's and
 # PyYAML's wording are matched, so the message does not depend on which parser is installed.
 _EXPLANATIONS = (
+    ("tab character", "problem", "a tab character: indent with spaces only"),
     ("mapping values are not allowed", "problem",
      "a colon inside a value: put the value in quotes, e.g. title: \"SOS: help\"; "
      "or this line is indented more than the one above"),
@@ -157,7 +182,8 @@ _EXPLANATIONS = (
      "a quote opened here is never closed: add the closing quote"),
     ("could not find expected ':'", "context",
      "this line is not 'name: value': add ': ', or a space after '-' in a list"),
-    ("flow sequence", "context", "a list opened with '[' is not closed with ']'"),
+    ("flow sequence", "context",
+     "a list opened with '[' here is not closed with ']', or a quote inside it is not closed"),
     ("flow mapping", "context", "a '{' is not closed with '}'"),
     ("single document", "problem",
      "a second '---' line: the fields end at the first one, remove the extra line"),
@@ -168,11 +194,38 @@ _EXPLANATIONS = (
 )
 
 
-def _explain(error: yaml.YAMLError, first_line: int) -> Located:
+_OPEN_QUOTE_RE = re.compile(r"""^\s*(?:-\s+|[^\s:"'][^:]*:\s+)(["'])""")
+
+
+def _unclosed_quote(text: str, before: int) -> int | None:
+    """The 0-based line of a value that opens a quote and does not close it on its line.
+
+    YAML lets a quoted value run on over the next lines, so the parser only stumbles lines
+    later; content values are one line, so the quote's own line is the one to fix.
+    """
+    for number, line in enumerate(text.split("\n")[: before + 1]):
+        match = _OPEN_QUOTE_RE.match(line)
+        if match:
+            quote = match[1]
+            rest = line[match.end():].replace("\\" + quote, "").replace(quote * 2, "")
+            if quote not in rest:
+                return number
+    return None
+
+
+def _explain(error: yaml.YAMLError, text: str, first_line: int) -> Located:
     problem = str(getattr(error, "problem", None) or "")
     context = str(getattr(error, "context", None) or "")
     marks = {"problem": getattr(error, "problem_mark", None),
              "context": getattr(error, "context_mark", None)}
+    where = marks["problem"] or marks["context"]
+    if "nesting depth" in problem:  # libyaml's own limit, deeper than ours
+        return Located(first_line + (where.line if where is not None else 0),
+                       "nested more than {limit} levels deep", {"limit": MAX_DEPTH})
+    quote_line = _unclosed_quote(text, where.line if where is not None else 0)
+    if quote_line is not None:
+        return Located(first_line + quote_line,
+                       "a quote opened here is never closed: add the closing quote")
     for words, which, explanation in _EXPLANATIONS:
         if words in problem or words in context:
             mark = marks[which] or marks["problem"] or marks["context"]
