@@ -68,7 +68,8 @@ MESSAGES: dict[str, dict[str, str]] = {
               "закрыта кавычка"},
     "a tab character: indent with spaces only": {
         "ru": "знак табуляции: делайте отступы только пробелами"},
-    "a '{' is not closed with '}'": {"ru": "скобка '{' не закрыта скобкой '}'"},
+    "a curly bracket opened here is not closed": {
+        "ru": "фигурная скобка открыта здесь и не закрыта"},
     "a second '---' line: the fields end at the first one, remove the extra line": {
         "ru": "вторая строка '---': поля кончаются на первой, уберите лишнюю строку"},
     "this line does not fit the lines above: check the indentation and the '-' of lists": {

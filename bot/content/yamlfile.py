@@ -184,7 +184,7 @@ _EXPLANATIONS = (
      "this line is not 'name: value': add ': ', or a space after '-' in a list"),
     ("flow sequence", "context",
      "a list opened with '[' here is not closed with ']', or a quote inside it is not closed"),
-    ("flow mapping", "context", "a '{' is not closed with '}'"),
+    ("flow mapping", "context", "a curly bracket opened here is not closed"),
     ("single document", "problem",
      "a second '---' line: the fields end at the first one, remove the extra line"),
     ("block", "problem",
