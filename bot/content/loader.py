@@ -60,8 +60,9 @@ TOPIC_KEYS = {
     "actions": "bot features offered as buttons: check, family-check, clear-chat",
 }
 ACTIONS = ("check", "family-check", "clear-chat")
-# Fields with a fixed set of values: one line here and one in Contact(...) adds another.
-CONTACT_CHOICES = {"status": ("verified", "unverified")}
+# Fields with a fixed set of values; None among them makes the field optional. One line here
+# and one in Contact(...) add another, e.g. "kind": (None, "emergency", "consular", "hotline").
+CONTACT_CHOICES: dict[str, tuple[str | None, ...]] = {"status": ("verified", "unverified")}
 CONTACT_KEYS = {"id", "country", "phone", "name", "hours", "note", "url", "verified_on",
                 "source", *CONTACT_CHOICES}
 # Digits, spaces, '-' and brackets, with an optional leading '+'; ASCII only on purpose.
@@ -431,13 +432,13 @@ def _parse_contact(
     if not isinstance(source, str) or not source.strip():
         fail("source", "contact '{contact}': source is required: where this number was "
              "confirmed")
-    choices: dict[str, str] = {}
+    choices: dict[str, str | None] = {}
     for key, allowed in CONTACT_CHOICES.items():
         value = item.get(key)
-        if not isinstance(value, str) or value not in allowed:
+        if not (value is None or isinstance(value, str)) or value not in allowed:
             fail(key, "contact '{contact}': {field} must be one of: {allowed}", field=key,
-                 allowed=", ".join(allowed))
-        choices[key] = str(value)
+                 allowed=", ".join(a for a in allowed if a is not None))
+        choices[key] = value if isinstance(value, str) else None
     if not ok:
         return False, None
     return True, Contact(

@@ -20,12 +20,14 @@ PAGE_LIMIT = 1500
 TELEGRAM_LIMIT = 4096
 FOOTER_ROOM = 30  # "\n\n" and "Page 12 of 12" in the longest language
 
+# No part may run over a '[' or '(' (nor '<' below): each match attempt then stops at the next
+# one, so a line of 100,000 '[' is read in linear time instead of freezing the loader.
 _INLINE_RE = re.compile(
-    r"\[(?P<text>[^\]\n]+)\]\((?P<url>[^)\s]+)\)"
+    r"\[(?P<text>[^\[\]\n]+)\]\((?P<url>[^()\[\]\s]+)\)"
     r"|\*\*(?P<bold>[^*\n]+?)\*\*"
     r"|(?<![\w])_(?P<italic>[^_\n]+?)_(?![\w])"
 )
-_RAW_HTML_RE = re.compile(r"</?[a-zA-Z][^>]*>")
+_RAW_HTML_RE = re.compile(r"</?[a-zA-Z][^<>]*>")
 _TAG_RE = re.compile(r"<[^>]*>")
 
 
