@@ -234,3 +234,15 @@ def test_pathological_markup_is_read_in_one_pass(small_content: Path) -> None:
                             "240") for p in found), found
     assert any(p.startswith("content/ky/danger.md:12: error: this paragraph makes a page of ")
                for p in found), found
+
+
+def test_a_quote_is_blamed_only_when_closing_it_fixes_the_file() -> None:
+    from bot.content.yamlfile import Located, read_yaml
+
+    broken = read_yaml('title: "SOS\nsources:\n  - "x"\norder: 1\n', first_line=2)
+    assert broken == Located(2, "a quote opened here is never closed: add the closing quote")
+    # A quoted value may rightly span two lines: the error below it is its own.
+    other = read_yaml('source: "one\n  two"\norder: [1\n')
+    assert isinstance(other, Located)
+    assert (other.line, other.message) == (3, "a list opened with '[' here is not closed with "
+                                              "']', or a quote inside it is not closed")

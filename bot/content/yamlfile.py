@@ -201,15 +201,29 @@ def _unclosed_quote(text: str, before: int) -> int | None:
     """The 0-based line of a value that opens a quote and does not close it on its line.
 
     YAML lets a quoted value run on over the next lines, so the parser only stumbles lines
-    later; content values are one line, so the quote's own line is the one to fix.
+    later. A line is blamed only if closing its quote makes the whole text parse, so a quoted
+    value that rightly spans two lines is left alone.
     """
-    for number, line in enumerate(text.split("\n")[: before + 1]):
+    lines = text.split("\n")
+    suspects = 0
+    for number, line in enumerate(lines[: before + 1]):
         match = _OPEN_QUOTE_RE.match(line)
-        if match:
-            quote = match[1]
-            rest = line[match.end():].replace("\\" + quote, "").replace(quote * 2, "")
-            if quote not in rest:
-                return number
+        if not match:
+            continue
+        quote = match[1]
+        rest = line[match.end():].replace("\\" + quote, "").replace(quote * 2, "")
+        if quote in rest:
+            continue
+        fixed = "\n".join([*lines[:number], line + quote, *lines[number + 1 :]])
+        try:
+            for _ in yaml.parse(fixed, Loader=_BaseLoader):
+                pass
+        except yaml.YAMLError:
+            suspects += 1
+            if suspects >= 3:  # each try parses the text again: a few are enough
+                return None
+            continue
+        return number
     return None
 
 
