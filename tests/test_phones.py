@@ -20,6 +20,7 @@ TODAY = date(2026, 11, 29)
     ("8 800 333-00-16", "RU", "+7 800 333-00-16"),
     ("112", "KG", "112"),
     ("1 2 3", "KG", "123"),
+    ("(0312) 62-13-00", "KG", "+996 312 621 300"),
 ])
 def test_dialable_numbers_get_one_form(written: str, country: str, shown: str) -> None:
     assert normal_phone(written, country) == shown
@@ -66,3 +67,13 @@ def test_contacts_are_checked_at_their_line_and_shown_normalised(small_content: 
         "content/contacts.yaml:14: error: номер 'ru-iom': '8 800 333-OO-16' нельзя набрать так, "
         "как написано: только цифры, пробелы, '-', скобки и '+' в начале (без букв и без "
         "добавочного)"]
+
+
+def test_an_unquoted_phone_is_refused(small_content: Path) -> None:
+    contacts = small_content / "contacts.yaml"
+    text = contacts.read_text(encoding="utf-8")
+    contacts.write_text(text.replace('phone: "112"', "phone: 0112"), encoding="utf-8")
+    _, problems = load_content(small_content, today=TODAY)
+    assert [str(p) for p in problems if p.severity == "error"] == [
+        "content/contacts.yaml:7: error: contact 'kg-112': phone must be written in quotes, "
+        "e.g. phone: \"+996 705 009 102\""]

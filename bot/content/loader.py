@@ -66,7 +66,7 @@ CONTACT_CHOICES: dict[str, tuple[str | None, ...]] = {"status": ("verified", "un
 CONTACT_KEYS = {"id", "country", "phone", "name", "hours", "note", "url", "verified_on",
                 "source", *CONTACT_CHOICES}
 # Digits, spaces, '-' and brackets, with an optional leading '+'; ASCII only on purpose.
-_DIALLABLE_RE = re.compile(r"\+?[0-9][0-9 ()\-]*[0-9]")
+_DIALLABLE_RE = re.compile(r"\+?[0-9(][0-9 ()\-]*[0-9]")
 
 
 class _Report:
@@ -397,11 +397,11 @@ def _parse_contact(
     phone = ""
     if raw_phone is None or raw_phone == "":
         fail("phone", "contact '{contact}': phone is required")
-    elif not isinstance(raw_phone, str | int) or isinstance(raw_phone, bool):
+    elif not isinstance(raw_phone, str):  # unquoted, YAML drops a leading 0 or reads 1_000
         fail("phone", "contact '{contact}': phone must be written in quotes, e.g. "
              "phone: \"+996 705 009 102\"")
     elif country:
-        normal = normal_phone(str(raw_phone).strip(), country)
+        normal = normal_phone(raw_phone.strip(), country)
         if isinstance(normal, PhoneError):
             fail("phone", normal.message, **normal.values)
         else:
