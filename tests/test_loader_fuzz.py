@@ -17,7 +17,7 @@ from bot.content.model import Problem
 
 TODAY = date(2026, 11, 29)
 # About 20 s in all on a CI machine: each example loads a whole small content folder.
-FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=120, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 
