@@ -246,3 +246,18 @@ def test_a_quote_is_blamed_only_when_closing_it_fixes_the_file() -> None:
     assert isinstance(other, Located)
     assert (other.line, other.message) == (3, "a list opened with '[' here is not closed with "
                                               "']', or a quote inside it is not closed")
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    ('a: 1\nb: "C:\\q"\n', 2, "a backslash (\\) inside double quotes: use single quotes around "
+                             "this value"),
+    ("a: 1\nb: x\x07y\n", 2, "an invisible control character (code 0x0007): delete it and "
+                             "retype this line"),
+    ("a: 1\nb: !!python/object x\n", 2, "a value starts with '!': put the value in quotes"),
+])
+def test_rarer_yaml_mistakes_in_plain_words(text: str, line: int, message: str) -> None:
+    from bot.content.yamlfile import Located, read_yaml
+
+    problem = read_yaml(text)
+    assert isinstance(problem, Located)
+    assert (problem.line, problem.message.format_map(problem.values)) == (line, message)

@@ -66,6 +66,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "a list opened with '[' here is not closed with ']', or a quote inside it is not closed": {
         "ru": "список открыт здесь скобкой '[' и не закрыт скобкой ']', или внутри него не "
               "закрыта кавычка"},
+    "a backslash (\\) inside double quotes: use single quotes around this value": {
+        "ru": "обратная косая черта (\\) внутри двойных кавычек: возьмите значение в "
+              "одинарные кавычки"},
+    "a value starts with '!': put the value in quotes": {
+        "ru": "значение начинается с '!': возьмите его в кавычки"},
+    "an invisible control character (code {code}): delete it and retype this line": {
+        "ru": "невидимый управляющий знак (код {code}): удалите его и наберите строку заново"},
     "a tab character: indent with spaces only": {
         "ru": "знак табуляции: делайте отступы только пробелами"},
     "a curly bracket opened here is not closed": {

@@ -172,6 +172,10 @@ def _duplicate_key(root: yaml.Node | None, first_line: int) -> Located | None:
 # PyYAML's wording are matched, so the message does not depend on which parser is installed.
 _EXPLANATIONS = (
     ("tab character", "problem", "a tab character: indent with spaces only"),
+    ("unknown escape", "problem",
+     "a backslash (\\) inside double quotes: use single quotes around this value"),
+    ("could not determine a constructor", "problem",
+     "a value starts with '!': put the value in quotes"),
     ("mapping values are not allowed", "problem",
      "a colon inside a value: put the value in quotes, e.g. title: \"SOS: help\"; "
      "or this line is indented more than the one above"),
@@ -233,6 +237,10 @@ def _explain(error: yaml.YAMLError, text: str, first_line: int) -> Located:
     marks = {"problem": getattr(error, "problem_mark", None),
              "context": getattr(error, "context_mark", None)}
     where = marks["problem"] or marks["context"]
+    if isinstance(error, yaml.reader.ReaderError):  # a character YAML refuses anywhere
+        line = text[: error.position].count("\n")
+        return Located(first_line + line, "an invisible control character (code {code}): "
+                       "delete it and retype this line", {"code": f"{error.character:#06x}"})
     if "nesting depth" in problem:  # libyaml's own limit, deeper than ours
         return Located(first_line + (where.line if where is not None else 0),
                        "nested more than {limit} levels deep", {"limit": MAX_DEPTH})
