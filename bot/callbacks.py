@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from bot import LANGUAGES
 
 MAX_CALLBACK_BYTES = 64
+MAX_PAGES = 100  # pages 0-99: the page number has at most two digits
 # Single dashes only: "--" separates a topic from a campaign source in deep links.
 TOPIC_ID_RE = re.compile(r"^(?=.{1,40}$)[a-z0-9]+(-[a-z0-9]+)*$")
 _CHECK_RE = re.compile(r"^(?P<version>[0-9a-f]{4})(?P<answers>[ynu]{0,20})$")
@@ -66,7 +67,8 @@ def parse(data: str | None) -> Callback | None:
         topic, _, page = rest.partition(":")
         if not TOPIC_ID_RE.match(topic):
             return None
-        if page and not (page.isdigit() and len(page) <= 2 and not page.startswith("0")):
+        if page and not (page.isascii() and page.isdigit() and int(page) < MAX_PAGES
+                         and not page.startswith("0")):
             return None
         return Callback(action="t", topic=topic, page=int(page or 0))
     if head == "l" and rest in LANGUAGES:

@@ -12,6 +12,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from bot import LANGUAGES
+from bot.content.checker_messages import CHECKER_LANGUAGES, translate
 from bot.content.loader import load_content
 from bot.content.model import ContentSnapshot
 from bot.content.store import ContentError
@@ -35,21 +36,26 @@ def content_error_line(error: ContentError, content_dir: Path) -> str:
 
 
 def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the content loads (and, with --strict, has no warnings), else 1."""
     content_dir = Path(args.dir) if args.dir else settings.content_dir
     snapshot, problems = load_content(content_dir, stale_after_days=settings.stale_after_days)
+    lang = args.lang
     for problem in problems:
-        print(problem)
+        print(problem.show(lang))
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if snapshot is not None:
-        topics = len(snapshot.topic_ids())
-        print(f"{topics} topics in {len(LANGUAGES)} languages, {len(snapshot.contacts)} contacts: "
-              f"{errors} errors, {warnings} warnings")
+        print(translate("{topics} topics in {languages} languages, {contacts} contacts: "
+                        "{errors} errors, {warnings} warnings",
+                        {"topics": len(snapshot.topic_ids()), "languages": len(LANGUAGES),
+                         "contacts": len(snapshot.contacts), "errors": errors,
+                         "warnings": warnings}, lang))
     else:
-        print(f"{errors} errors, {warnings} warnings: content NOT loadable")
+        print(translate("{errors} errors, {warnings} warnings: content NOT loadable",
+                        {"errors": errors, "warnings": warnings}, lang))
     if errors or (args.strict and warnings):
         if args.strict and warnings and not errors:
-            print("--strict: warnings count as errors")
+            print(translate("--strict: warnings count as errors", {}, lang))
         return 1
     return 0
 
@@ -176,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = content_commands.add_parser("check", help="validate every content file")
     check.add_argument("dir", nargs="?", help="content folder (default: JOL_CONTENT_DIR)")
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument("--lang", choices=CHECKER_LANGUAGES, default="ru",
+                       help="language of the messages (default: ru)")
     check.set_defaults(handler=cmd_content_check)
     listing = content_commands.add_parser("list", help="list topics")
     listing.add_argument("--json", action="store_true")

@@ -87,7 +87,7 @@ next_steps: [hotlines]
 
 
 def write_topic(root: Path, lang: str, topic_id: str, *, title: str, body: str,
-                parent: str | None = None, order: int = 10, keywords: str = "",
+                parent: str = "main", order: int = 10, keywords: str = "",
                 extra: str = "") -> Path:
     path = root / lang / f"{topic_id}.md"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from bot.content.model import Contact
-from bot.content.render import paginate, render_block, render_contacts
+from bot.content.render import paginate, render_block, render_contacts, visible_length
 from bot.i18n import texts
 
 ALLOWED = {"b", "i", "a"}
@@ -64,11 +64,27 @@ def test_contacts_show_checked_date_or_caution() -> None:
                          None, date(2017, 4, 10), "old", False, 2)
     (block,) = render_contacts([verified, unverified], {"KG": {"ru": "Кыргызстан"}}, texts("ru"))
     assert block.startswith("<b>🇰🇬 Кыргызстан</b>")
-    assert "☎️ <b>112</b> — Спасатели\nПроверено: 10 января 2026\u202fг." in block
+    assert "☎️ <b>112</b> — Спасатели\nНомер сверен с источником 10 января 2026\u202fг." in block
     assert "☎️ <b>189</b> — Линия 189\n⚠️ Не подтверждён" in block
     (ky_block,) = render_contacts([verified], {}, texts("ky"))
-    assert "Текшерилген: 2026-ж., 10-январь" in ky_block
+    assert "Номер булагы менен салыштырылды: 2026-ж., 10-январь" in ky_block
     assert_valid_html(block)
+
+
+def test_compact_contacts_say_the_date_once_and_keep_each_caution() -> None:
+    names = {"ru": "Линия", "ky": "Линия"}
+    contacts = [Contact(f"kg-{n}", "KG", str(n), names, {}, {}, None, date(2026, 1, day),
+                        "src", verified, n) for n, day, verified in
+                ((112, 10, True), (101, 10, True), (189, 12, False), (102, 20, True))]
+    blocks = render_contacts(contacts, {}, texts("ru"), compact=True)
+    shown = "\n".join(blocks)
+    assert "сверен" not in shown.split("Номера сверены")[0]  # no date under each number
+    assert shown.count("Номера сверены с источниками") == 1
+    assert shown.endswith("<i>Номера сверены с источниками с 10 января 2026\u202fг. по "
+                          "20 января 2026\u202fг.</i>")
+    assert shown.count("⚠️ Не подтверждён") == 1
+    (same_day,) = render_contacts(contacts[:2], {}, texts("ky"), compact=True)
+    assert same_day.endswith("<i>Номерлер булактары менен салыштырылды: 2026-ж., 10-январь</i>")
 
 
 def test_paginate_keeps_blocks_whole() -> None:
@@ -77,3 +93,12 @@ def test_paginate_keeps_blocks_whole() -> None:
     assert len(pages) == 4
     assert all(p.startswith("<b>Заголовок</b>\n\n") and len(p) <= 2500 for p in pages)
     assert "".join(pages).count("блок") == 7
+
+
+def test_paginate_counts_visible_characters_not_tags() -> None:
+    # 200 bold words: 2,600 characters of HTML but 1,200 visible, so they share one page.
+    blocks = ["<b>слово</b> " * 100, "<b>слово</b> " * 100]
+    (page,) = paginate("Т", blocks)
+    assert visible_length(page) < 1500 < len(page)
+    # Telegram counts UTF-16 code units: each half of a flag is two.
+    assert visible_length("<b>🇰🇬 a &amp; b</b>") == len("🇰🇬 a & b") + 2

@@ -17,15 +17,29 @@ Severity = Literal["error", "warning"]
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One finding of the validator, printed as `path:line: severity: message`."""
+    """One finding of the validator, printed as `path:line: severity: message`.
+
+    `key` is the message's id in bot/content/checker_messages.py (English, with named
+    placeholders) and `values` fill them, so `show(lang)` can say it in the editor's language;
+    `message` is the English text.
+    """
 
     path: str
     line: int
     message: str
     severity: Severity = "error"
+    key: str = field(default="", compare=False)
+    values: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.severity}: {self.message}"
+
+    def show(self, lang: str) -> str:
+        """The same line with the message in `lang` (en, ru; others fall back to ru)."""
+        from bot.content.checker_messages import translate
+
+        message = translate(self.key or self.message, dict(self.values), lang)
+        return f"{self.path}:{self.line}: {self.severity}: {message}"
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,8 @@ class Topic:
     body: str
     path: Path
     body_line: int
+    # The line of each front-matter field, so problems found later point at the field.
+    field_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
     # Rendered Telegram HTML, one string a page; filled in when the snapshot is built.
     pages: tuple[str, ...] = ()
 

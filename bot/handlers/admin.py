@@ -42,7 +42,7 @@ def chunks(heading: str, lines: list[str]) -> list[str]:
 async def reload_command(update: Update, context: JolContext) -> None:
     store = context.services.content
     texts = context.texts
-    applied, problems = store.reload()
+    applied, problems = await store.reload()  # off the event loop, with a time limit
     snapshot = store.snapshot
     errors = [p for p in problems if p.severity == "error"]
     if applied:
