@@ -190,6 +190,19 @@ async def test_dont_know_reasons_are_marked_and_no_button_when_all_fit(tmp_path:
         assert "Жумуш кайсы өлкөдө?" in picker.text
 
 
+async def test_a_relative_reads_reasons_written_to_them(tmp_path: Path) -> None:
+    passport = next(q for q in destination("ru").questions if q.id == "passport-handover")
+    assert passport.why_family["ru"] != passport.why["ru"]
+    async with running_bot(tmp_path) as bot:
+        user = bot.user("ru")
+        await start_check(user, "ru", family=True)
+        await user.press("🇷🇺 Россия")
+        alone = Scenario("passport", "ru", "high", {"passport-handover": "y"})
+        result = await walk(user, "ru", alone, family=True)
+        assert f"❗ {passport.why_family['ru']}" in result.text
+        assert passport.why["ru"] not in result.text
+
+
 def forged() -> list[str]:
     ru = destination("ru")
     full = "n" * len(ru.questions)

@@ -48,6 +48,7 @@ class Question:
     ask: Mapping[str, str]
     ask_family: Mapping[str, str]
     why: Mapping[str, str]
+    why_family: Mapping[str, str]  # the reason told to a relative; the same as `why` if not set
 
     @property
     def safe(self) -> str:
@@ -267,9 +268,11 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report) -> SelfChec
             applies = frozenset()
         texts: dict[str, dict[str, str]] = {}
         for key, limit in (("ask", QUESTION_LIMIT), ("ask_family", QUESTION_LIMIT),
-                           ("why", WHY_LIMIT)):
+                           ("why", WHY_LIMIT), ("why_family", WHY_LIMIT)):
             value = _texts(item.get(key))
-            if value is None:
+            if value is None and key == "why_family" and "why_family" not in item:
+                value = texts["why"]
+            elif value is None:
                 fail(at.get(key, line), f"question '{qid}': {key} needs ky and ru texts")
                 value = {lang: "" for lang in LANGUAGES}
             for lang, text in value.items():
@@ -281,7 +284,8 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report) -> SelfChec
         if not isinstance(sources, list) or not sources:
             fail(at.get("sources", line), f"question '{qid}': sources are required")
         questions.append((Question(qid, weight, risky, strong, texts["ask"],
-                                   texts["ask_family"], texts["why"]), applies))
+                                   texts["ask_family"], texts["why"], texts["why_family"]),
+                          applies))
 
     destinations = []
     for code, did in zip(DESTINATION_CODES, destination_ids, strict=False):
@@ -290,7 +294,7 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report) -> SelfChec
             fail(destination_lines[did], f"destination '{did}' has {len(asked)} questions; "
                  f"it needs 1 to {CHECK_MAX_ANSWERS}")
         for lang in LANGUAGES:
-            length = sum(len(q.why[lang]) + 3 for q in asked)
+            length = sum(max(len(q.why[lang]), len(q.why_family[lang])) + 3 for q in asked)
             if length > REASONS_LIMIT:
                 fail(destination_lines[did], f"destination '{did}': all its reasons ({lang}) "
                      f"are {length} characters; one message holds about {REASONS_LIMIT}")

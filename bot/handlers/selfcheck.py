@@ -71,11 +71,14 @@ def question_screen(context: JolContext, check: SelfCheck, destination: Destinat
     return text, keyboard
 
 
-def _reason_lines(context: JolContext, reasons: tuple[Reason, ...]) -> str:
+def _reason_lines(context: JolContext, reasons: tuple[Reason, ...], family: bool) -> str:
+    """One line per reason: ❗ a strong sign, • a risky answer, ❔ "don't know"."""
     lang = context.texts.lang
     marks = {True: "❗", False: "•"}
-    return "\n".join(f"{'❔' if r.answer == 'u' else marks[r.strong]} "
-                     f"{_escape(r.question.why[lang])}" for r in reasons)
+    return "\n".join(
+        f"{'❔' if r.answer == 'u' else marks[r.strong]} "
+        f"{_escape((r.question.why_family if family else r.question.why)[lang])}"
+        for r in reasons)
 
 
 def result_screen(context: JolContext, check: SelfCheck, destination: Destination,
@@ -89,7 +92,7 @@ def result_screen(context: JolContext, check: SelfCheck, destination: Destinatio
     parts = [f"{icon} <b>{_escape(result.level.title[lang])}</b>", _escape(advice[lang])]
     if result.reasons:
         parts.append(f"<b>{_escape(texts('Main reasons:'))}</b>\n"
-                     + _reason_lines(context, result.reasons[:SHORT_REASONS]))
+                     + _reason_lines(context, result.reasons[:SHORT_REASONS], family))
     keyboard: Keyboard = []
     if len(result.reasons) > SHORT_REASONS:
         keyboard.append([button("📋 " + texts("All reasons ({n})", n=len(result.reasons)),
@@ -108,7 +111,7 @@ def all_reasons_screen(context: JolContext, check: SelfCheck, destination: Desti
     texts = context.texts
     result = check.result(destination, answers)
     text = (f"<b>{_escape(texts('All reasons:'))}</b>\n"
-            + _reason_lines(context, result.reasons))
+            + _reason_lines(context, result.reasons, family))
     back = check.data(family, destination, answers, RESULT_AGAIN)
     return text, [[button("⬅️ " + texts("Back"), back)], nav_row(texts, back=None)]
 
