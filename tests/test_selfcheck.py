@@ -257,6 +257,20 @@ def test_a_case_that_no_longer_holds_is_a_located_error(content_copy: Path) -> N
     assert any(str(p).endswith(f"{located} (score 3)") for p in problems), problems
 
 
+def test_a_misspelt_field_is_reported_at_its_line(content_copy: Path) -> None:
+    path = content_copy / "selfcheck.yaml"
+    text = path.read_text(encoding="utf-8")
+    fee = text.index("  - id: upfront-fee")
+    path.write_text(text[:fee] + text[fee:].replace("    strong: yes", "    strog: yes", 1),
+                    encoding="utf-8")
+    _, problems = load_content(content_copy)
+    line = path.read_text(encoding="utf-8").splitlines().index("    strog: yes") + 1
+    assert any(str(p).endswith(f"selfcheck.yaml:{line}: warning: unknown field 'strog' in a "
+                               "question; known: applies_to, ask, ask_family, except, id, "
+                               "risky, sources, strong, weight, why, why_family")
+               for p in problems), [str(p) for p in problems]
+
+
 @pytest.mark.parametrize(("old", "new", "message"), [
     ("    except: [kr]   #", "    except: [jp]   #",
      r"question 'free-travel': unknown destination 'jp'"),

@@ -38,6 +38,18 @@ ANSWER_WORDS: dict[object, str] = {True: "y", False: "n", "yes": "y", "no": "n",
 
 Report = Callable[[Path, int, str, Severity], None]
 
+# The fields each part of the file may have; any other is reported (likely a typo, such as
+# "strog: yes", that would otherwise be ignored without a word).
+FIELDS = {
+    "file": {"destinations", "scoring", "questions", "levels", "next_steps", "cases"},
+    "destination": {"id", "name"},
+    "scoring": {"dont_know", "dont_know_up_to"},
+    "question": {"id", "applies_to", "except", "weight", "risky", "strong", "ask", "ask_family",
+                 "why", "why_family", "sources"},
+    "level": {"id", "min_score", "title", "advice", "advice_family"},
+    "case": {"name", "destination", "answers", "rest", "expect"},
+}
+
 
 @dataclass(frozen=True)
 class Question:
@@ -209,6 +221,20 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report) -> SelfChec
         nonlocal ok
         ok = False
         report(path, line, message, "error")
+
+    def unknown_fields(part: str, item: Any, lines: dict[str, int], line: int) -> None:
+        if isinstance(item, dict):
+            for key in sorted(set(map(str, item)) - FIELDS[part]):
+                report(path, lines.get(key, line), f"unknown field '{key}' in a {part}; "
+                       f"known: {', '.join(sorted(FIELDS[part]))}", "warning")
+
+    unknown_fields("file", data, top, 1)
+    for part, key in (("destination", "destinations"), ("question", "questions"),
+                      ("level", "levels"), ("case", "cases")):
+        for item, line, lines in _entries(data, node, key):
+            unknown_fields(part, item, lines, line)
+    unknown_fields("scoring", data.get("scoring"), _lines(_child(node, "scoring")),
+                   top.get("scoring", 1))
 
     # Destinations: the first question, "where is the job?"
     destination_ids: list[str] = []
