@@ -129,15 +129,11 @@ class SelfCheck:
         level = self.level_for(score)
         if any(r.strong for r in reasons):
             level = self.levels[0]
-        elif self._rank(level) > self._rank(self.dont_know_up_to):
+        elif level.min_score > self.dont_know_up_to.min_score:
             # "Don't know" may lift the level only up to dont_know_up_to.
-            level = max(self.level_for(risky), self.dont_know_up_to, key=self._rank)
+            level = max(self.level_for(risky), self.dont_know_up_to, key=lambda lv: lv.min_score)
         ordered = sorted(reasons, key=lambda r: (not r.strong, r.answer == "u", -r.points))
         return Result(score, level, tuple(ordered))
-
-    @staticmethod
-    def _rank(level: Level) -> float:
-        return level.min_score
 
     def data(self, family: bool, destination: Destination | None = None, answers: str = "",
              view: str = "") -> str:
