@@ -6,9 +6,14 @@ Grammar (every form fits Telegram's 64-byte limit; content check verifies it per
     sos             the SOS screen
     lang            the language picker;  l:<ky|ru>  choose a language
     clear           ask to delete this chat's messages;  clear!  delete them
-    q:<ver><answers>   the job-offer self-check: <ver> is 4 hex digits naming the questions'
-                       version, then one letter per answer so far (y/n/u); no server state
-    fq:<ver><answers>  the same self-check, phrased for a relative
+    q:<ver>            the job-offer self-check's first question: where is the job? <ver> is
+                       4 hex digits naming the version of selfcheck.yaml
+    q:<ver><d><answers>[<view>]
+                       a step of the self-check: <d> is one character naming the destination
+                       (its place in the list, 0-9a-z), then one letter per answer so far
+                       (y/n/u); with all answers, the result; <view> "*" shows all the reasons,
+                       "<" the short result again (not counted twice). No server state.
+    fq:…               the same self-check, phrased for a relative
 Anything else (forged, or from an older version) parses to None and gets "button out of date".
 """
 
@@ -23,7 +28,9 @@ MAX_CALLBACK_BYTES = 64
 MAX_PAGES = 100  # pages 0-99: the page number has at most two digits
 # Single dashes only: "--" separates a topic from a campaign source in deep links.
 TOPIC_ID_RE = re.compile(r"^(?=.{1,40}$)[a-z0-9]+(-[a-z0-9]+)*$")
-_CHECK_RE = re.compile(r"^(?P<version>[0-9a-f]{4})(?P<answers>[ynu]{0,20})$")
+CHECK_MAX_ANSWERS = 20
+_CHECK_RE = re.compile(rf"^(?P<version>[0-9a-f]{{4}})(?:(?P<destination>[0-9a-z])"
+                       rf"(?P<answers>[ynu]{{0,{CHECK_MAX_ANSWERS}}})(?P<view>[*<]?))?$")
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,8 @@ class Callback:
     lang: str = ""
     answers: str = ""
     version: str = ""
+    destination: str = ""  # the self-check's destination code; "" before it is chosen
+    view: str = ""  # the self-check result's view: "" (first showing), "*" or "<"
 
 
 def topic_data(topic_id: str, page: int = 0) -> str:
@@ -44,8 +53,12 @@ def lang_data(lang: str) -> str:
     return f"l:{lang}"
 
 
-def check_data(answers: str, family: bool = False) -> str:
-    return f"{'fq' if family else 'q'}:{answers}"
+def check_data(state: str, family: bool = False) -> str:
+    """A self-check step; `state` is <ver>[<d><answers>[<view>]] (see the grammar above)."""
+    data = f"{'fq' if family else 'q'}:{state}"
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+    return data
 
 
 MAIN_MENU = "m"
@@ -75,5 +88,6 @@ def parse(data: str | None) -> Callback | None:
         return Callback(action="l", lang=rest)
     check = _CHECK_RE.match(rest)
     if head in ("q", "fq") and check:
-        return Callback(action=head, answers=check["answers"], version=check["version"])
+        return Callback(action=head, answers=check["answers"] or "", version=check["version"],
+                        destination=check["destination"] or "", view=check["view"] or "")
     return None

@@ -58,31 +58,50 @@ contacts:
 
 
 SELFCHECK = """\
+destinations:
+  - id: ru
+    name: {ru: "Россия", ky: "Орусия"}
+  - id: tr
+    name: {ru: "Турция", ky: "Түркия"}
+scoring: {dont_know: 0.5, dont_know_up_to: low}
 questions:
   - id: fee
+    applies_to: all
     weight: 3
     risky: yes
+    strong: yes
     ask: {ru: "Просят деньги вперёд?", ky: "Алдын ала акча сурашабы?"}
     ask_family: {ru: "Родственника просят деньги вперёд?", ky: "Тууганыңыздан акча сурашабы?"}
     why: {ru: "Плата вперёд — признак обмана.", ky: "Алдын ала төлөм — алдамчылыктын белгиси."}
     sources: ["Test source"]
-  - id: contract
+  - id: visa
+    except: [ru]
     weight: 2
     risky: no
-    ask: {ru: "Есть договор?", ky: "Келишим барбы?"}
-    ask_family: {ru: "У родственника есть договор?", ky: "Тууганыңыздын келишими барбы?"}
-    why: {ru: "Без договора не заплатят.", ky: "Келишимсиз акы төлөнбөйт."}
+    ask: {ru: "Есть рабочая виза?", ky: "Жумушчу виза барбы?"}
+    ask_family: {ru: "У родственника есть рабочая виза?", ky: "Тууганыңызда жумушчу виза барбы?"}
+    why: {ru: "Туристом работать нельзя.", ky: "Турист катары иштөөгө болбойт."}
     sources: ["Test source"]
 levels:
   - id: high
     min_score: 3
     title: {ru: "Высокий риск", ky: "Жогорку тобокелдик"}
     advice: {ru: "Не езжайте.", ky: "Барбаңыз."}
+    advice_family: {ru: "Отговорите родственника.", ky: "Тууганыңызды токтотуңуз."}
   - id: low
     min_score: 0
     title: {ru: "Низкий риск", ky: "Төмөн тобокелдик"}
     advice: {ru: "Всё равно проверьте.", ky: "Баары бир текшериңиз."}
+    advice_family: {ru: "Проверьте вместе.", ky: "Чогуу текшериңиз."}
 next_steps: [hotlines]
+cases:
+  - name: fee alone
+    destination: ru
+    answers: {fee: yes}
+    expect: high
+  - name: legal worker to Turkey
+    destination: tr
+    expect: low
 """
 
 

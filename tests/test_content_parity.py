@@ -57,10 +57,13 @@ def test_every_phone_number_in_content_has_a_source() -> None:
 def test_self_check_is_complete_in_both_languages() -> None:
     assert SNAPSHOT is not None
     check = SNAPSHOT.selfcheck
-    assert 8 <= len(check.questions) <= 12
-    for question in check.questions:
-        for lang in LANGUAGES:
-            assert question.ask[lang] and question.ask_family[lang] and question.why[lang]
-    assert check.result("".join(q.risky for q in check.questions)).level.id == "high"
-    safe = "".join("n" if q.risky == "y" else "y" for q in check.questions)
-    assert check.result(safe).level.id == "low"
+    assert len(check.destinations) == 9
+    for place in check.destinations:
+        assert 8 <= len(place.questions) <= 12
+        for question in place.questions:
+            for lang in LANGUAGES:
+                assert question.ask[lang] and question.ask_family[lang] and question.why[lang]
+        risky = "".join(q.risky for q in place.questions)
+        assert check.result(place, risky).level.id == "high"
+        safe = "".join(q.safe for q in place.questions)
+        assert check.result(place, safe).level.id == "low"

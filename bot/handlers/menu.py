@@ -22,9 +22,9 @@ def action_button(context: JolContext, action: str) -> Button:
     texts = context.texts
     check = context.content.selfcheck
     if action == "check":
-        return button("✅ " + texts("Check a job offer"), check.data("", family=False))
+        return button("✅ " + texts("Check a job offer"), check.data(family=False))
     if action == "family-check":
-        return button("✅ " + texts("Check a relative's job offer"), check.data("", family=True))
+        return button("✅ " + texts("Check a relative's job offer"), check.data(family=True))
     return button("🧹 " + texts("Clear this chat"), callbacks.CLEAR_CHAT)
 
 

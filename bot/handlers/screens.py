@@ -57,7 +57,7 @@ def main_menu(context: JolContext) -> tuple[str, Keyboard]:
     keyboard = [[button(t.title, callbacks.topic_data(t.id))]
                 for t in context.content.menu(texts.lang)]
     keyboard.append([button("✅ " + texts("Check a job offer"),
-                            context.content.selfcheck.data("", family=False))])
+                            context.content.selfcheck.data(family=False))])
     keyboard.append([button("🛡 " + texts("Safety"), callbacks.topic_data(SAFETY_TOPIC)),
                      button("🆘 SOS", callbacks.SOS),
                      button("🌐 " + texts("Language"), callbacks.LANGUAGE)])
