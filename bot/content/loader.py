@@ -34,7 +34,7 @@ from bot.content.render import (
     visible_length,
 )
 from bot.content.search import SearchIndex
-from bot.content.selfcheck import SelfCheck, parse_selfcheck
+from bot.content.selfcheck import parse_selfcheck
 from bot.content.yamlfile import DATA_LIMIT, TOPIC_LIMIT, Located, read_file, read_yaml
 from bot.i18n import texts
 
@@ -608,7 +608,7 @@ def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int
     parsed = parse_contacts(contacts_path, report, today, stale_after_days)
     contacts, countries = parsed if parsed else ({}, {})
     report.current = selfcheck_path
-    selfcheck = _parse_selfcheck(selfcheck_path, {i for _, i in present}, report)
+    selfcheck = parse_selfcheck(selfcheck_path, {i for _, i in present}, report)
     for data_file in (contacts_path, selfcheck_path):
         data = read_file(data_file, DATA_LIMIT)
         if isinstance(data, str):
@@ -662,18 +662,6 @@ def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int
         warnings=tuple(problems),
     )
     return snapshot, problems
-
-
-def _parse_selfcheck(path: Path, topic_ids: set[str], report: _Report) -> SelfCheck | None:
-    """selfcheck.py parses the questions; the file is first read here with the safe reader,
-    so a pipe, a link or an alias bomb never reaches it."""
-    if os.path.lexists(path):
-        read = read_file(path, DATA_LIMIT)
-        parsed = read_yaml(read) if isinstance(read, str) else read
-        if isinstance(parsed, Located):
-            report.located(path, parsed)
-            return None
-    return parse_selfcheck(path, topic_ids, report)
 
 
 def _problem_order(problem: Problem) -> tuple[str, int, str]:

@@ -25,7 +25,7 @@ import yaml
 
 from bot import LANGUAGES
 from bot.callbacks import CHECK_MAX_ANSWERS, TOPIC_ID_RE, check_data
-from bot.content.model import Severity
+from bot.content.yamlfile import DATA_LIMIT, Located, read_file, read_yaml
 
 DESTINATION_CODES = "0123456789abcdefghijklmnopqrstuvwxyz"  # one character in callback data
 QUESTION_LIMIT = 300
@@ -36,7 +36,7 @@ REASONS_LIMIT = 3800  # the "all reasons" screen: a message holds 4096, leave ro
 # YAML reads a bare yes/no as true/false; both spellings mean the same here.
 ANSWER_WORDS: dict[object, str] = {True: "y", False: "n", "yes": "y", "no": "n", "dont-know": "u"}
 
-Report = Callable[[Path, int, str, Severity], None]
+Report = Callable[..., None]  # the loader's reporter: (path, line, message, severity, **values)
 
 # The fields each part of the file may have; any other is reported (likely a typo, such as
 # "strog: yes", that would otherwise be ignored without a word).
@@ -141,21 +141,17 @@ class SelfCheck:
         return check_data(state, family)
 
 
-def _read_yaml(path: Path, report: Report) -> tuple[Any, yaml.Node | None] | None:
-    """The file's data and its node tree (for line numbers); None, reported, when unreadable.
-
-    Every YAML call of this module is here, so the loader's safe reader can replace it at once.
-    """
-    try:
-        text = path.read_bytes().decode("utf-8")
-        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
-    except UnicodeDecodeError as error:
-        report(path, 1, f"not UTF-8 text ({error.reason}); save the file as UTF-8", "error")
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        report(path, (mark.line + 1) if mark else 1,
-               f"broken YAML: {getattr(error, 'problem', None) or error}", "error")
-    return None
+def _read_yaml(path: Path, report: Report) -> tuple[Any, yaml.Node | None, str] | None:
+    """The file's data, its node tree (for line numbers) and its text; None, reported, when
+    unreadable. The loader's safe reader: regular files only, a size cap, no aliases."""
+    read = read_file(path, DATA_LIMIT)
+    parsed = read_yaml(read) if isinstance(read, str) else read
+    if isinstance(parsed, Located):
+        report(path, parsed.line, parsed.message, "error", **parsed.values)
+        return None
+    assert isinstance(read, str)
+    data, node = parsed
+    return data, node, read
 
 
 def _texts(value: Any) -> dict[str, str] | None:
@@ -205,7 +201,7 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report) -> SelfChec
     read = _read_yaml(path, report)
     if read is None:
         return None
-    data, node = read
+    data, node, file_text = read
     if not isinstance(data, dict):
         report(path, 1, "selfcheck.yaml must have 'destinations:', 'questions:', 'scoring:', "
                "'levels:', 'next_steps:' and 'cases:'", "error")
@@ -377,7 +373,7 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report) -> SelfChec
 
     if not ok or cap is None:
         return None
-    version = hashlib.sha256(path.read_bytes()).hexdigest()[:4]
+    version = hashlib.sha256(file_text.encode()).hexdigest()[:4]
     check = SelfCheck(tuple(destinations), tuple(levels), float(dont_know), cap,
                       tuple(next_steps), version)
     cases = _entries(data, node, "cases")
