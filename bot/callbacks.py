@@ -9,6 +9,8 @@ Grammar (every form fits Telegram's 64-byte limit; content check verifies it per
     q:<ver><answers>   the job-offer self-check: <ver> is 4 hex digits naming the questions'
                        version, then one letter per answer so far (y/n/u); no server state
     fq:<ver><answers>  the same self-check, phrased for a relative
+    nw:<topic-id>      which of this topic's phone numbers did not work: a list to tap
+    nf:<contact-id>    count "this number did not work" for that contact (ids as topic ids)
 Anything else (forged, or from an older version) parses to None and gets "button out of date".
 """
 
@@ -33,6 +35,7 @@ class Callback:
     lang: str = ""
     answers: str = ""
     version: str = ""
+    contact: str = ""
 
 
 def topic_data(topic_id: str, page: int = 0) -> str:
@@ -45,6 +48,14 @@ def lang_data(lang: str) -> str:
 
 def check_data(answers: str, family: bool = False) -> str:
     return f"{'fq' if family else 'q'}:{answers}"
+
+
+def numbers_data(topic_id: str) -> str:
+    return f"nw:{topic_id}"
+
+
+def failed_number_data(contact_id: str) -> str:
+    return f"nf:{contact_id}"
 
 
 MAIN_MENU = "m"
@@ -69,6 +80,10 @@ def parse(data: str | None) -> Callback | None:
         if page and not (page.isdigit() and len(page) <= 2 and not page.startswith("0")):
             return None
         return Callback(action="t", topic=topic, page=int(page or 0))
+    if head == "nw" and TOPIC_ID_RE.match(rest):
+        return Callback(action="nw", topic=rest)
+    if head == "nf" and TOPIC_ID_RE.match(rest):
+        return Callback(action="nf", contact=rest)
     if head == "l" and rest in LANGUAGES:
         return Callback(action="l", lang=rest)
     check = _CHECK_RE.match(rest)

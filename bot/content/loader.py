@@ -19,6 +19,7 @@ import yaml
 
 from bot import LANGUAGES
 from bot.callbacks import MAX_CALLBACK_BYTES, TOPIC_ID_RE, topic_data
+from bot.content.campaigns import parse_campaigns
 from bot.content.model import Contact, ContentSnapshot, Problem, Severity, Topic
 from bot.content.render import (
     PAGE_LIMIT,
@@ -485,6 +486,7 @@ def load_content(
 
     selfcheck = parse_selfcheck(content_dir / "selfcheck.yaml", {i for _, i in present},
                                 report)
+    campaigns = parse_campaigns(content_dir / "campaigns.yaml", report)
     graph_ok = _check_graph(topics, present, report)
     for lang in LANGUAGES:
         for required in REQUIRED_TOPICS:
@@ -504,7 +506,7 @@ def load_content(
                    "topic", "warning")
 
     if any(p.severity == "error" for p in report.problems) or not parsed or not graph_ok or (
-            selfcheck is None):
+            selfcheck is None) or campaigns is None:
         return None, sorted(set(report.problems), key=_problem_order)
 
     rendered = {key: _render(t, contacts, countries, report) for key, t in topics.items()}
@@ -530,6 +532,7 @@ def load_content(
         version=digest.hexdigest()[:12],
         loaded_at=now(),
         warnings=tuple(problems),
+        campaigns=campaigns,
     )
     return snapshot, problems
 

@@ -6,6 +6,8 @@ Deep-link payload grammar (t.me/<bot>?start=<payload>, at most 64 of A-Z a-z 0-9
                             `check-agency--osh_bus_2026`
     --<source>              the main menu, counted under the source
 Anything else falls back to the normal start; an unknown topic id too (the source still counts).
+A source is counted by name only when it is declared in content/campaigns.yaml; any other is
+counted as "other", so nothing a person typed into a link is ever stored.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from telegram import Update
 
 from bot.callbacks import TOPIC_ID_RE
+from bot.content.campaigns import campaign_cell
 from bot.context import JolContext
 from bot.handlers.menu import open_topic
 from bot.handlers.screens import nav_row, reply, show_main_menu
@@ -39,7 +42,7 @@ async def start_command(update: Update, context: JolContext) -> None:
     payload = context.args[0] if context.args else ""
     topic_id, source = parse_payload(payload)
     opened = bool(topic_id) and await open_topic(update, context, topic_id)
-    context.count("start", topic_id if opened else "", source)
+    context.count("start", campaign_cell(source, context.content.campaigns))
     if not opened:
         await show_main_menu(update, context)
 
