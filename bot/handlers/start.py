@@ -73,8 +73,10 @@ async def about_command(update: Update, context: JolContext) -> None:
         texts("Jol («the road») helps people from Kyrgyzstan work abroad legally and safely: "
               "the rules by country, the signs of a scam or of trafficking, and whom to call."),
         texts("Privacy: Jol does not store your name, your phone number, your chat or what "
-              "you type. It only counts, anonymously, which topics people open, so that "
-              "the information can follow what people need."),
+              "you type. Without knowing who, it counts which topics people open, which "
+              "numbers people report as not working, and single common words of searches "
+              "that found nothing, a word only when many different people typed it. Only "
+              "weekly totals leave the bot, and they are slightly changed on purpose."),
         texts("The texts are kept up to date by NGO staff. Latest review: {date}.",
               date=texts.date(newest)),
     ])

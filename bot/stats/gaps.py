@@ -34,7 +34,7 @@ _NUMBER_WORDS_CYRILLIC = """
 _NUMBER_WORDS_LATIN = """
 nol nul odin odna odno dva dve tri chetyre pyat shest sem vosem devyat desyat dvadtsat
 tridtsat sorok pyatdesyat shestdesyat semdesyat vosemdesyat devyanosto sto dvesti trista
-pyatsot shestsot semsot tysyacha plus minus
+pyatsot shestsot semsot tysyacha tysiacha plus plyus plius minus
 bir eki uch ush tort besh alty jeti seghiz segiz toguz on jyyyrma jiyirma otuz kyrk kirk
 eluu altymysh jetimish seksen tokson juz jyz ming min
 """
