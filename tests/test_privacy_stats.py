@@ -375,3 +375,29 @@ async def test_a_topic_without_numbers_has_no_report_button_and_forged_data_is_s
         await bot.services.stats.flush()
         rows = await load_counts(bot.services.engine, days=1)
         assert not [r for r in rows if r.event == "contact_failed"]
+
+
+async def test_upgrading_deletes_words_and_sources_the_old_rules_stored(tmp_path: Path) -> None:
+    from bot.db import _run_alembic
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}"
+    await _run_alembic(url, "upgrade", "0001")
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(Counter.__table__.insert(), [
+                {"day": date(2026, 12, 1), "event": "gap", "key": "aigerimsecret", "lang": "ru",
+                 "source": "", "count": 6},
+                {"day": date(2026, 12, 1), "event": "start", "key": "", "lang": "ru",
+                 "source": "996700123456", "count": 1},
+                {"day": date(2026, 12, 1), "event": "sos", "key": "", "lang": "ru",
+                 "source": "", "count": 1}])
+        await upgrade(url)
+        rows = await load_counts(engine, days=1, today=date(2026, 12, 1))
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        await engine.dispose()
+    assert [(r.event, r.count) for r in rows] == [("sos", 1)]
+    raw = database_bytes(tmp_path)
+    assert b"aigerimsecret" not in raw and b"996700123456" not in raw

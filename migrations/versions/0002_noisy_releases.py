@@ -1,5 +1,9 @@
 """Noisy weekly releases: one row per released period, one per cell of its fixed key space.
 
+Also deletes what the older rules stored and the new ones forbid: search-gap words typed by
+any single chat (the words could be names) and raw deep-link sources (they could be phone
+numbers). On SQLite the deleted bytes are overwritten (secure_delete), not left in free pages.
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-02
@@ -19,6 +23,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("PRAGMA secure_delete = ON")
+    op.execute("DELETE FROM counters WHERE event = 'gap' OR source <> ''")
     op.create_table(
         "releases",
         sa.Column("period_start", sa.Date(), nullable=False),
