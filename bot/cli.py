@@ -105,8 +105,9 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def contact_names(snapshot: ContentSnapshot, lang: str = "ru") -> dict[str, str]:
-    """contact id → "phone — name", how editors know a number."""
-    return {c.id: f"{c.phone} — {c.name.get(lang) or c.id}" for c in snapshot.contacts.values()}
+    """contact id → "phone — name (id)", how editors know a number and find it in the file."""
+    return {c.id: f"{c.phone} — {c.name.get(lang) or ''} ({c.id})"
+            for c in snapshot.contacts.values()}
 
 
 async def _stats(args: argparse.Namespace, settings: Settings, snapshot: ContentSnapshot) -> str:

@@ -401,3 +401,35 @@ async def test_upgrading_deletes_words_and_sources_the_old_rules_stored(tmp_path
     assert [(r.event, r.count) for r in rows] == [("sos", 1)]
     raw = database_bytes(tmp_path)
     assert b"aigerimsecret" not in raw and b"996700123456" not in raw
+
+
+async def test_admin_stats_shows_released_weeks_only_with_chart_and_csv(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, admin_ids=str(ADMIN), JOL_MIN_REPORT_COUNT="3",
+                           JOL_STATS_EPSILON="10") as bot:
+        admin = bot.user("ru", user_id=ADMIN)
+        nothing = await admin.send("/stats")
+        assert nothing.text == "Ещё ни одна неделя не закрыта и не выпущена."
+        for _ in range(6):
+            user = bot.user("ky")
+            await user.send("/start russia--osh_bus_2026")
+            await user.send("куурчак тоолордо")  # nothing found: its words wait for others
+        await bot.user("ru").send("/start korea--aigerim")
+        services = bot.services
+        await services.stats.flush()
+        await release_closed_periods(services.engine, services.content.snapshot,
+                                     Noise(10, 1, 3), today=utc_today() + timedelta(days=7))
+        await admin.send("/stats")
+        chat = bot.telegram.chats[ADMIN]
+        texts = "\n".join(m.text for m in chat.visible if m.kind == "text")
+        assert "ε=10" in texts and "масштаб 0.1" in texts  # the release's noise is printed
+        assert texts.count("Статистика Jol: недели") == 1
+        assert re.search(r"russia +6 +<3 +6", texts)
+        assert re.search(r"osh_bus_2026 +6", texts)
+        assert "korea" not in texts and "aigerim" not in texts  # one chat: below 3; as "other"
+        # The second word is over each chat's daily cap of 4 cells (start, topic, search, word).
+        assert "куурчак (6)" in texts and "тоолордо" not in texts
+        assert [m.kind for m in chat.visible[-2:]] == ["photo", "document"]
+        (_, png_name, png), (_, _, csv) = bot.telegram.files[-2:]
+        assert png.startswith(b"\x89PNG") and png_name.endswith(".png")
+        assert csv.decode().startswith("period_start,period_end,event,key,lang,value")
+        assert ",topic,russia,ky,6,10,0.1" in csv.decode()

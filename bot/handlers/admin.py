@@ -78,7 +78,7 @@ async def content_command(update: Update, context: JolContext) -> None:
                     topics=len(snapshot.topic_ids()), contacts=len(snapshot.contacts),
                     warnings=len(snapshot.warnings))
     lines = problem_lines(list(snapshot.warnings))
-    lines += await _recheck_lines(context)
+    lines += _recheck_lines(context, await _released(context))
     for message in chunks(heading, lines):
         await reply(update, context, message)
 
@@ -96,10 +96,9 @@ async def _released(context: JolContext) -> Released:
     return await load_released(services.engine, REPORT_WEEKS)
 
 
-async def _recheck_lines(context: JolContext) -> list[str]:
+def _recheck_lines(context: JolContext, released: Released) -> list[str]:
     """Contacts many different people reported as not working, most-reported first."""
     texts = context.texts
-    released = await _released(context)
     noise = _noise(context)
     reported = contacts_to_recheck(released, noise)
     lines = ["", "<b>" + html.escape(texts("Numbers to re-check"), quote=False) + "</b>"]
@@ -135,12 +134,12 @@ async def stats_command(update: Update, context: JolContext) -> None:
     table = summary_table(released, noise, lang=lang)
     gaps = gap_list(released, noise)
     gap_text = ", ".join(f"{word} ({count})" for word, count in gaps[:30]) or "—"
-    table_lines = table.splitlines()
+    table_lines = table.splitlines()[1:]  # the title is the message's heading
     pieces = ["\n".join(table_lines[i : i + 40]) for i in range(0, len(table_lines), 40)]
     lines = [f"<pre>{html.escape(piece, quote=False)}</pre>" for piece in pieces]
     lines += [html.escape(context.texts("Searches that found nothing, frequent words: {words}",
                                        words=gap_text), quote=False)]
-    lines += await _recheck_lines(context)
+    lines += _recheck_lines(context, released)
     for message in chunks(html.escape(header(released, noise, lang)[0], quote=False), lines):
         await reply(update, context, message)
     stamp = released.periods[-1].end.isoformat()
