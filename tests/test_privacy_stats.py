@@ -351,6 +351,7 @@ async def test_editor_sees_a_number_once_enough_different_chats_reported_it(
     shown = await _reports(tmp_path / "three", chats=3)
     assert "Номера, которые надо перепроверить" in shown
     assert re.search(r"\n3 · 1966 · Министерство труда.*\(kg-mlsp-1966\)", shown)
+    assert "ε=10, масштаб 0.1; только от 3" in shown  # the noise is printed with the list
     assert "Айгерим" not in shown and "1001" not in shown  # never who
 
 

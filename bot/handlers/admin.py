@@ -104,10 +104,13 @@ def _recheck_lines(context: JolContext, released: Released) -> list[str]:
     lines = ["", "<b>" + html.escape(texts("Numbers to re-check"), quote=False) + "</b>"]
     if not released.periods:
         return [*lines, html.escape(texts("No week has been released yet."), quote=False)]
+    newest = released.periods[-1]
     lines.append(html.escape(texts(
-        "People pressed «did not work» under these numbers ({first} — {last}, noisy counts, "
-        "only {minimum} or more):", first=released.periods[0].start.isoformat(),
-        last=released.periods[-1].end.isoformat(), minimum=noise.threshold), quote=False))
+        "People pressed «did not work» under these numbers ({first} — {last}; noisy counts: "
+        "ε={epsilon}, scale {scale}; only {minimum} or more):",
+        first=released.periods[0].start.isoformat(), last=newest.end.isoformat(),
+        epsilon=f"{newest.epsilon:g}", scale=f"{newest.scale:g}", minimum=noise.threshold),
+        quote=False))
     contacts = context.content.contacts
     for contact_id, count in reported:
         contact = contacts.get(contact_id)
