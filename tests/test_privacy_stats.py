@@ -121,16 +121,36 @@ async def test_a_name_typed_by_many_chats_is_still_never_counted(tmp_path: Path)
         assert word.encode() not in raw
 
 
-def test_gap_words_below_the_threshold_are_forgotten_at_midnight(tmp_path: Path) -> None:
+async def test_gap_words_below_the_threshold_are_forgotten_at_midnight(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}"
+    await upgrade(url)
+    engine = create_engine(url)
     today = [date(2026, 12, 1)]
-    recorder = StatsRecorder(create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"),
-                             today=lambda: today[0], gap_threshold=2)
-    recorder.count_gap_words(1, ["виза"])
-    today[0] += timedelta(days=1)
-    recorder.count_gap_words(2, ["виза"])  # a different day: still one chat that day
-    assert recorder.pending == 0
-    recorder.count_gap_words(3, ["виза"])
-    assert recorder.pending == 1
+    recorder = StatsRecorder(engine, today=lambda: today[0], gap_threshold=2)
+    try:
+        recorder.count_gap_words(1, ["виза"])
+        today[0] += timedelta(days=1)
+        recorder.count_gap_words(2, ["виза"])  # a different day: still one chat that day
+        assert recorder.pending == 0
+        recorder.count_gap_words(3, ["виза"])
+        assert recorder.pending == 1
+        recorder.count_gap_words(4, ["редкое"])
+        assert recorder.gap_words_waiting == 2
+        today[0] += timedelta(days=1)
+        await recorder.flush()  # nobody searched after midnight: the flush forgets anyway
+        assert recorder.gap_words_waiting == 0
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("JOL_STATS_EPSILON", "0"), ("JOL_STATS_EPSILON", "lots"), ("JOL_STATS_EPSILON", "50"),
+    ("JOL_STATS_CAP", "0"), ("JOL_STATS_CAP", "many")])
+def test_bad_privacy_settings_stop_the_start_with_their_name(name: str, value: str) -> None:
+    from bot.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
 
 
 # --- 2. campaign sources ------------------------------------------------------------------

@@ -105,9 +105,13 @@ class StatsRecorder:
                     self._add((self._today(), "gap", word, "", ""), n)
 
     def _admit(self, chat: int, cell: tuple[str, str, str]) -> bool:
-        if self._cap.new_day(self._today()):
-            self._gaps.new_day()  # yesterday's words below the threshold are gone
+        self._roll_day()
         return self._cap.admit(chat, cell)
+
+    def _roll_day(self) -> None:
+        """At UTC midnight: a new cap key, and yesterday's words below the threshold gone."""
+        if self._cap.new_day(self._today()):
+            self._gaps.new_day()
 
     def _add(self, counter: CounterKey, n: int) -> None:
         pending = self._pending
@@ -120,6 +124,11 @@ class StatsRecorder:
         pending[counter] = n
         if self._oldest is None:
             self._oldest = time.monotonic()
+
+    @property
+    def gap_words_waiting(self) -> int:
+        """Words of today's failed searches held in memory, for tests and metrics."""
+        return self._gaps.tracked
 
     @property
     def pending(self) -> int:
@@ -143,6 +152,7 @@ class StatsRecorder:
         On a database error the counts go back to memory for the next try; only the error's
         class is logged, never the counted data.
         """
+        self._roll_day()  # also when nobody counts: memory forgets on time, not on next use
         async with self._flush_lock:
             if not self._pending:
                 return 0
