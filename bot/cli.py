@@ -133,7 +133,7 @@ async def _stats(args: argparse.Namespace, settings: Settings, snapshot: Content
         lines = [f"{count:6}  {word}" for word, count in gaps] or [
             f"no word of a failed search reached {noise.threshold} in the released weeks"]
         if released.periods:
-            lines = [*reports.header(released, noise, "en"), "", *lines]
+            lines = [*reports.header(released, noise), "", *lines]
         return "\n".join(lines) + "\n"
     table = reports.summary_table(released, noise)
     if released.periods:
