@@ -131,7 +131,7 @@ async def _stats(args: argparse.Namespace, settings: Settings, snapshot: Content
     if args.gaps:
         gaps = reports.gap_list(released, noise)
         lines = [f"{count:6}  {word}" for word, count in gaps] or [
-            f"no word of a failed search reached {noise.threshold} in the released weeks"]
+            "no word of a failed search reached the threshold in the released weeks"]
         if released.periods:
             lines = [*reports.header(released, noise), "", *lines]
         return "\n".join(lines) + "\n"

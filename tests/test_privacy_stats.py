@@ -235,7 +235,6 @@ async def test_overlapping_reports_difference_to_a_stored_noisy_cell(engine: Asy
     # stored cell or the threshold, nothing computed from raw counts.
     rows = [x.split() for x in summary_table(one, NOISE, "en").splitlines()
             if x.startswith("russia")]
-    assert rows == ([["russia", str(newest), *rows[0][2:]]] if rows else [])
     if rows:
         assert rows[0][1] == (str(newest) if newest >= NOISE.threshold else "<12")
     else:  # the whole row was below the threshold

@@ -167,9 +167,11 @@ def test_csv_lists_released_cells_with_noise_and_never_a_rare_word() -> None:
 
 
 def test_gap_list_sums_weeks_and_keeps_only_words_at_the_threshold() -> None:
-    report = released([("gap", "виза", "", 7), ("gap", "патент", "", 20),
-                       ("gap", "редкое", "", 3)], weeks=2)
-    assert gap_list(report, NOISE) == [("патент", 40), ("виза", 14)]
+    report = released([("gap", "виза", "", 9), ("gap", "патент", "", 20),
+                       ("gap", "редкое", "", 6)], weeks=2)
+    # Two weeks of noise: the threshold grows by √2, to 17.
+    assert NOISE.threshold_for(2) == 17 and NOISE.threshold_for(5) == 27
+    assert gap_list(report, NOISE) == [("патент", 40), ("виза", 18)]
 
 
 def test_chart_is_a_png_with_and_without_data(tmp_path: Path) -> None:

@@ -109,7 +109,8 @@ def _recheck_lines(context: JolContext, released: Released) -> list[str]:
         "People pressed «did not work» under these numbers ({first} — {last}; noisy counts: "
         "ε={epsilon}, scale {scale}; only {minimum} or more):",
         first=released.periods[0].start.isoformat(), last=newest.end.isoformat(),
-        epsilon=f"{newest.epsilon:g}", scale=f"{newest.scale:g}", minimum=noise.threshold),
+        epsilon=f"{newest.epsilon:g}", scale=f"{newest.scale:g}",
+        minimum=noise.threshold_for(len(released.periods))),
         quote=False))
     contacts = context.content.contacts
     for contact_id, count in reported:

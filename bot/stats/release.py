@@ -73,8 +73,14 @@ class Noise:
 
     @property
     def threshold(self) -> int:
-        """Noisy values below this print as "<τ": three scales, so a zero rarely shows."""
-        return max(self.minimum, math.ceil(3 * self.scale))
+        """Noisy values of one week below this print as "<τ": three scales, so that a zero
+        rarely shows."""
+        return self.threshold_for(1)
+
+    def threshold_for(self, weeks: int) -> int:
+        """The same for a sum of `weeks` weekly cells, whose noise grows with √weeks: without
+        it, a month of zeros would put a few never-reported numbers on the re-check list."""
+        return max(self.minimum, math.ceil(3 * self.scale * math.sqrt(max(1, weeks))))
 
 
 def key_space(content: ContentSnapshot) -> list[Cell]:

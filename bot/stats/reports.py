@@ -207,7 +207,8 @@ def header(released: Released, noise: Noise, lang: str = "ru") -> list[str]:
         labels["title"].format(first=periods[0].start.isoformat(),
                                last=periods[-1].end.isoformat()),
         labels["note"].format(weeks=len(periods), scale=scale, epsilon=epsilon,
-                              error=_error95(scale), n=noise.threshold),
+                              error=math.ceil(_error95(scale) * math.sqrt(len(periods))),
+                              n=noise.threshold_for(len(periods))),
     ]
 
 
@@ -282,7 +283,7 @@ def summary_table(released: Released, noise: Noise, lang: str = "ru",
     labels = _labels(lang)
     if not released.periods:
         return labels["empty"] + "\n"
-    t = noise.threshold
+    t = noise.threshold_for(len(released.periods))
     starts = {labels["no_source"] if k == "" else labels["other_source"] if k == OTHER else k: n
               for k, n in released.totals("start").items()}
     searches = {labels["found"]: _pooled(released, "search_found"),
@@ -313,14 +314,16 @@ def summary_table(released: Released, noise: Noise, lang: str = "ru",
 def gap_list(released: Released, noise: Noise) -> list[tuple[str, int]]:
     """Gap words whose noisy sum reaches the threshold, most first; no other word ever shows."""
     totals = released.totals("gap")
-    return sorted(((w, n) for w, n in totals.items() if w and n >= noise.threshold),
+    t = noise.threshold_for(len(released.periods))
+    return sorted(((w, n) for w, n in totals.items() if w and n >= t),
                   key=lambda item: (-item[1], item[0]))
 
 
 def contacts_to_recheck(released: Released, noise: Noise) -> list[tuple[str, int]]:
     """Contact ids people reported as not working, noisy sum at or above τ, most first."""
     totals = released.totals("contact_failed")
-    return sorted(((c, n) for c, n in totals.items() if n >= noise.threshold),
+    t = noise.threshold_for(len(released.periods))
+    return sorted(((c, n) for c, n in totals.items() if n >= t),
                   key=lambda item: (-item[1], item[0]))
 
 
@@ -437,6 +440,6 @@ def recheck_section(released: Released, noise: Noise, names: Mapping[str, str],
     reported = contacts_to_recheck(released, noise)
     lines = [labels["recheck"]]
     if not reported:
-        return [*lines, f"  {labels['none']} (<{noise.threshold})"]
+        return [*lines, f"  {labels['none']} (<{noise.threshold_for(len(released.periods))})"]
     body = [[names.get(contact_id, contact_id), str(n)] for contact_id, n in reported]
     return lines + _format_table([labels["contact"], labels["count"]], body)
