@@ -39,6 +39,7 @@ from bot.handlers import (
     fallbacks,
     language,
     menu,
+    reports,
     safety,
     search,
     selfcheck,
@@ -102,6 +103,8 @@ def register_handlers(application: JolApplication, services: Services) -> None:
                                                  pattern=selfcheck.is_check_button))
     application.add_handler(CallbackQueryHandler(safety.clear_button,
                                                  pattern=safety.is_clear_button))
+    application.add_handler(CallbackQueryHandler(reports.report_button_pressed,
+                                                 pattern=reports.is_report_button))
     application.add_handler(CallbackQueryHandler(fallbacks.stale_button))
 
     application.add_handler(MessageHandler(private & new_message & filters.TEXT & ~filters.COMMAND,

@@ -14,6 +14,8 @@ Grammar (every form fits Telegram's 64-byte limit; content check verifies it per
                        (y/n/u); with all answers, the result; <view> "*" shows all the reasons,
                        "<" the short result again (not counted twice). No server state.
     fq:…               the same self-check, phrased for a relative
+    nw:<topic-id>      which of this topic's phone numbers did not work: a list to tap
+    nf:<contact-id>    count "this number did not work" for that contact (ids as topic ids)
 Anything else (forged, or from an older version) parses to None and gets "button out of date".
 """
 
@@ -43,6 +45,7 @@ class Callback:
     version: str = ""
     destination: str = ""  # the self-check's destination code; "" before it is chosen
     view: str = ""  # the self-check result's view: "" (first showing), "*" or "<"
+    contact: str = ""
 
 
 def topic_data(topic_id: str, page: int = 0) -> str:
@@ -59,6 +62,14 @@ def check_data(state: str, family: bool = False) -> str:
     if len(data.encode()) > MAX_CALLBACK_BYTES:
         raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
     return data
+
+
+def numbers_data(topic_id: str) -> str:
+    return f"nw:{topic_id}"
+
+
+def failed_number_data(contact_id: str) -> str:
+    return f"nf:{contact_id}"
 
 
 MAIN_MENU = "m"
@@ -84,6 +95,10 @@ def parse(data: str | None) -> Callback | None:
                          and not page.startswith("0")):
             return None
         return Callback(action="t", topic=topic, page=int(page or 0))
+    if head == "nw" and TOPIC_ID_RE.match(rest):
+        return Callback(action="nw", topic=rest)
+    if head == "nf" and TOPIC_ID_RE.match(rest):
+        return Callback(action="nf", contact=rest)
     if head == "l" and rest in LANGUAGES:
         return Callback(action="l", lang=rest)
     check = _CHECK_RE.match(rest)

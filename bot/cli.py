@@ -127,37 +127,80 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     return doctor(settings)
 
 
-async def _stats(args: argparse.Namespace, settings: Settings) -> None:
-    from bot import db
-    from bot.stats import reports
+def contact_names(snapshot: ContentSnapshot, lang: str = "ru") -> dict[str, str]:
+    """contact id → "phone — name (id)", how editors know a number and find it in the file."""
+    return {c.id: f"{c.phone} — {c.name.get(lang) or ''} ({c.id})"
+            for c in snapshot.contacts.values()}
 
+
+async def _stats(args: argparse.Namespace, settings: Settings, snapshot: ContentSnapshot) -> str:
+    """Release any closed week not yet released, then report released weeks only."""
+    from bot import db
+    from bot.stats import release, reports
+
+    noise = release.Noise(settings.stats_epsilon, settings.stats_cap, settings.min_report_count)
     engine = db.create_engine(settings.database_url)
     try:
-        rows = await reports.load_counts(engine, days=args.days)
+        await release.release_closed_periods(engine, snapshot, noise)
+        released = await release.load_released(engine, release.weeks_for_days(args.days))
     finally:
         await engine.dispose()
-    minimum = settings.min_report_count
-    if args.csv:
-        sys.stdout.write(reports.to_csv(rows, minimum))
-    elif args.gaps:
-        gaps = reports.gap_words(rows, minimum=max(minimum, 5))
-        print("\n".join(f"{count:6}  {word}" for word, count in gaps) or
-              "no word was searched in vain 5 times or more")
-    else:
-        print(reports.summary_table(rows, minimum))
     if args.chart:
-        snapshot, _ = load_content(settings.content_dir)
-        titles = {t.id: t.title for t in snapshot.topics.values()
-                  if t.lang == "ru"} if snapshot else None
-        reports.chart_png(rows, args.chart, minimum=minimum, titles=titles)
+        titles = {t.id: t.title for t in snapshot.topics.values() if t.lang == "ru"}
+        reports.chart_png(released, args.chart, noise, titles=titles)
         print(f"chart written to {args.chart}", file=sys.stderr)
+    if args.csv:
+        return reports.to_csv(released, noise)
+    if args.gaps:
+        gaps = reports.gap_list(released, noise)
+        lines = [f"{count:6}  {word}" for word, count in gaps] or [
+            "no word of a failed search reached the threshold in the released weeks"]
+        if released.periods:
+            lines = [*reports.header(released, noise), "", *lines]
+        return "\n".join(lines) + "\n"
+    table = reports.summary_table(released, noise)
+    if released.periods:
+        table += "\n" + "\n".join(reports.recheck_section(
+            released, noise, contact_names(snapshot))) + "\n"
+    return table
+
+
+def _stats_problem(args: argparse.Namespace, settings: Settings) -> str | None:
+    """Why `jol stats` cannot run, checked before anything is opened or written."""
+
+    from bot import db
+
+    if args.days < 1:
+        return "--days must be 1 or more"
+    if args.chart:
+        chart = Path(args.chart)
+        if chart.suffix.lower() != ".png":
+            return f"--chart {args.chart}: the chart is a PNG picture; give a name ending in .png"
+        if not chart.parent.is_dir():
+            return f"--chart {args.chart}: the folder {chart.parent} does not exist"
+    # Unusable URLs raise DatabaseUnusable: main prints its one line.
+    sqlite_file = db._sqlite_file(db.parse_database_url(settings.database_url))
+    if sqlite_file is not None and not sqlite_file.exists():  # never create an empty file
+        return (f"no database at {sqlite_file}: the bot has not counted anything there yet. "
+                "Check JOL_DATABASE_URL, or run `jol db upgrade` to create it")
+    if asyncio.run(db.schema_version(settings.database_url)) != db.SCHEMA_HEAD:
+        return ("the database is not migrated to this version of Jol; "
+                "run `jol db upgrade` first")
+    return None
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    if args.days < 1:
-        print("--days must be 1 or more", file=sys.stderr)
+    problem = _stats_problem(args, settings)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
-    asyncio.run(_stats(args, settings))
+    snapshot = _load_snapshot(settings.content_dir, settings)
+    output = asyncio.run(_stats(args, settings, snapshot))
+    try:
+        sys.stdout.write(output)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `jol stats | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -195,11 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler=cmd_search)
     stats = commands.add_parser("stats", help="anonymous counters for NGO staff")
-    stats.add_argument("--days", type=int, default=30, help="how many days back (default 30)")
+    stats.add_argument("--days", type=int, default=30,
+                       help="how many days back, in whole closed weeks (default 30: 5 weeks)")
     stats.add_argument("--csv", action="store_true", help="CSV for spreadsheets on stdout")
     stats.add_argument("--chart", metavar="FILE.png", help="also write a PNG chart")
     stats.add_argument("--gaps", action="store_true",
-                       help="words of searches that found nothing (seen 5+ times)")
+                       help="words of searches that found nothing (frequent only)")
     stats.set_defaults(handler=cmd_stats)
 
     database = commands.add_parser("db", help="database maintenance")

@@ -91,5 +91,7 @@ class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         return self.services.stats
 
     def count(self, event: str, key: str = "", source: str = "") -> None:
-        """Count an anonymous event in the current language; never blocks the reply."""
-        self.services.stats.count(event, key, self.lang or "", source)
+        """Count an anonymous event in the current language; never blocks the reply.
+
+        The chat id only passes the in-memory daily cap (bot.stats.cap); it is never stored."""
+        self.services.stats.count(event, key, self.lang or "", source, chat=self._chat_id)

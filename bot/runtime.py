@@ -32,7 +32,8 @@ async def open_services(settings: Settings, *,
                                                settings.database_url)
     for notice in notices:
         log.warning(notice)
-    stats = StatsRecorder(engine, flush_seconds=settings.stats_flush_seconds)
+    stats = StatsRecorder(engine, flush_seconds=settings.stats_flush_seconds,
+                          cap=settings.stats_cap, gap_threshold=settings.min_report_count)
     memory = LanguageMemory(engine, secret, flush_seconds=settings.stats_flush_seconds)
     await stats.start()
     await memory.start()

@@ -23,6 +23,7 @@ from bot.context import Services
 from bot.processor import PerChatUpdateProcessor
 from bot.runtime import open_services
 from bot.settings import Settings
+from bot.stats.release import release_loop
 from bot.stats.reports import delete_older_than
 from bot.transport import AiohttpRequest
 from bot.web import WebhookIntake, build_web_app
@@ -121,6 +122,7 @@ async def serve(settings: Settings) -> None:
             gc.freeze()
             gc.set_threshold(20_000, 20, 20)
             tasks = [asyncio.create_task(retention(services, stopping))]
+            tasks.append(asyncio.create_task(release_loop(services, stopping)))
             if webhook:
                 await application.bot.set_webhook(webhook, secret_token=settings.webhook_secret,
                                                   allowed_updates=ALLOWED_UPDATES)

@@ -70,6 +70,10 @@ class Settings:
     stale_after_days: int = 180
     stats_flush_seconds: float = 2.0
     max_messages_per_second: int = 0  # 0: no proactive cap; 429s are always waited out
+    # Differential privacy of the weekly releases: ε per person-day, and how many cells one
+    # chat may add to in a day (the noise scale is cap/ε).
+    stats_epsilon: float = 1.0
+    stats_cap: int = 4
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -89,6 +93,17 @@ class Settings:
         except ValueError:
             raise SettingsError(
                 f"JOL_STATS_FLUSH_SECONDS must be a number, got {flush!r}") from None
+        raw_epsilon = env.get("JOL_STATS_EPSILON", "").strip()
+        try:
+            epsilon = float(raw_epsilon) if raw_epsilon else 1.0
+        except ValueError:
+            raise SettingsError(
+                f"JOL_STATS_EPSILON must be a number, got {raw_epsilon!r}") from None
+        if not 0.01 <= epsilon <= 10:
+            raise SettingsError(f"JOL_STATS_EPSILON must be between 0.01 and 10, got {epsilon}")
+        cap = _int_env(env, "JOL_STATS_CAP", 4)
+        if not 1 <= cap <= 100:
+            raise SettingsError(f"JOL_STATS_CAP must be between 1 and 100, got {cap}")
         return cls(
             token=env.get("TELEGRAM_BOT_TOKEN") or None,
             api_base_url=env.get("JOL_API_BASE_URL") or DEFAULT_API_BASE_URL,
@@ -106,4 +121,6 @@ class Settings:
             stale_after_days=_int_env(env, "JOL_STALE_AFTER_DAYS", 180),
             stats_flush_seconds=flush_seconds,
             max_messages_per_second=_int_env(env, "JOL_MAX_MESSAGES_PER_SECOND", 0),
+            stats_epsilon=epsilon,
+            stats_cap=cap,
         )

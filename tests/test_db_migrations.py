@@ -37,7 +37,8 @@ async def test_upgrade_creates_the_schema_and_downgrade_removes_it(database_url:
 
     await upgrade(database_url)
     assert await _inspect(database_url, _tables) == {"alembic_version", "counters",
-                                                     "chat_languages"}
+                                                     "chat_languages", "releases",
+                                                     "released_cells"}
 
     def keys(conn: Connection) -> dict[str, Any]:
         found = inspect(conn)
@@ -58,7 +59,7 @@ async def test_upgrade_creates_the_schema_and_downgrade_removes_it(database_url:
     assert await _inspect(database_url, version_rows) == []
 
     await upgrade(database_url)  # and back up again: the steps really reverse
-    assert await _inspect(database_url, version_rows) == [("0001",)]
+    assert await _inspect(database_url, version_rows) == [("0002",)]
 
 
 async def test_upgrade_twice_changes_nothing(database_url: str) -> None:
@@ -86,12 +87,13 @@ async def test_schema_holds_no_personal_data_and_no_time_finer_than_a_day(
         found = inspect(conn)
         return {
             table: {c["name"]: str(c["type"]).upper() for c in found.get_columns(table)}
-            for table in ("counters", "chat_languages")
+            for table in ("counters", "chat_languages", "releases", "released_cells")
         }
 
     schema = await _inspect(database_url, columns)
     assert set(schema["counters"]) == {"day", "event", "key", "lang", "source", "count"}
     assert set(schema["chat_languages"]) == {"chat_key", "lang", "updated_on"}
+    assert set(schema["released_cells"]) == {"period_start", "event", "key", "lang", "noisy"}
     for table in schema.values():
         for name, type_name in table.items():
             assert "TIME" not in type_name, f"{name} is {type_name}: days only"
@@ -125,7 +127,8 @@ async def test_alembic_command_line_uses_alembic_ini(tmp_path: Path) -> None:
 
     done = await asyncio.to_thread(alembic, "upgrade", "head")
     assert done.returncode == 0, done.stderr
-    assert await _inspect(url, _tables) == {"alembic_version", "counters", "chat_languages"}
+    assert await _inspect(url, _tables) == {"alembic_version", "counters", "chat_languages",
+                                            "releases", "released_cells"}
     done = await asyncio.to_thread(alembic, "downgrade", "base")
     assert done.returncode == 0, done.stderr
     assert await _inspect(url, _tables) == {"alembic_version"}
@@ -161,4 +164,4 @@ async def test_replicas_starting_together_migrate_once(database_url: str) -> Non
     def versions(conn: Connection) -> list[Any]:
         return list(conn.execute(text("SELECT version_num FROM alembic_version")))
 
-    assert await _inspect(database_url, versions) == [("0001",)]
+    assert await _inspect(database_url, versions) == [("0002",)]

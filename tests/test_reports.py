@@ -1,4 +1,4 @@
-"""Reports: small counts never leave the server exactly; CSV, chart, gaps and retention work."""
+"""Reports: only noisy cells of closed, released weeks leave the server; CSV, chart, retention."""
 
 from __future__ import annotations
 
@@ -8,24 +8,40 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.stats.models import Counter
+from bot.content.loader import load_content
+from bot.stats.models import Counter, Release, ReleasedCell
 from bot.stats.recorder import StatsRecorder
+from bot.stats.release import (
+    Noise,
+    NoisyCell,
+    Period,
+    Released,
+    key_space,
+    load_released,
+    period_start,
+    release_closed_periods,
+)
 from bot.stats.reports import (
     CountRow,
     chart_png,
     delete_older_than,
-    gap_words,
+    gap_list,
     load_counts,
+    shown,
     summary_table,
-    suppress,
     to_csv,
 )
+from tests.conftest import REAL_CONTENT
 
-TODAY = date(2026, 11, 29)
+TODAY = date(2026, 11, 29)  # a Sunday
+MONDAY = date(2026, 11, 23)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+CONTENT = load_content(REAL_CONTENT)[0]
+assert CONTENT is not None
+NOISE = Noise(epsilon=1.0, cap=4, minimum=5)  # scale 4, threshold 12
 
 
 async def record(engine: AsyncEngine, day: date, event: str, key: str = "", lang: str = "",
@@ -36,9 +52,11 @@ async def record(engine: AsyncEngine, day: date, event: str, key: str = "", lang
     await recorder.close()
 
 
-def row(event: str, key: str = "", lang: str = "", source: str = "", count: int = 1,
-        day: date = TODAY) -> CountRow:
-    return CountRow(day, event, key, lang, source, count)
+def released(cells: list[tuple[str, str, str, int]], weeks: int = 1) -> Released:
+    periods = [Period(MONDAY - timedelta(days=7 * i), MONDAY - timedelta(days=7 * i - 6),
+                      1.0, 4.0) for i in reversed(range(weeks))]
+    return Released(periods, [NoisyCell(p.start, e, k, lang, n)
+                              for p in periods for e, k, lang, n in cells])
 
 
 def table_line(table: str, first_cell: str) -> list[str]:
@@ -50,104 +68,121 @@ def table_line(table: str, first_cell: str) -> list[str]:
     raise AssertionError(f"no row {first_cell!r} in:\n{table}")
 
 
-@pytest.mark.parametrize(
-    ("count", "minimum", "shown"),
-    [(0, 5, "<5"), (1, 5, "<5"), (4, 5, "<5"), (5, 5, "5"), (123, 5, "123"),
-     (1, 2, "<2"), (1, 1, "1"), (3, 0, "3"), (0, 0, "0")],
-)
-def test_suppress(count: int, minimum: int, shown: str) -> None:
-    assert suppress(count, minimum) == shown
+@pytest.mark.parametrize(("value", "shown_as"),
+                         [(-3, "<12"), (0, "<12"), (11, "<12"), (12, "12"), (40, "40")])
+def test_shown_hides_noisy_values_below_the_threshold(value: int, shown_as: str) -> None:
+    assert shown(value, NOISE.threshold) == shown_as
 
 
-def test_csv_has_the_header_and_hides_small_counts() -> None:
-    rows = [
-        row("topic", "russia", "ky", count=12),
-        row("topic", "korea", "ru", count=3, day=TODAY - timedelta(days=1)),
-        row("start", "", "", "-A1", count=7),  # a source a spreadsheet would run as a formula
-    ]
-    text = to_csv(rows, minimum=5)
-    parsed = list(csv.reader(io.StringIO(text)))
-    assert parsed == [
-        ["day", "event", "key", "lang", "source", "count"],
-        ["2026-11-29", "topic", "russia", "ky", "", "12"],
-        ["2026-11-28", "topic", "korea", "ru", "", "<5"],
-        ["2026-11-29", "start", "", "", "'-A1", "7"],
-    ]
-    assert text.startswith("day,event,key,lang,source,count\r\n")
+def test_noise_parameters() -> None:
+    assert NOISE.scale == 4.0 and NOISE.threshold == 12
+    assert Noise(10.0, 1, 5).threshold == 5  # tiny noise: JOL_MIN_REPORT_COUNT still holds
 
 
-def test_csv_without_minimum_shows_exact_counts() -> None:
-    parsed = list(csv.reader(io.StringIO(to_csv([row("sos", lang="ru", count=2)], minimum=0))))
-    assert parsed[1][-1] == "2"
+def test_period_is_the_iso_week() -> None:
+    assert period_start(TODAY) == MONDAY
+    assert period_start(MONDAY) == MONDAY
+    assert period_start(MONDAY - timedelta(days=1)) == MONDAY - timedelta(days=7)
 
 
-def test_summary_table_sections_and_suppression() -> None:
-    rows = [
-        row("topic", "russia", "ky", count=40), row("topic", "russia", "ru", count=12),
-        row("topic", "korea", "ru", count=3), row("topic", "korea", "ky", count=12),
-        row("topic", "trafficking", "ky", count=2),
-        row("start", "", "", "", count=30), row("start", "russia", "", "tiktok_may", count=6),
-        row("start", "", "", "radio", count=2),
-        row("search_found", "russia", "ky", count=25), row("search_not_found", "", "ru", count=4),
-        row("sos", "", "ru", count=9),
-        row("language", "ky", "", count=11), row("language", "ru", "", count=7),
-        row("check", "high", "ky", count=6), row("check", "low", "ru", count=1),
-        row("gap", "виза", "ru", count=50),
-    ]
-    table = summary_table(rows, minimum=5, lang="en")
+async def test_release_noises_the_whole_key_space_once_and_deletes_raw_counts(
+    engine: AsyncEngine,
+) -> None:
+    await record(engine, MONDAY, "topic", "russia", "ky", times=40)
+    await record(engine, TODAY, "topic", "russia", "ky", times=2)
+    await record(engine, TODAY + timedelta(days=1), "sos", lang="ru")  # the next, open week
 
+    assert await release_closed_periods(engine, CONTENT, NOISE, today=TODAY) == []  # open
+    assert await release_closed_periods(engine, CONTENT, NOISE,
+                                        today=TODAY + timedelta(days=1)) == [MONDAY]
+    async with engine.connect() as conn:
+        stored = {(e, k, lang): n for e, k, lang, n in await conn.execute(
+            select(ReleasedCell.event, ReleasedCell.key, ReleasedCell.lang, ReleasedCell.noisy))}
+        raw_days = (await conn.scalars(select(Counter.day))).all()
+        release = (await conn.execute(select(Release))).one()
+    assert set(stored) == set(key_space(CONTENT))  # every cell, zeros included
+    assert raw_days == [TODAY + timedelta(days=1)]  # the released week's raw counts are gone
+    assert (release.epsilon, release.cap, release.scale) == (1.0, 4, 4.0)
+    # Real noise: with 200+ cells of scale 4, some cell moved (P(all zero) < 1e-100).
+    assert any(n != 0 for cell, n in stored.items() if cell != ("topic", "russia", "ky"))
+
+    # Asking again draws nothing new and changes nothing.
+    assert await release_closed_periods(engine, CONTENT, NOISE,
+                                        today=TODAY + timedelta(days=30)) == [
+        MONDAY + timedelta(days=7 * i) for i in range(1, 5)]
+    again = await load_released(engine, weeks=10)
+    assert {(c.event, c.key, c.lang): c.noisy for c in again.cells
+            if c.period == MONDAY} == stored
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(Counter)) == 0
+
+
+def test_summary_table_sections_threshold_and_noise_note() -> None:
+    report = released([
+        ("topic", "russia", "ky", 40), ("topic", "russia", "ru", 13),
+        ("topic", "korea", "ru", 3), ("topic", "korea", "ky", 12),
+        ("topic", "trafficking", "ky", 2),
+        ("start", "", "ru", 30), ("start", "osh_bus_2026", "ky", 14), ("start", "other", "ru", 2),
+        ("search_found", "", "ky", 25), ("search_not_found", "", "ru", -4),
+        ("sos", "", "ru", 19), ("language", "ky", "ky", 11), ("language", "ru", "ru", 17),
+        ("check", "high", "ky", 16), ("gap", "виза", "", 50),
+    ])
+    table = summary_table(report, NOISE, lang="en")
     for heading in ("Topics viewed", "Starts by campaign source", "Searches", "SOS opened",
                     "Languages chosen", "Job-offer check results by risk level"):
         assert heading in table
-    assert table_line(table, "russia") == ["russia", "40", "12", "52"]
-    # ky 12 + ru "<5": an exact total of 15 would give the 3 away, so it is rounded.
-    assert table_line(table, "korea") == ["korea", "12", "<5", "~15"]
-    assert table_line(table, "trafficking") == ["trafficking", "<5", "–", "<5"]
-    assert table_line(table, "tiktok_may") == ["tiktok_may", "6"]
-    assert table_line(table, "radio") == ["radio", "<5"]
-    assert table_line(table, "found") == ["found", "25", "–", "25"]
-    assert table_line(table, "opened") == ["opened", "–", "9", "9"]
-    assert table_line(table, "high") == ["high", "6", "–", "6"]
-    assert table_line(table, "low") == ["low", "–", "<5", "<5"]
-    assert "виза" not in table  # search words appear only in gap_words()
-    # No exact small count, and no total that gives one away (korea 15, all starts 38).
-    for small in ("1", "2", "3", "4", "15", "38"):
-        assert all(small not in line.split() for line in table.splitlines())
+    assert "ε=1 per person-day" in table and "scale 4" in table
+    assert "2026-11-23 — 2026-11-29" in table
+    assert table_line(table, "russia") == ["russia", "40", "13", "53"]
+    # A total is a sum of noisy cells: 12 + 3 = 15 is safe to print (no raw count inside).
+    assert table_line(table, "korea") == ["korea", "12", "<12", "15"]
+    assert "trafficking" not in table  # a row entirely below the threshold is summarised
+    assert "and 1 more rows, all below 12" in table
+    assert table_line(table, "osh_bus_2026") == ["osh_bus_2026", "14"]
+    assert table_line(table, "found") == ["found", "25", "<12", "25"]
+    assert "виза" not in table  # search words appear only in the gap list
 
 
 def test_summary_table_in_russian_and_kyrgyz_and_empty() -> None:
-    rows = [row("topic", "russia", "ky", count=7)]
-    assert "Просмотры тем" in summary_table(rows, 5)
-    assert "Темаларды көрүү" in summary_table(rows, 5, lang="ky")
-    assert summary_table([], 5, lang="ru") == "За этот период данных нет."
-    assert "<5" not in summary_table([row("topic", "x", "ky", count=2)], minimum=0)
+    report = released([("topic", "russia", "ky", 70)])
+    assert "Просмотры тем" in summary_table(report, NOISE)
+    assert "Темаларды көрүү" in summary_table(report, NOISE, lang="ky")
+    assert summary_table(Released([], []), NOISE).startswith("Ни одна неделя ещё не закрыта")
 
 
-def test_gap_words_aggregate_and_keep_only_frequent_words() -> None:
-    rows = [
-        row("gap", "виза", "ru", count=3), row("gap", "виза", "ky", count=3,
-                                                 day=TODAY - timedelta(days=2)),
-        row("gap", "патент", "ru", count=9), row("gap", "редкое", "ru", count=4),
-        row("gap", "", "ru", count=50),  # no word: nothing to show
-        row("topic", "виза", "ru", count=100),  # not a gap
-        row("gap", "ажа", "ky", count=6),
+def test_csv_lists_released_cells_with_noise_and_never_a_rare_word() -> None:
+    report = released([("topic", "russia", "ky", 12), ("topic", "korea", "ru", 3),
+                       ("start", "-A1", "ru", 70), ("gap", "виза", "", 30),
+                       ("gap", "айгерим", "", 6)])
+    text = to_csv(report, NOISE)
+    parsed = list(csv.reader(io.StringIO(text)))
+    assert parsed == [
+        ["period_start", "period_end", "event", "key", "lang", "value", "epsilon", "scale"],
+        ["2026-11-23", "2026-11-29", "topic", "russia", "ky", "12", "1", "4"],
+        ["2026-11-23", "2026-11-29", "topic", "korea", "ru", "<12", "1", "4"],
+        ["2026-11-23", "2026-11-29", "start", "'-A1", "ru", "70", "1", "4"],
+        ["2026-11-23", "2026-11-29", "gap", "виза", "", "30", "1", "4"],
     ]
-    assert gap_words(rows) == [("патент", 9), ("ажа", 6), ("виза", 6)]
-    assert gap_words(rows, minimum=1)[-1] == ("редкое", 4)
+    assert "айгерим" not in text
+
+
+def test_gap_list_sums_weeks_and_keeps_only_words_at_the_threshold() -> None:
+    report = released([("gap", "виза", "", 9), ("gap", "патент", "", 20),
+                       ("gap", "редкое", "", 6)], weeks=2)
+    # Two weeks of noise: the threshold grows by √2, to 17.
+    assert NOISE.threshold_for(2) == 17 and NOISE.threshold_for(5) == 27
+    assert gap_list(report, NOISE) == [("патент", 40), ("виза", 18)]
 
 
 def test_chart_is_a_png_with_and_without_data(tmp_path: Path) -> None:
-    rows = [
-        row("topic", f"topic{t}", ("ky", "ru")[d % 2], count=5 + t + d % 4,
-            day=TODAY - timedelta(days=d))
-        for t in range(10) for d in range(30)
-    ] + [row("topic", "rare", "ky", count=1)]
+    report = released([(("topic", f"topic{t}", ("ky", "ru")[t % 2], 15 + t)) for t in range(10)],
+                      weeks=6)
     with_data = tmp_path / "chart.png"
-    chart_png(rows, with_data)
+    chart_png(report, with_data, NOISE)
     empty = tmp_path / "empty.png"
-    chart_png([], empty, lang="ky")
+    chart_png(Released([], []), empty, NOISE, lang="ky")
     buffer = io.BytesIO()
-    chart_png([row("topic", "one_day", "ru", count=9)], buffer, lang="en")
+    chart_png(released([("topic", "one", "ru", 30)]), buffer, NOISE, lang="en")
 
     for data in (with_data.read_bytes(), empty.read_bytes(), buffer.getvalue()):
         assert data.startswith(PNG_MAGIC)

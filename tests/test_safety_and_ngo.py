@@ -1,4 +1,6 @@
-"""Clear-this-chat, live reload, freshness and the gap report (self-check: test_selfcheck.py)."""
+"""Clear-this-chat, live reload and freshness.
+
+Self-check: tests/test_selfcheck.py; statistics (/stats, gap words): test_privacy_stats.py."""
 
 from __future__ import annotations
 
@@ -6,8 +8,6 @@ import re
 from pathlib import Path
 
 from bot.content.loader import load_content
-from bot.content.search import gap_words
-from bot.stats.reports import gap_words as gap_report
 from tests.conftest import REAL_CONTENT
 from tests.helpers import running_bot
 
@@ -74,42 +74,3 @@ async def test_admin_commands_are_unknown_to_others(tmp_path: Path) -> None:
             assert reply.text.startswith("Я не знаю такой команды"), command
         content = await bot.user("ru", user_id=ADMIN).send("/content")
         assert content.text.startswith(f"Версия контента {REAL.version}")
-
-
-async def test_admin_stats_summary_chart_and_csv(tmp_path: Path) -> None:
-    async with running_bot(tmp_path, admin_ids=str(ADMIN)) as bot:
-        for _ in range(6):
-            user = bot.user("ky")
-            await user.send("/start russia--osh")
-            await user.send("куурчак тоолордо")  # nothing found: its words are counted
-        await bot.user("ru").send("/start korea")
-        admin = bot.user("ru", user_id=ADMIN)
-        await admin.send("/stats")
-        chat = bot.telegram.chats[ADMIN]
-        texts = " ".join(m.text for m in chat.visible if m.kind == "text")
-        assert "russia" in texts and "<5" in texts
-        assert "тоолордо (6)" in texts
-        kinds = [m.kind for m in chat.visible[-2:]]
-        assert kinds == ["photo", "document"]
-        (_, png_name, png), (_, _, csv) = bot.telegram.files[-2:]
-        assert png.startswith(b"\x89PNG") and png_name.endswith(".png")
-        assert csv.decode().startswith("day,event,key,lang,source,count")
-        assert "korea" in csv.decode() and "<5" in csv.decode()
-
-
-def test_gap_words_drop_digits_names_and_stopwords() -> None:
-    assert gap_words("Меня зовут Айгерим номер 0555123456 как найти визу") == [
-        "зовут", "номер", "найти", "визу"]
-    assert gap_words("+996 555 12-34-56 1990") == []
-    assert gap_words("Работа в Дубае Азамат") == ["работа"]
-
-
-def test_gap_report_threshold() -> None:
-    from datetime import date
-
-    from bot.stats.reports import CountRow
-
-    rows = [CountRow(date(2026, 11, 29), "gap", "визаа", "ru", "", 4),
-            CountRow(date(2026, 11, 28), "gap", "визаа", "ru", "", 1),
-            CountRow(date(2026, 11, 29), "gap", "айгерим", "ru", "", 1)]
-    assert gap_report(rows, minimum=5) == [("визаа", 5)]

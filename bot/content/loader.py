@@ -20,6 +20,7 @@ import yaml
 
 from bot import LANGUAGES
 from bot.callbacks import MAX_CALLBACK_BYTES, MAX_PAGES, TOPIC_ID_RE, topic_data
+from bot.content.campaigns import parse_campaigns
 from bot.content.model import Contact, ContentSnapshot, Problem, Severity, Topic
 from bot.content.render import (
     FOOTER_ROOM,
@@ -609,7 +610,10 @@ def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int
     contacts, countries = parsed if parsed else ({}, {})
     report.current = selfcheck_path
     selfcheck = parse_selfcheck(selfcheck_path, {i for _, i in present}, report)
-    for data_file in (contacts_path, selfcheck_path):
+    campaigns_path = content_dir / "campaigns.yaml"
+    report.current = campaigns_path
+    campaigns = parse_campaigns(campaigns_path, report)
+    for data_file in (contacts_path, selfcheck_path, campaigns_path):
         data = read_file(data_file, DATA_LIMIT)
         if isinstance(data, str):
             digest.update(data.encode())
@@ -635,7 +639,7 @@ def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int
                    "warning", id=contact_id)
 
     if any(p.severity == "error" for p in report.problems) or not parsed or not graph_ok or (
-            selfcheck is None):
+            selfcheck is None) or campaigns is None:
         return None, sorted(set(report.problems), key=_problem_order)
 
     rendered = {}
@@ -660,6 +664,7 @@ def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int
         version=digest.hexdigest()[:12],
         loaded_at=now(),
         warnings=tuple(problems),
+        campaigns=campaigns,
     )
     return snapshot, problems
 

@@ -92,6 +92,7 @@ class ContentSnapshot:
     version: str
     loaded_at: datetime
     warnings: tuple[Problem, ...] = field(default=())
+    campaigns: Mapping[str, str] = field(default_factory=dict)  # declared code -> note
 
     def topic(self, lang: str, topic_id: str) -> Topic | None:
         return self.topics.get((lang, topic_id))

@@ -65,28 +65,6 @@ def words(text: str) -> list[str]:
 STOPWORDS = frozenset(skeleton(w) for w in _STOPWORDS_RAW.split())
 
 
-_GAP_WORD_RE = re.compile(r"^[^\W\d_]{3,20}$")
-MAX_GAP_WORDS = 5
-
-
-def gap_words(query: str) -> list[str]:
-    """Words of a failed search worth counting for NGO staff, and nothing personal.
-
-    Lower-cased letters only: any token with a digit goes (phone numbers, dates, amounts), and
-    so does a capitalised word after the first (most likely a name). Stopwords and very short
-    or long words go too. Reports show only words seen at least 5 times.
-    """
-    result: list[str] = []
-    for position, token in enumerate(query[:500].split()):
-        token = token.strip(".,!?;:()\"'«»…-")
-        if position > 0 and token[:1].isupper():
-            continue
-        word = token.lower()
-        if _GAP_WORD_RE.match(word) and skeleton(word) not in STOPWORDS and word not in result:
-            result.append(word)
-    return result[:MAX_GAP_WORDS]
-
-
 @dataclass(frozen=True)
 class SearchHit:
     topic: str

@@ -1,25 +1,36 @@
 """Commands for NGO staff (JOL_ADMIN_IDS only; for anyone else they are unknown commands).
 
 /reload  validate content/ again and swap it in only if it has no errors
-/content which content is served, since when, and its warnings (stale dates among them)
-/stats   the anonymous counters: a summary, a chart and a CSV file
+/content which content is served, since when, its warnings (stale dates among them) and the
+         numbers people reported as not working
+/stats   the anonymous statistics: a summary, a chart and a CSV file
+
+Both show released weeks only: sums of noisy cells (bot.stats.release), never raw counters.
 """
 
 from __future__ import annotations
 
 import html
 import io
-from datetime import UTC, datetime
+from datetime import UTC
 
 from telegram import InputFile, Update
 
 from bot.content.model import Problem
 from bot.context import JolContext
 from bot.handlers.screens import reply
-from bot.stats.reports import chart_png, gap_words, load_counts, summary_table, to_csv
+from bot.stats.release import Noise, Released, load_released, release_closed_periods
+from bot.stats.reports import (
+    chart_png,
+    contacts_to_recheck,
+    gap_list,
+    header,
+    summary_table,
+    to_csv,
+)
 
 MESSAGE_BUDGET = 3800  # below Telegram's 4096, leaving room for the heading
-REPORT_DAYS = 30
+REPORT_WEEKS = 5  # the last five closed weeks, about a month
 
 
 def problem_lines(problems: list[Problem]) -> list[str]:
@@ -66,35 +77,78 @@ async def content_command(update: Update, context: JolContext) -> None:
                     when=snapshot.loaded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
                     topics=len(snapshot.topic_ids()), contacts=len(snapshot.contacts),
                     warnings=len(snapshot.warnings))
-    for message in chunks(heading, problem_lines(list(snapshot.warnings))):
+    lines = problem_lines(list(snapshot.warnings))
+    lines += _recheck_lines(context, await _released(context))
+    for message in chunks(heading, lines):
         await reply(update, context, message)
+
+
+def _noise(context: JolContext) -> Noise:
+    settings = context.services.settings
+    return Noise(settings.stats_epsilon, settings.stats_cap, settings.min_report_count)
+
+
+async def _released(context: JolContext) -> Released:
+    """Release any week that closed (noise drawn once, stored), then the newest weeks."""
+    services = context.services
+    await services.stats.flush()
+    await release_closed_periods(services.engine, context.content, _noise(context))
+    return await load_released(services.engine, REPORT_WEEKS)
+
+
+def _recheck_lines(context: JolContext, released: Released) -> list[str]:
+    """Contacts many different people reported as not working, most-reported first."""
+    texts = context.texts
+    noise = _noise(context)
+    reported = contacts_to_recheck(released, noise)
+    lines = ["", "<b>" + html.escape(texts("Numbers to re-check"), quote=False) + "</b>"]
+    if not released.periods:
+        return [*lines, html.escape(texts("No week has been released yet."), quote=False)]
+    newest = released.periods[-1]
+    lines.append(html.escape(texts(
+        "People pressed «did not work» under these numbers ({first} — {last}; noisy counts: "
+        "ε={epsilon}, scale {scale}; only {minimum} or more):",
+        first=released.periods[0].start.isoformat(), last=newest.end.isoformat(),
+        epsilon=f"{newest.epsilon:g}", scale=f"{newest.scale:g}",
+        minimum=noise.threshold_for(len(released.periods))),
+        quote=False))
+    contacts = context.content.contacts
+    for contact_id, count in reported:
+        contact = contacts.get(contact_id)
+        name = contact.name.get(texts.lang, contact_id) if contact else contact_id
+        phone = contact.phone if contact else "?"
+        lines.append(html.escape(f"{count} · {phone} · {name} ({contact_id})", quote=False))
+    if not reported:
+        lines.append("—")
+    return lines
 
 
 async def stats_command(update: Update, context: JolContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    services = context.services
-    minimum = services.settings.min_report_count
-    await services.stats.flush()
-    rows = await load_counts(services.engine, days=REPORT_DAYS)
-    table = summary_table(rows, minimum, lang=context.texts.lang)
-    gaps = gap_words(rows, minimum=max(minimum, 5))
+    noise = _noise(context)
+    released = await _released(context)
+    lang = context.texts.lang
+    if not released.periods:
+        await reply(update, context, html.escape(
+            context.texts("No week has been released yet."), quote=False))
+        return
+    titles = {t.id: t.title for t in context.content.topics.values() if t.lang == lang}
+    table = summary_table(released, noise, lang=lang)
+    gaps = gap_list(released, noise)
     gap_text = ", ".join(f"{word} ({count})" for word, count in gaps[:30]) or "—"
-    heading = context.texts("Statistics for the last {days} days (counts below {minimum} "
-                            "are shown as <{minimum}).", days=REPORT_DAYS, minimum=minimum)
-    table_lines = table.splitlines()
+    table_lines = table.splitlines()[1:]  # the title is the message's heading
     pieces = ["\n".join(table_lines[i : i + 40]) for i in range(0, len(table_lines), 40)]
     lines = [f"<pre>{html.escape(piece, quote=False)}</pre>" for piece in pieces]
     lines += [html.escape(context.texts("Searches that found nothing, frequent words: {words}",
                                        words=gap_text), quote=False)]
-    for message in chunks(html.escape(heading, quote=False), lines):
+    lines += _recheck_lines(context, released)
+    for message in chunks(html.escape(header(released, noise, lang)[0], quote=False), lines):
         await reply(update, context, message)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    stamp = released.periods[-1].end.isoformat()
     chart = io.BytesIO()
-    lang = context.texts.lang
-    titles = {t.id: t.title for t in context.content.topics.values() if t.lang == lang}
-    chart_png(rows, chart, lang=lang, minimum=minimum, titles=titles)
+    chart_png(released, chart, noise, lang=lang, titles=titles)
     await context.bot.send_photo(chat.id, InputFile(chart.getvalue(), f"jol-{stamp}.png"))
-    csv_bytes = to_csv(rows, minimum).encode("utf-8")
+    csv_bytes = to_csv(released, noise).encode("utf-8")
     await context.bot.send_document(chat.id, InputFile(csv_bytes, f"jol-stats-{stamp}.csv"))

@@ -71,8 +71,9 @@ async def forget_command(update: Update, context: JolContext) -> None:
     what = (texts("I have deleted the language I remembered for this chat.") if deleted
             else texts("I had nothing remembered for this chat."))
     await reply(update, context, what + "\n\n" + texts(
-        "Jol keeps no names, phone numbers or messages. It only counts, anonymously, "
-        "which topics are opened."), [nav_row(texts)])
+        "Jol keeps no names, phone numbers or messages. Without knowing who, it only counts "
+        "which topics are opened, and single common words of searches that found nothing, "
+        "only when many different people typed them."), [nav_row(texts)])
 
 
 def is_language_button(data: object) -> bool:

@@ -7,6 +7,7 @@ from telegram import Update
 from bot import callbacks
 from bot.content.model import Topic
 from bot.context import JolContext
+from bot.handlers.reports import report_button
 from bot.handlers.screens import (
     Button,
     Keyboard,
@@ -46,6 +47,7 @@ def topic_screen(context: JolContext, topic: Topic, page: int) -> tuple[str, Key
         keyboard.append([button(child.title, callbacks.topic_data(child.id))])
     for action in topic.actions:
         keyboard.append([action_button(context, action)])
+    keyboard += report_button(context, topic)
     for related_id in topic.related:
         related = content.topic(topic.lang, related_id)
         if related is not None:

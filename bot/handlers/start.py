@@ -6,6 +6,8 @@ Deep-link payload grammar (t.me/<bot>?start=<payload>, at most 64 of A-Z a-z 0-9
                             `check-agency--osh_bus_2026`
     --<source>              the main menu, counted under the source
 Anything else falls back to the normal start; an unknown topic id too (the source still counts).
+A source is counted by name only when it is declared in content/campaigns.yaml; any other is
+counted as "other", so nothing a person typed into a link is ever stored.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from telegram import Update
 
 from bot.callbacks import TOPIC_ID_RE
+from bot.content.campaigns import campaign_cell
 from bot.context import JolContext
 from bot.handlers.menu import open_topic
 from bot.handlers.screens import nav_row, reply, show_main_menu
@@ -39,7 +42,7 @@ async def start_command(update: Update, context: JolContext) -> None:
     payload = context.args[0] if context.args else ""
     topic_id, source = parse_payload(payload)
     opened = bool(topic_id) and await open_topic(update, context, topic_id)
-    context.count("start", topic_id if opened else "", source)
+    context.count("start", campaign_cell(source, context.content.campaigns))
     if not opened:
         await show_main_menu(update, context)
 
@@ -70,8 +73,10 @@ async def about_command(update: Update, context: JolContext) -> None:
         texts("Jol («the road») helps people from Kyrgyzstan work abroad legally and safely: "
               "the rules by country, the signs of a scam or of trafficking, and whom to call."),
         texts("Privacy: Jol does not store your name, your phone number, your chat or what "
-              "you type. It only counts, anonymously, which topics people open, so that "
-              "the information can follow what people need."),
+              "you type. Without knowing who, it counts which topics people open, which "
+              "numbers people report as not working, and single common words of searches "
+              "that found nothing, a word only when many different people typed it. Only "
+              "weekly totals leave the bot, and they are slightly changed on purpose."),
         texts("The texts are kept up to date by NGO staff. Latest review: {date}.",
               date=texts.date(newest)),
     ])

@@ -4,6 +4,11 @@ A reply never waits for the database: `count()` only bumps a dict entry. A backg
 writes the pending counts every `flush_seconds` with atomic UPSERTs, so concurrent writers
 (tasks, processes, replicas) never lose an increment. A crash loses at most the counts of
 the last flush interval (plus any kept while the database was unreachable).
+
+Counts that come with a chat pass the daily cap first (bot.stats.cap): a chat adds at most 1
+to a cell and to at most `cap` cells a day, the bound the noisy release relies on. Words of
+failed searches also wait in memory until enough different chats typed them that day
+(bot.stats.gaps); below that they are never written.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.stats.cap import DailyCap
 from bot.stats.flushing import FlushLoop
+from bot.stats.gaps import GapGate
 from bot.stats.models import EVENT_LEN, KEY_LEN, LANG_LEN, SOURCE_LEN, Counter
 
 logger = logging.getLogger(__name__)
@@ -58,8 +65,13 @@ class StatsRecorder:
         engine: AsyncEngine,
         flush_seconds: float = 2.0,
         today: Callable[[], date] = utc_today,
+        *,
+        cap: int = 4,
+        gap_threshold: int = 5,
     ) -> None:
         self._engine = engine
+        self._cap = DailyCap(cap)
+        self._gaps = GapGate(gap_threshold)
         # count = counters.count + excluded.count
         self._statement = upsert_statement(
             engine, Counter, ["day", "event", "key", "lang", "source"],
@@ -72,25 +84,51 @@ class StatsRecorder:
         self.dropped = 0  # counts lost to MAX_PENDING_KEYS, for metrics
         self.failed_flushes = 0  # flushes that hit a database error, for metrics
 
-    def count(self, event: str, key: str = "", lang: str = "", source: str = "") -> None:
-        """Add one to a counter in memory; O(1), never touches the database or raises on input."""
-        counter = (
-            self._today(),
-            event[:EVENT_LEN],
-            key[:KEY_LEN],
-            lang[:LANG_LEN],
-            source[:SOURCE_LEN],
-        )
+    def count(self, event: str, key: str = "", lang: str = "", source: str = "",
+              *, chat: int | None = None) -> None:
+        """Add one to a counter in memory; O(1), never touches the database or raises on input.
+
+        With `chat`, the count passes the daily cap first and may be dropped.
+        """
+        event, key, lang = event[:EVENT_LEN], key[:KEY_LEN], lang[:LANG_LEN]
+        if chat is not None and not self._admit(chat, (event, key, lang)):
+            return
+        self._add((self._today(), event, key, lang, source[:SOURCE_LEN]), 1)
+
+    def count_gap_words(self, chat: int, words: list[str]) -> None:
+        """Count words of a failed search; written only once enough chats typed them today."""
+        for word in words:
+            word = word[:KEY_LEN]
+            if self._admit(chat, ("gap", word, "")):
+                n = self._gaps.admit(word)
+                if n:
+                    self._add((self._today(), "gap", word, "", ""), n)
+
+    def _admit(self, chat: int, cell: tuple[str, str, str]) -> bool:
+        self._roll_day()
+        return self._cap.admit(chat, cell)
+
+    def _roll_day(self) -> None:
+        """At UTC midnight: a new cap key, and yesterday's words below the threshold gone."""
+        if self._cap.new_day(self._today()):
+            self._gaps.new_day()
+
+    def _add(self, counter: CounterKey, n: int) -> None:
         pending = self._pending
         if counter in pending:
-            pending[counter] += 1
+            pending[counter] += n
             return
         if len(pending) >= MAX_PENDING_KEYS:
-            self.dropped += 1
+            self.dropped += n
             return
-        pending[counter] = 1
+        pending[counter] = n
         if self._oldest is None:
             self._oldest = time.monotonic()
+
+    @property
+    def gap_words_waiting(self) -> int:
+        """Words of today's failed searches held in memory, for tests and metrics."""
+        return self._gaps.tracked
 
     @property
     def pending(self) -> int:
@@ -114,6 +152,7 @@ class StatsRecorder:
         On a database error the counts go back to memory for the next try; only the error's
         class is logged, never the counted data.
         """
+        self._roll_day()  # also when nobody counts: memory forgets on time, not on next use
         async with self._flush_lock:
             if not self._pending:
                 return 0

@@ -1,16 +1,19 @@
-"""Reports for NGO staff (`jol stats`, the admin /stats): tables, CSV, a chart, search gaps.
+"""Reports for NGO staff (`jol stats`, the admin /stats and /content): tables, CSV, a chart,
+search gaps and contacts to re-check.
 
-Everything that leaves the server shows counts below the minimum as "<5", so nobody's single
-visit can be picked out. Where a total would reveal a hidden cell, it is rounded ("~15").
+Every figure here is a sum of stored noisy cells of closed, released weeks (bot.stats.release):
+never a raw counter, never the open week. Noisy values below the threshold print as "<τ";
+each report names its weeks, ε and the noise scale.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import IO
@@ -18,28 +21,33 @@ from typing import IO
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.content.campaigns import OTHER
 from bot.stats.models import Counter
 from bot.stats.recorder import utc_today
+from bot.stats.release import Noise, Released
 
-CSV_HEADER = ("day", "event", "key", "lang", "source", "count")
+CSV_HEADER = ("period_start", "period_end", "event", "key", "lang", "value", "epsilon",
+              "scale")
 CHART_TOPICS = 8  # more lines than this are unreadable on a phone screen
 REPORT_LANGUAGES = ("ky", "ru")
 
 LABELS: dict[str, dict[str, str]] = {
     "ru": {
-        "title": "Статистика Jol: {first} — {last}",
-        "note": "Числа меньше {n} показаны как «<{n}», «~» — итог округлён, "
-                "чтобы нельзя было узнать одного человека.",
-        "empty": "За этот период данных нет.",
+        "title": "Статистика Jol: недели {first} — {last}",
+        "note": "Закрытые недели: {weeks}. К каждому числу один раз добавлен случайный шум "
+                "(дискретный Лаплас, масштаб {scale:g}, ε={epsilon:g} на человека в день); "
+                "примерно 95 % чисел отличаются от правды не больше чем на ±{error}. "
+                "Числа меньше {n} показаны как «<{n}».",
+        "empty": "Ни одна неделя ещё не закрыта и не выпущена: данных пока нет.",
         "topics": "Просмотры тем",
         "topic": "тема",
         "total": "всего",
-        "other": "др.",
+        "hidden_rows": "и ещё {n} строк, где всё меньше {t}",
         "starts": "Запуски бота по источнику (кампании)",
         "source": "источник",
         "count": "число",
         "no_source": "(без источника)",
-        "all": "все",
+        "other_source": "другие (не объявлены)",
         "searches": "Поиск",
         "search": "результат",
         "found": "нашлось",
@@ -50,31 +58,35 @@ LABELS: dict[str, dict[str, str]] = {
         "language": "язык",
         "forget": "/forget (забыть язык)",
         "checks": "Проверка вакансии: уровень риска",
+        "family_checks": "Проверка вакансии родственника: уровень риска",
         "risk": "риск",
-        "others": "Другие события",
-        "event": "событие",
+        "gaps": "Слова поиска без результата (только частые)",
+        "recheck": "Номера, которые надо перепроверить (люди нажали «не работает»)",
+        "contact": "номер",
         "none": "нет данных",
-        "chart_title": "Просмотры тем по дням",
-        "chart_y": "просмотров за день",
-        "chart_empty": "Нет данных за этот период",
-        "chart_hidden": "Дни, где меньше {n} просмотров, не показаны (пропуски на линиях)",
+        "chart_title": "Просмотры тем по неделям",
+        "chart_y": "просмотров за неделю",
+        "chart_empty": "Нет выпущенных недель",
+        "chart_hidden": "Недели, где меньше {n} просмотров, не показаны (пропуски на линиях)",
     },
     "ky": {
-        "title": "Jol статистикасы: {first} — {last}",
-        "note": "{n} санынан аз сандар «<{n}» деп көрсөтүлөт, «~» — жыйынтык тегеректелген: "
-                "ошондо бир адамды таанып алууга болбойт.",
-        "empty": "Бул мезгилде маалымат жок.",
+        "title": "Jol статистикасы: жумалар {first} — {last}",
+        "note": "Жабылган жумалар: {weeks}. Ар бир санга бир жолу кокустук ызы-чуу кошулган "
+                "(дискреттик Лаплас, масштаб {scale:g}, ε={epsilon:g} бир адамга бир күндө); "
+                "сандардын болжол менен 95 % чындыктан ±{error} ашык айырмаланбайт. "
+                "{n} санынан аз сандар «<{n}» деп көрсөтүлөт.",
+        "empty": "Бир да жума жабыла элек жана чыгарыла элек: азырынча маалымат жок.",
         "topics": "Темаларды көрүү",
         "topic": "тема",
         "total": "баары",
-        "other": "башка",
+        "hidden_rows": "дагы {n} сап, баары {t} санынан аз",
         "starts": "Ботту ачуулар булак боюнча (кампаниялар)",
         "source": "булак",
         "count": "саны",
         "no_source": "(булаксыз)",
-        "all": "баары",
+        "other_source": "башкалар (жарыяланбаган)",
         "searches": "Издөө",
-        "search": "натыйжа",
+        "search": "жыйынтык",
         "found": "табылды",
         "not_found": "табылган жок",
         "sos": "SOS (шашылыш жардам)",
@@ -82,31 +94,34 @@ LABELS: dict[str, dict[str, str]] = {
         "languages": "Тил тандоо",
         "language": "тил",
         "forget": "/forget (тилди унутуу)",
-        "checks": "Жумушту текшерүү: тобокелдик деңгээли",
+        "checks": "Жумуш сунушун текшерүү: тобокелдик деңгээли",
+        "family_checks": "Туугандын жумуш сунушун текшерүү: тобокелдик деңгээли",
         "risk": "тобокелдик",
-        "others": "Башка окуялар",
-        "event": "окуя",
+        "gaps": "Эч нерсе табылбаган издөө сөздөрү (көп кездешкендер гана)",
+        "recheck": "Кайра текшерүү керек болгон номерлер (адамдар «иштебейт» деп басышкан)",
+        "contact": "номер",
         "none": "маалымат жок",
-        "chart_title": "Темаларды күн сайын көрүү",
-        "chart_y": "күнүнө көрүүлөр",
-        "chart_empty": "Бул мезгилде маалымат жок",
-        "chart_hidden": "Көрүүлөр {n} санынан аз болгон күндөр көрсөтүлгөн жок "
+        "chart_title": "Темаларды жума сайын көрүү",
+        "chart_y": "жумасына көрүүлөр",
+        "chart_empty": "Чыгарылган жума жок",
+        "chart_hidden": "Көрүүлөр {n} санынан аз болгон жумалар көрсөтүлгөн жок "
                         "(сызыктагы боштуктар)",
     },
     "en": {
-        "title": "Jol statistics: {first} — {last}",
-        "note": 'Counts below {n} are shown as "<{n}"; "~" marks a total rounded so that '
-                "no single person can be picked out.",
-        "empty": "No counts in this period.",
+        "title": "Jol statistics: weeks {first} — {last}",
+        "note": "Closed weeks: {weeks}. Each number had random noise added once (discrete "
+                "Laplace, scale {scale:g}, ε={epsilon:g} per person-day); about 95 % of "
+                "numbers are within ±{error} of the truth. Numbers below {n} show as \"<{n}\".",
+        "empty": "No week has closed and been released yet: no data so far.",
         "topics": "Topics viewed",
         "topic": "topic",
         "total": "total",
-        "other": "other",
+        "hidden_rows": "and {n} more rows, all below {t}",
         "starts": "Starts by campaign source",
         "source": "source",
         "count": "count",
         "no_source": "(no source)",
-        "all": "all",
+        "other_source": "other (not declared)",
         "searches": "Searches",
         "search": "result",
         "found": "found",
@@ -117,28 +132,23 @@ LABELS: dict[str, dict[str, str]] = {
         "language": "language",
         "forget": "/forget (language forgotten)",
         "checks": "Job-offer check results by risk level",
+        "family_checks": "Relative's job-offer check results by risk level",
         "risk": "risk",
-        "others": "Other events",
-        "event": "event",
+        "gaps": "Words of searches that found nothing (frequent only)",
+        "recheck": "Numbers to re-check (people pressed \"did not work\")",
+        "contact": "number",
         "none": "no data",
-        "chart_title": "Topic views per day",
-        "chart_y": "views per day",
-        "chart_empty": "No data for this period",
-        "chart_hidden": "Days with fewer than {n} views are left out (gaps in the lines)",
+        "chart_title": "Topic views per week",
+        "chart_y": "views per week",
+        "chart_empty": "No released week",
+        "chart_hidden": "Weeks with fewer than {n} views are left out (gaps in the lines)",
     },
 }
-
-# Events the summary shows in their own sections; anything else goes to "other events".
-# "gap" holds words people searched for: shown only by gap_words(), never in the summary.
-_SECTION_EVENTS = frozenset(
-    {"topic", "start", "search_found", "search_not_found", "sos", "language", "forget", "check",
-     "gap"}
-)
 
 
 @dataclass(frozen=True, slots=True)
 class CountRow:
-    """One stored counter: how many times `event` happened on `day` for (key, lang, source)."""
+    """One raw counter of the open period (never part of a report): for tests and checks."""
 
     day: date
     event: str
@@ -155,7 +165,8 @@ def _labels(lang: str) -> dict[str, str]:
 async def load_counts(
     engine: AsyncEngine, days: int, today: date | None = None
 ) -> list[CountRow]:
-    """Counters of the last `days` days up to and including `today` (UTC), oldest first."""
+    """Raw counters of the last `days` days up to `today` (UTC), oldest first. Not a report:
+    raw counts never leave the server."""
     if days < 1:
         raise ValueError("days must be at least 1")
     last = today or utc_today()
@@ -181,23 +192,34 @@ async def delete_older_than(engine: AsyncEngine, days: int, today: date | None =
     return int(result.rowcount or 0)
 
 
-def suppress(count: int, minimum: int) -> str:
-    """A count as text, "<minimum" when it is small enough to point at a person."""
-    if minimum > 1 and count < minimum:
-        return f"<{minimum}"
-    return str(count)
+def shown(value: int, threshold: int) -> str:
+    """A noisy sum as text: "<τ" below the threshold (clamping negatives away too)."""
+    return f"<{threshold}" if value < threshold else str(value)
 
 
-def _cell(count: int, minimum: int) -> str:
-    """Like suppress(), but an honest "–" for none: nobody can be picked out of zero."""
-    return "–" if count == 0 else suppress(count, minimum)
+def header(released: Released, noise: Noise, lang: str = "ru") -> list[str]:
+    """The title and the noise note every report starts with."""
+    labels = _labels(lang)
+    periods = released.periods
+    scale = periods[-1].scale
+    epsilon = periods[-1].epsilon
+    return [
+        labels["title"].format(first=periods[0].start.isoformat(),
+                               last=periods[-1].end.isoformat()),
+        labels["note"].format(weeks=len(periods), scale=scale, epsilon=epsilon,
+                              error=math.ceil(_error95(scale) * math.sqrt(len(periods))),
+                              n=noise.threshold_for(len(periods))),
+    ]
 
 
-def _total_cell(parts: Iterable[int], total: int, minimum: int) -> str:
-    """A total; rounded to a multiple of `minimum` when an exact one would reveal a "<5"."""
-    if minimum > 1 and total >= minimum and any(0 < n < minimum for n in parts):
-        return f"~{(total + minimum // 2) // minimum * minimum}"
-    return _cell(total, minimum)
+def _error95(scale: float) -> int:
+    """Half-width of the 95 % interval of discrete Laplace noise of this scale."""
+    # P(|X| > k) = 2 e^{-(k+1)/b} / (1 + e^{-1/b}) for the discrete Laplace distribution.
+    q = math.exp(-1 / scale)
+    k = 0
+    while 2 * q ** (k + 1) / (1 + q) > 0.05:
+        k += 1
+    return k
 
 
 def _format_table(headers: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
@@ -211,245 +233,213 @@ def _format_table(headers: Sequence[str], body: Sequence[Sequence[str]]) -> list
     return lines
 
 
-def _by_language_section(
-    title: str,
-    first_header: str,
-    groups: dict[str, dict[str, int]],
-    labels: dict[str, str],
-    minimum: int,
-    sort_by_total: bool = True,
-) -> list[str]:
-    """Rows (topic, risk level, …) with a column per bot language, "other" if any, and total."""
+def _by_language_section(title: str, first_header: str, groups: Mapping[str, Mapping[str, int]],
+                         labels: dict[str, str], threshold: int,
+                         names: Mapping[str, str] | None = None) -> list[str]:
+    """Rows with a column per bot language and a total; rows entirely below τ are summarised."""
     lines = [title]
-    if not groups:
-        return [*lines, f"  {labels['none']}"]
-    has_other = any(
-        lang not in REPORT_LANGUAGES for per_lang in groups.values() for lang in per_lang
-    )
-    headers = [first_header, *REPORT_LANGUAGES]
-    if has_other:
-        headers.append(labels["other"])
-    headers.append(labels["total"])
-    names = list(groups)
-    if sort_by_total:
-        names.sort(key=lambda name: (-sum(groups[name].values()), name))
     body = []
-    for name in names:
-        per_lang = groups[name]
-        parts = [per_lang.get(lang, 0) for lang in REPORT_LANGUAGES]
-        if has_other:
-            parts.append(sum(n for lang, n in per_lang.items() if lang not in REPORT_LANGUAGES))
+    hidden = 0
+    order = sorted(groups, key=lambda key: (-sum(groups[key].values()), key))
+    for key in order:
+        parts = [groups[key].get(lang, 0) for lang in REPORT_LANGUAGES]
         total = sum(parts)
-        body.append(
-            [name, *(_cell(n, minimum) for n in parts), _total_cell(parts, total, minimum)]
-        )
-    return lines + _format_table(headers, body)
+        if total < threshold and all(n < threshold for n in parts):
+            hidden += 1
+            continue
+        label = (names or {}).get(key, key) or "—"
+        body.append([label, *(shown(n, threshold) for n in parts), shown(total, threshold)])
+    if body:
+        lines += _format_table([first_header, *REPORT_LANGUAGES, labels["total"]], body)
+    if body and hidden:
+        lines.append("  " + labels["hidden_rows"].format(n=hidden, t=threshold))
+    elif not body:
+        lines.append(f"  {labels['none']} (<{threshold})")
+    return lines
 
 
-def _single_column_section(
-    title: str,
-    first_header: str,
-    counts: dict[str, int],
-    labels: dict[str, str],
-    minimum: int,
-    with_total: bool = True,
-) -> list[str]:
-    """Rows with one count each and an "all" row that never gives away a hidden row."""
+def _single_column_section(title: str, first_header: str, counts: Mapping[str, int],
+                           labels: dict[str, str], threshold: int) -> list[str]:
     lines = [title]
     if not counts:
         return [*lines, f"  {labels['none']}"]
     names = sorted(counts, key=lambda name: (-counts[name], name))
-    body = [[name, _cell(counts[name], minimum)] for name in names]
-    if with_total and len(names) > 1:
-        total = sum(counts.values())
-        body.append([labels["all"], _total_cell(counts.values(), total, minimum)])
+    body = [[name, shown(counts[name], threshold)] for name in names]
     return lines + _format_table([first_header, labels["count"]], body)
 
 
-def summary_table(rows: Iterable[CountRow], minimum: int, lang: str = "ru") -> str:
-    """A plain-text summary for NGO staff; counts below `minimum` appear as "<5"."""
+def _pooled(released: Released, event: str) -> dict[str, int]:
+    """lang → sum of the event's cells over every key."""
+    pooled: dict[str, int] = defaultdict(int)
+    for per_lang in released.sum_by(event).values():
+        for lang, n in per_lang.items():
+            pooled[lang] += n
+    return dict(pooled)
+
+
+def summary_table(released: Released, noise: Noise, lang: str = "ru",
+                  titles: Mapping[str, str] | None = None) -> str:
+    """A plain-text summary for NGO staff, from noisy cells of released weeks only."""
     labels = _labels(lang)
-    rows = list(rows)
-    if not rows:
-        return labels["empty"]
-    first = min(row.day for row in rows)
-    last = max(row.day for row in rows)
-
-    by_key: dict[str, dict[str, dict[str, int]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(int))
-    )  # event → key → lang → count
-    starts: dict[str, int] = defaultdict(int)
-    others: dict[str, int] = defaultdict(int)
-    for row in rows:
-        if row.event == "start":
-            starts[row.source or labels["no_source"]] += row.count
-        elif row.event in _SECTION_EVENTS:
-            by_key[row.event][row.key][row.lang] += row.count
-        else:
-            others[row.event] += row.count
-
-    searches: dict[str, dict[str, int]] = {}
-    for event, label in (("search_found", "found"), ("search_not_found", "not_found")):
-        per_lang: dict[str, int] = defaultdict(int)
-        for counts in by_key[event].values():  # the key (first topic) does not matter here
-            for row_lang, n in counts.items():
-                per_lang[row_lang] += n
-        if per_lang:
-            searches[labels[label]] = per_lang
-    sos: dict[str, dict[str, int]] = {}
-    sos_per_lang: dict[str, int] = defaultdict(int)
-    for counts in by_key["sos"].values():
-        for row_lang, n in counts.items():
-            sos_per_lang[row_lang] += n
-    if sos_per_lang:
-        sos[labels["opened"]] = sos_per_lang
-    chosen = {key or "?": sum(c.values()) for key, c in by_key["language"].items()}
-    forgotten = sum(sum(c.values()) for c in by_key["forget"].values())
-    if forgotten:
-        others[labels["forget"]] += forgotten
-
-    n = minimum if minimum > 1 else 0
-    lines = [labels["title"].format(first=first.isoformat(), last=last.isoformat())]
-    if n:
-        lines.append(labels["note"].format(n=n))
+    if not released.periods:
+        return labels["empty"] + "\n"
+    t = noise.threshold_for(len(released.periods))
+    starts = {labels["no_source"] if k == "" else labels["other_source"] if k == OTHER else k: n
+              for k, n in released.totals("start").items()}
+    searches = {labels["found"]: _pooled(released, "search_found"),
+                labels["not_found"]: _pooled(released, "search_not_found")}
+    chosen = {k: n for k, n in released.totals("language").items()}
     sections = [
-        _by_language_section(labels["topics"], labels["topic"],
-                             {k: dict(v) for k, v in by_key["topic"].items()}, labels, minimum),
-        _single_column_section(labels["starts"], labels["source"], dict(starts), labels,
-                               minimum),
-        _by_language_section(labels["searches"], labels["search"], searches, labels, minimum,
-                             sort_by_total=False),
-        _by_language_section(labels["sos"], "", sos, labels, minimum),
-        _single_column_section(labels["languages"], labels["language"], chosen, labels,
-                               minimum),
-        _by_language_section(labels["checks"], labels["risk"],
-                             {k or "?": dict(v) for k, v in by_key["check"].items()}, labels,
-                             minimum),
+        _by_language_section(labels["topics"], labels["topic"], released.sum_by("topic"),
+                             labels, t, titles),
+        _single_column_section(labels["starts"], labels["source"], starts, labels, t),
+        _by_language_section(labels["searches"], labels["search"], searches, labels, t),
+        _by_language_section(labels["sos"], "", {labels["opened"]: _pooled(released, "sos")},
+                             labels, t),
+        _single_column_section(labels["languages"], labels["language"], chosen, labels, t),
+        _by_language_section(labels["forget"], "", {labels["forget"]:
+                                                    _pooled(released, "forget")}, labels, t),
+        _by_language_section(labels["checks"], labels["risk"], released.sum_by("check"),
+                             labels, t),
+        _by_language_section(labels["family_checks"], labels["risk"],
+                             released.sum_by("family_check"), labels, t),
     ]
-    if others:
-        sections.append(
-            _single_column_section(labels["others"], labels["event"], dict(others), labels,
-                                   minimum, with_total=False)
-        )
+    lines = header(released, noise, lang)
     for section in sections:
         lines.append("")
         lines.extend(section)
     return "\n".join(lines) + "\n"
 
 
+def gap_list(released: Released, noise: Noise) -> list[tuple[str, int]]:
+    """Gap words whose noisy sum reaches the threshold, most first; no other word ever shows."""
+    totals = released.totals("gap")
+    t = noise.threshold_for(len(released.periods))
+    return sorted(((w, n) for w, n in totals.items() if w and n >= t),
+                  key=lambda item: (-item[1], item[0]))
+
+
+def contacts_to_recheck(released: Released, noise: Noise) -> list[tuple[str, int]]:
+    """Contact ids people reported as not working, noisy sum at or above τ, most first."""
+    totals = released.totals("contact_failed")
+    t = noise.threshold_for(len(released.periods))
+    return sorted(((c, n) for c, n in totals.items() if n >= t),
+                  key=lambda item: (-item[1], item[0]))
+
+
 def _spreadsheet_safe(text: str) -> str:
-    """Stop a spreadsheet from running a cell as a formula (a campaign source "-A1", say)."""
+    """Stop a spreadsheet from running a cell as a formula."""
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + text
     return text
 
 
-def to_csv(rows: Iterable[CountRow], minimum: int) -> str:
-    """Spreadsheet-ready CSV, one line per stored counter; small counts as "<5".
+def to_csv(released: Released, noise: Noise) -> str:
+    """Spreadsheet-ready CSV, one line per released cell and week; noisy values below τ as
+    "<τ". A gap word below τ is left out entirely: its word alone would say too much.
 
     Write it with encoding "utf-8-sig" so that Excel reads Cyrillic correctly.
     """
+    t = noise.threshold
+    ends = {p.start: p for p in released.periods}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_HEADER)
-    for row in rows:
-        writer.writerow(
-            [
-                row.day.isoformat(),
-                _spreadsheet_safe(row.event),
-                _spreadsheet_safe(row.key),
-                _spreadsheet_safe(row.lang),
-                _spreadsheet_safe(row.source),
-                suppress(row.count, minimum),
-            ]
-        )
+    for cell in released.cells:
+        if cell.event == "gap" and cell.noisy < t:
+            continue
+        period = ends[cell.period]
+        writer.writerow([
+            cell.period.isoformat(), period.end.isoformat(), _spreadsheet_safe(cell.event),
+            _spreadsheet_safe(cell.key), _spreadsheet_safe(cell.lang), shown(cell.noisy, t),
+            f"{period.epsilon:g}", f"{period.scale:g}",
+        ])
     return buffer.getvalue()
 
 
-def gap_words(rows: Iterable[CountRow], minimum: int = 5) -> list[tuple[str, int]]:
-    """Words people searched for without a result, seen at least `minimum` times, most first."""
-    totals: dict[str, int] = defaultdict(int)
-    for row in rows:
-        if row.event == "gap" and row.key:
-            totals[row.key] += row.count
-    return sorted(
-        ((word, n) for word, n in totals.items() if n >= minimum),
-        key=lambda item: (-item[1], item[0]),
-    )
-
-
 def chart_png(
-    rows: Iterable[CountRow],
+    released: Released,
     path_or_buffer: str | os.PathLike[str] | IO[bytes],
+    noise: Noise,
     lang: str = "ru",
     *,
-    minimum: int = 5,
     titles: Mapping[str, str] | None = None,
 ) -> None:
-    """A PNG line chart of daily views of the most viewed topics (or a chart saying "no data").
+    """A PNG line chart of weekly views of the most viewed topics (or one saying "no data").
 
-    Days below `minimum` views are left as gaps rather than drawn, like "<5" in the tables.
+    Weeks below the threshold are gaps rather than points, like "<τ" in the tables.
     `titles` maps topic ids to the names staff know (the legend falls back to the id).
     """
     # Imported here: matplotlib costs tens of megabytes, and only reports need it.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import AutoDateLocator, DateFormatter, DayLocator
+    from matplotlib.dates import DateFormatter
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     labels = _labels(lang)
-    daily: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    for row in rows:
-        if row.event == "topic" and row.key:
-            daily[row.key][row.day] += row.count
+    t = noise.threshold
+    weekly: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for cell in released.cells:
+        if cell.event == "topic":
+            weekly[cell.key][cell.period] += cell.noisy
 
     figure = Figure(figsize=(10, 5.6), dpi=110, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    if not daily:
+    weeks = [p.start for p in released.periods]
+    top = sorted(weekly, key=lambda key: (-sum(weekly[key].values()), key))[:CHART_TOPICS]
+    top = [key for key in top if any(n >= t for n in weekly[key].values())]
+    if not top:
         axes.set_title(labels["chart_title"], fontsize=15)
-        axes.text(0.5, 0.5, labels["chart_empty"], ha="center", va="center", fontsize=16,
-                  color="#555555", transform=axes.transAxes)
+        axes.text(0.5, 0.5, labels["chart_empty"] if not weeks else labels["none"],
+                  ha="center", va="center", fontsize=16, color="#555555",
+                  transform=axes.transAxes)
         axes.set_xticks([])
         axes.set_yticks([])
         figure.savefig(path_or_buffer, format="png")
         return
 
-    first = min(day for per_day in daily.values() for day in per_day)
-    last = max(day for per_day in daily.values() for day in per_day)
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    top = sorted(daily, key=lambda key: (-sum(daily[key].values()), key))[:CHART_TOPICS]
     hidden_any = False
     for key in top:
         values: list[float] = []
-        for day in days:
-            n = daily[key].get(day, 0)
-            if minimum > 1 and n < minimum:
+        for week in weeks:
+            n = weekly[key].get(week, 0)
+            if n < t:
                 hidden_any = True
                 values.append(float("nan"))
             else:
                 values.append(float(n))
         label = (titles or {}).get(key) or key
-        axes.plot(days, values, label=label, linewidth=2,  # type: ignore[arg-type]
-                  marker="o" if len(days) <= 31 else None, markersize=4)
+        axes.plot(weeks, values, label=label, linewidth=2,  # type: ignore[arg-type]
+                  marker="o", markersize=4)
 
-    period = f"{first:%d.%m.%Y}" if first == last else f"{first:%d.%m.%Y} — {last:%d.%m.%Y}"
-    axes.set_title(f"{labels['chart_title']}: {period}", fontsize=15)
+    first, last = released.periods[0].start, released.periods[-1].end
+    axes.set_title(f"{labels['chart_title']}: {first:%d.%m.%Y} — {last:%d.%m.%Y}", fontsize=15)
     axes.set_ylabel(labels["chart_y"], fontsize=12)
     axes.set_ylim(bottom=0)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    if len(days) == 1:  # one day: widen the axis instead of a zero-width range
-        axes.set_xlim(first - timedelta(days=1), last + timedelta(days=1))  # type: ignore[arg-type]
-    # Whole days only: a tick per day for short periods, fewer for long ones.
-    if len(days) <= 14:
-        axes.xaxis.set_major_locator(DayLocator())  # type: ignore[no-untyped-call]
-    else:
-        axes.xaxis.set_major_locator(
-            AutoDateLocator(minticks=3, maxticks=10)  # type: ignore[no-untyped-call]
-        )
+    if len(weeks) == 1:  # one week: widen the axis instead of a zero-width range
+        axes.set_xlim(weeks[0] - timedelta(days=7),  # type: ignore[arg-type]
+                      weeks[0] + timedelta(days=7))  # type: ignore[arg-type]
+    axes.set_xticks(weeks)  # type: ignore[arg-type]
     axes.xaxis.set_major_formatter(DateFormatter("%d.%m"))  # type: ignore[no-untyped-call]
     axes.grid(True, alpha=0.3)
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10, frameon=False)
+    epsilon = released.periods[-1].epsilon
+    note = f"ε={epsilon:g}, scale {released.periods[-1].scale:g}"
     if hidden_any:  # as the axis label, so the layout makes room for it under the dates
-        axes.set_xlabel(labels["chart_hidden"].format(n=minimum), fontsize=9, color="#555555")
+        note = labels["chart_hidden"].format(n=t) + "; " + note
+    axes.set_xlabel(note, fontsize=9, color="#555555")
     figure.savefig(path_or_buffer, format="png")
+
+
+def recheck_section(released: Released, noise: Noise, names: Mapping[str, str],
+                    lang: str = "ru") -> list[str]:
+    """"Numbers to re-check": contacts reported as not working by many, most first."""
+    labels = _labels(lang)
+    reported = contacts_to_recheck(released, noise)
+    lines = [labels["recheck"]]
+    if not reported:
+        return [*lines, f"  {labels['none']} (<{noise.threshold_for(len(released.periods))})"]
+    body = [[names.get(contact_id, contact_id), str(n)] for contact_id, n in reported]
+    return lines + _format_table([labels["contact"], labels["count"]], body)
