@@ -48,6 +48,7 @@ from bot.handlers import (
 from bot.i18n import texts
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import FloodControl
+from bot.transport import RetryTransient
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +153,11 @@ def build_application(services: Services, *, request: BaseRequest | None = None,
         .post_init(register_commands)
     )
     if request is not None:
+        request = RetryTransient(request)  # a 5xx from Telegram is retried, not lost
         builder = builder.request(request).get_updates_request(request)
     if rate_limiter:
-        # PTB types the builder for rate limiters without per-call arguments; ours has the
-        # AIORateLimiter's (an int of retries), which the builder accepts at runtime.
+        # PTB types the builder for rate limiters without per-call arguments; ours takes an
+        # int of retries, which the builder accepts at runtime.
         builder = builder.rate_limiter(
             FloodControl(settings.max_messages_per_second))  # type: ignore[arg-type]
     builder = builder.concurrent_updates(PerChatUpdateProcessor())
