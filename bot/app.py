@@ -95,6 +95,10 @@ def register_handlers(application: JolApplication, services: Services) -> None:
         application.add_handler(CommandHandler(name, callback,
                                                filters=private & new_message & admins))
 
+    # A press without data: PTB hands it to the first handler with a pattern, whatever the
+    # pattern says, so this one comes first and is the only one whose pattern wants no data.
+    application.add_handler(CallbackQueryHandler(fallbacks.stale_button,
+                                                 pattern=fallbacks.has_no_data))
     application.add_handler(CallbackQueryHandler(language.language_button,
                                                  pattern=language.is_language_button))
     application.add_handler(CallbackQueryHandler(menu.menu_button, pattern=menu.is_menu_button))
