@@ -51,6 +51,7 @@ POLL_UNHEALTHY_AFTER = 60
 # otherwise) — so slow clients cannot hold connections for ever. A reverse proxy in front
 # is still the real shield (README, "Deployment").
 MAX_HTTP_CONNECTIONS = 256
+ACCEPT_BACKLOG = 32
 SERVER_LIMITS: dict[str, Any] = {"access_log": None, "keepalive_timeout": 10,
                                  "max_line_size": 8190, "max_field_size": 8190,
                                  "max_headers": 64, "handler_cancellation": True}
@@ -273,11 +274,12 @@ async def run_connected(application: JolApplication, services: Services, setting
                            **SERVER_LIMITS)
     await runner.setup()
     assert runner.server is not None
-    # A quarter of the files the process may open at most: the rest stay for Telegram's
-    # connections, the database and the logs.
+    # An eighth of the files the process may open: the rest stay for Telegram's connections,
+    # the database and the logs, and for connections accepted but not yet counted (asyncio
+    # accepts up to `backlog` at a time before the cap sees them).
     files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    limit_connections(runner.server, max(16, min(MAX_HTTP_CONNECTIONS, files // 4)))
-    site = web.TCPSite(runner, settings.http_host, settings.http_port, backlog=128)
+    limit_connections(runner.server, max(16, min(MAX_HTTP_CONNECTIONS, files // 8)))
+    site = web.TCPSite(runner, settings.http_host, settings.http_port, backlog=ACCEPT_BACKLOG)
     async with application:
         if application.post_init:
             await application.post_init(application)
@@ -333,13 +335,21 @@ def limit_connections(server: web.Server, limit: int) -> None:
     """Past `limit` open connections, close the oldest, so a crowd of slow clients cannot use
     up the process's files and a new /healthz or webhook call still gets in. A slow client is
     the oldest by nature; Telegram's and a monitor's calls take milliseconds."""
-    accept = server.connection_made
+    open_now: dict[Any, None] = {}  # handlers in the order they connected, closing ones gone
+    made, lost = server.connection_made, server.connection_lost
 
     def connection_made(handler: Any, transport: asyncio.Transport) -> None:
-        open_now = server.connections
-        if len(open_now) >= limit:
+        while len(open_now) >= limit:
+            oldest = next(iter(open_now))
+            del open_now[oldest]
             metrics.HTTP_CONNECTIONS_DROPPED.inc()
-            open_now[0].force_close()
-        accept(handler, transport)
+            oldest.force_close()
+        open_now[handler] = None
+        made(handler, transport)
+
+    def connection_lost(handler: Any, exc: BaseException | None = None) -> None:
+        open_now.pop(handler, None)
+        lost(handler, exc)
 
     server.connection_made = connection_made  # type: ignore[method-assign]
+    server.connection_lost = connection_lost  # type: ignore[method-assign]
