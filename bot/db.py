@@ -68,11 +68,11 @@ def create_engine(url: str) -> AsyncEngine:
         path = _sqlite_file(parsed)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(parsed)
+        engine = create_async_engine(parsed, hide_parameters=True)  # no SQL parameters in logs
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
     # A server database may restart under us; pre-ping replaces dead pooled connections.
-    return create_async_engine(parsed, pool_pre_ping=True)
+    return create_async_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -16,7 +16,7 @@ import signal
 import time
 import warnings
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -102,8 +102,9 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: str = "INFO", log_format: str = "text") -> None:
-    handler = logging.StreamHandler()
+def configure_logging(level: str = "INFO", log_format: str = "text",
+                      stream: TextIO | None = None) -> None:
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RepeatedLines())

@@ -44,7 +44,11 @@ async def test_slow_clients_cannot_take_the_bot_down(tmp_path: Path) -> None:
             # The oldest slow client was let go to make room.
             assert first_reader is not None
             async with asyncio.timeout(5):
-                assert await first_reader.read() == b""
+                try:
+                    closed = await first_reader.read() == b""
+                except ConnectionResetError:  # closed with its half request unread
+                    closed = True
+            assert closed
             log = log_text(tmp_path)
             assert len(log.splitlines()) - lines_at_start < 30, log[-3000:]
     finally:
