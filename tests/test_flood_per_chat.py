@@ -4,6 +4,7 @@ is retried and the answer arrives, a refusal is logged with Telegram's reason.""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from pathlib import Path
 
@@ -71,3 +72,35 @@ async def test_a_refusal_is_logged_with_telegrams_reason(
         assert "Reply markup is too long" in caplog.text
         assert "unreachable" not in caplog.text  # a refusal is not a network error
         assert screen.text.startswith("Извините")  # and the user is not left in silence
+
+
+async def test_429s_for_several_chats_at_once_pause_every_chat() -> None:
+    """Three chats refused within a second: the bot's overall limit, not theirs."""
+    from telegram.error import RetryAfter
+
+    limiter = FloodControl()
+    await limiter.initialize()
+    sent: list[int] = []
+
+    async def send(chat: int, refuse: bool) -> bool:
+        if refuse and chat not in sent:
+            sent.append(chat)
+            raise RetryAfter(dt.timedelta(seconds=30))
+        sent.append(chat)
+        return True
+
+    async def call(chat: int, refuse: bool = False) -> object:
+        return await limiter.process_request(send, (chat, refuse), {}, "sendMessage",
+                                             {"chat_id": chat}, None)
+
+    held = [asyncio.create_task(call(chat, refuse=True)) for chat in (1, 2)]
+    await asyncio.sleep(0.05)
+    assert await asyncio.wait_for(call(4), 1) is True  # two chats held: chat 4 goes on
+    held.append(asyncio.create_task(call(3, refuse=True)))
+    await asyncio.sleep(0.05)
+    other = asyncio.create_task(call(5))
+    await asyncio.sleep(0.1)
+    assert 5 not in sent  # the third chat's 429 paused everyone
+    limiter.stop_waiting()
+    await asyncio.wait_for(asyncio.gather(other, *held, return_exceptions=True), 2)
+    assert 5 in sent

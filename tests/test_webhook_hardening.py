@@ -8,8 +8,10 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from prometheus_client import REGISTRY
 
+from bot import web as web_module
 from bot.processor import PerChatUpdateProcessor
 from bot.web import SECRET_HEADER
 from tests.test_web import SECRET, wait_for, webhook
@@ -77,3 +79,23 @@ async def test_numbers_and_nesting_telegram_never_sends_get_400(tmp_path: Path) 
         processor = bot.application.update_processor
         assert isinstance(processor, PerChatUpdateProcessor) and processor.backlog == 0
         assert (await client.get("/healthz")).status == 200
+
+
+async def test_a_body_that_never_finishes_is_cut_off(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(web_module, "BODY_TIMEOUT", 0.3)
+    async with webhook(tmp_path) as (bot, client):
+        port = client.server.port
+        assert port is not None
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /telegram HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     + SECRET_HEADER.encode() + b": " + SECRET.encode() + b"\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                     b'{"update_id": 1, ')  # and the other 983 bytes never come
+        await writer.drain()
+        async with asyncio.timeout(5):
+            status_line = await reader.readline()
+        writer.close()
+        assert status_line.split()[1] == b"408"
+        processor = bot.application.update_processor
+        assert isinstance(processor, PerChatUpdateProcessor) and processor.backlog == 0
