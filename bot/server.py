@@ -33,7 +33,7 @@ from bot.runtime import open_services
 from bot.settings import Settings
 from bot.stats.reports import delete_older_than
 from bot.transport import AiohttpRequest
-from bot.web import WebhookIntake, build_web_app
+from bot.web import WebhookIntake, build_web_app, database_file, database_file_intact
 
 log = logging.getLogger(__name__)
 
@@ -155,15 +155,24 @@ class Poller:
     def __init__(self, application: JolApplication) -> None:
         self.application = application
         self.failing_since: float | None = None  # monotonic time of the first failure in a row
+        self.stopped = False
 
     def problem(self) -> str | None:
         """Why updates are not coming in, for /healthz; None while polling works."""
+        if self.stopped:
+            return "long polling stopped"
         if self.failing_since is not None and (
                 time.monotonic() - self.failing_since > POLL_UNHEALTHY_AFTER):
             return "Telegram unreachable for long polling"
         return None
 
     async def run(self, stopping: asyncio.Event) -> None:
+        try:
+            await self._poll(stopping)
+        finally:
+            self.stopped = True
+
+    async def _poll(self, stopping: asyncio.Event) -> None:
         processor = self.application.update_processor
         bot = self.application.bot
         offset = 0
@@ -256,8 +265,12 @@ async def serve(settings: Settings) -> int:
             log.error("%s", error)
             await request.shutdown()
             return 2
+        opened = database_file(services)
         await run_connected(application, services, settings, stopping)
-    if services.stats.pending or services.memory.pending:
+    if opened is not None and not database_file_intact(opened):
+        log.error("stopped; the database file %s is gone: counts written since it was "
+                  "deleted are lost", opened[0])
+    elif services.stats.pending or services.memory.pending:
         log.error("stopped; some statistics could not be written (see above)")
     else:
         log.info("stopped; statistics written")

@@ -11,6 +11,7 @@ import os
 import re
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -102,6 +103,11 @@ class WebhookIntake:
             self._recent.popitem(last=False)
         return False
 
+    def busy(self) -> bool:
+        """Too many updates wait: Telegram is asked to deliver later (503)."""
+        processor = self.application.update_processor
+        return isinstance(processor, PerChatUpdateProcessor) and processor.backlog > MAX_BACKLOG
+
     def _secret_matches(self, request: web.Request) -> bool:
         # aiohttp gives header bytes that are not UTF-8 as lone surrogates: "replace" keeps
         # the comparison a plain, constant-time one on bytes.
@@ -112,8 +118,7 @@ class WebhookIntake:
         if not self._secret_matches(request):
             return web.json_response({"ok": False, "error": "wrong secret token"}, status=401)
         processor = self.application.update_processor
-        backlog = processor.backlog if isinstance(processor, PerChatUpdateProcessor) else 0
-        if not self.accepting or backlog > MAX_BACKLOG:
+        if not self.accepting or self.busy():
             return web.json_response({"ok": False, "error": "busy, retry later"}, status=503)
         try:
             async with asyncio.timeout(BODY_TIMEOUT):
@@ -141,20 +146,49 @@ class WebhookIntake:
 
 Problem = Callable[[], str | None]
 PROBLEM: web.AppKey[Problem] = web.AppKey("problem")
+INTAKE: web.AppKey[WebhookIntake | None] = web.AppKey("intake")
+DATABASE_FILE: web.AppKey[tuple[Path, tuple[int, int]] | None] = web.AppKey("database_file")
 
 
 async def health(request: web.Request) -> web.Response:
     """200 only when updates come in and counts can be written; else 503 and the reason."""
     services = request.app[SERVICES]
     snapshot = services.content.snapshot
-    problem = request.app[PROBLEM]() or await database_problem(services)
+    problem = request.app[PROBLEM]() or await database_problem(services,
+                                                                request.app[DATABASE_FILE])
+    intake = request.app[INTAKE]
+    if not problem and intake is not None and intake.busy():
+        problem = f"more than {MAX_BACKLOG} updates waiting"
     if problem:
         return web.json_response({"status": "unavailable", "reason": problem}, status=503)
     return web.json_response({"status": "ok", "content_version": snapshot.version,
                               "topics": len(snapshot.topic_ids())})
 
 
-async def database_problem(services: Services) -> str | None:
+def database_file(services: Services) -> tuple[Path, tuple[int, int]] | None:
+    """The SQLite file and its identity (device, inode) now, to notice it deleted or replaced
+    later (SQLite opens a new, empty file in its place on the next connection)."""
+    path = _sqlite_file(services.engine.url)
+    if path is None or not path.is_file():
+        return None
+    stat = path.stat()
+    return path, (stat.st_dev, stat.st_ino)
+
+
+def database_file_intact(opened: tuple[Path, tuple[int, int]] | None) -> bool:
+    """Whether the SQLite file seen at start is still there, the same file, and writable."""
+    if opened is None:
+        return True
+    path, identity = opened
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return (stat.st_dev, stat.st_ino) == identity and os.access(path, os.R_OK | os.W_OK)
+
+
+async def database_problem(services: Services,
+                           opened: tuple[Path, tuple[int, int]] | None) -> str | None:
     """Why counts cannot be written now, or None. SQLite answers SELECT 1 on a deleted or
     read-only file from its open connection, so the file itself is checked too, and the
     statistics' age: counts waiting far longer than the flush interval were not written."""
@@ -164,13 +198,11 @@ async def database_problem(services: Services) -> str | None:
                 await connection.execute(text("SELECT 1"))
     except Exception as error:
         return f"database unreachable: {type(error).__name__}"
-    path = _sqlite_file(services.engine.url)
-    if path is not None and not (path.is_file() and os.access(path, os.R_OK | os.W_OK)):
-        return "database file missing or not writable"
+    if not database_file_intact(opened):
+        return "database file missing, replaced or not writable"
     if services.stats.last_flush_lag > max(30.0, 5 * services.settings.stats_flush_seconds):
         return "database not written: statistics are waiting"
     return None
-
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
@@ -186,6 +218,8 @@ def build_web_app(services: Services, intake: WebhookIntake | None,
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICES] = services
     app[PROBLEM] = problem or (lambda: None)
+    app[INTAKE] = intake
+    app[DATABASE_FILE] = database_file(services)
     app.router.add_get("/healthz", health)
     app.router.add_get("/metrics", metrics_endpoint)
     if intake is not None:

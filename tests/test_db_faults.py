@@ -19,7 +19,7 @@ async def test_healthz_says_503_when_the_sqlite_file_is_deleted(tmp_path: Path) 
             (tmp_path / f"jol.sqlite3{suffix}").unlink(missing_ok=True)
         answer = await client.get("/healthz")
         assert answer.status == 503
-        assert (await answer.json())["reason"] == "database file missing or not writable"
+        assert (await answer.json())["reason"] == "database file missing, replaced or not writable"
 
 
 async def test_healthz_says_503_when_counts_wait_unwritten(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
+from telegram import Update
 
 from bot.ratelimit import FloodControl
 from tests.serving_helpers import flood_controlled_bot
@@ -48,6 +49,32 @@ async def test_a_group_held_by_a_429_does_not_delay_a_private_sos(tmp_path: Path
         async with asyncio.timeout(5):
             await group
         assert telegram.chats[GROUP].visible == []
+
+
+async def test_a_crowd_waiting_behind_a_held_group_leaves_room_for_others(
+        tmp_path: Path) -> None:
+    """More updates for the held group than the bot handles at once (256) must not take the
+    places a private user's update needs."""
+    async with flood_controlled_bot(tmp_path) as bot:
+        telegram, application = bot.telegram, bot.application
+        telegram.hold_chat(GROUP, 30)
+        await application.start()
+        limiter = application.bot.rate_limiter
+        assert isinstance(limiter, FloodControl)
+        try:
+            for _ in range(300):
+                update = telegram.message_update(7001, "/start@jol_local_bot", chat_id=GROUP,
+                                                 chat_type="group")
+                await application.update_queue.put(Update.de_json(update, application.bot))
+            sos = telegram.message_update(7002, "/sos")
+            await application.update_queue.put(Update.de_json(sos, application.bot))
+            async with asyncio.timeout(5):
+                while not telegram.chats[7002].visible:
+                    await asyncio.sleep(0.01)
+            assert "112" in telegram.chats[7002].last.text
+        finally:
+            limiter.stop_waiting()
+            await application.stop()
 
 
 async def test_transient_5xx_answers_are_retried_and_nothing_is_lost(tmp_path: Path) -> None:

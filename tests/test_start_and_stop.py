@@ -9,6 +9,8 @@ import signal
 import sqlite3
 from pathlib import Path
 
+import aiohttp
+
 from bot.standin import STANDIN, start_standin
 from tests.serving_helpers import TOKEN, free_port, jol_run, log_text, wait_for_log
 
@@ -60,3 +62,28 @@ async def test_sigterm_under_repeated_429s_ends_quickly_and_writes_the_counts(
     with sqlite3.connect(tmp_path / "jol.sqlite3") as db:
         counted = db.execute("SELECT SUM(count) FROM counters WHERE event = 'start'").fetchone()
     assert counted == (1,)
+
+
+async def test_a_deleted_database_is_reported_not_claimed_written(tmp_path: Path) -> None:
+    runner, base_url = await start_standin("127.0.0.1", 0)
+    standin = runner.app[STANDIN].bot(TOKEN)
+    port = free_port()
+    try:
+        async with jol_run(base_url, tmp_path, port) as process:
+            await wait_for_log(tmp_path, "serving by long polling")
+            for suffix in ("", "-wal", "-shm"):
+                (tmp_path / f"jol.sqlite3{suffix}").unlink(missing_ok=True)
+            standin.message(6401, "/start")
+            assert await standin.wait_for_chat(6401, 1, timeout=20)  # users still answered
+            async with aiohttp.ClientSession() as http, http.get(
+                    f"http://127.0.0.1:{port}/healthz") as health:
+                assert health.status == 503
+                reason = (await health.json())["reason"]
+                assert reason == "database file missing, replaced or not writable"
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 10) == 0
+    finally:
+        await runner.cleanup()
+    log = log_text(tmp_path)
+    assert "statistics written" not in log
+    assert "jol.sqlite3 is gone: counts written since it was deleted are lost" in log
