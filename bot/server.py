@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBUserWarning
 
 from bot import metrics
@@ -296,7 +296,11 @@ async def run_connected(application: JolApplication, services: Services, setting
     site = web.TCPSite(runner, settings.http_host, settings.http_port, backlog=ACCEPT_BACKLOG)
     async with application:
         if application.post_init:
-            await application.post_init(application)
+            try:
+                await application.post_init(application)
+            except TelegramError as error:  # the command menu is a comfort, not a need
+                log.warning("command menu not registered (%s); serving anyway",
+                            type(error).__name__)
         await application.start()
         await site.start()
         # What is loaded by now (code, content, search index) lives until exit: keep it
