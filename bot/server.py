@@ -1,7 +1,9 @@
 """`jol run`: serve Telegram by long polling (default) or webhook, beside /healthz and /metrics.
 
-Shutdown on SIGTERM or Ctrl-C: stop taking updates, finish the ones in flight, flush the
-statistics, close the database.
+Start: Telegram unreachable is retried (one log line a try), a rejected token exits 2.
+Shutdown on SIGTERM or Ctrl-C: stop taking updates, write the statistics, stop waiting out
+429s, finish the updates in flight, write again, close the database — in seconds, and the last
+log line says whether every count was written.
 """
 
 from __future__ import annotations
@@ -115,9 +117,8 @@ def configure_logging(level: str = "INFO", log_format: str = "text",
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     # Even at DEBUG, never: PTB logs every call's parameters and every answer (messages users
     # wrote, chat ids) at DEBUG; SQLAlchemy and the drivers log statements and their parameters
-    # (language-memory keys, words of failed searches).
-    for private in ("telegram", "aiosqlite", "sqlalchemy", "asyncpg"):
-        logging.getLogger(private).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # (language-memory keys, words of failed searches) at INFO and DEBUG.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
     for database in ("aiosqlite", "sqlalchemy", "asyncpg"):
         logging.getLogger(database).setLevel(logging.WARNING)
 

@@ -38,7 +38,8 @@ MAX_JSON_DEPTH = 64
 MAX_UPDATE_ID = 2**63 - 1
 # A request body must arrive within this many seconds once its headers have.
 BODY_TIMEOUT = 10
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+# A JSON string, or an unterminated one up to the end (so the scan stays linear in the body).
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\Z)', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
 
 
