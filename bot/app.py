@@ -49,6 +49,7 @@ from bot.handlers import (
 from bot.i18n import texts
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import FloodControl
+from bot.transport import RetryTransient
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,10 @@ def register_handlers(application: JolApplication, services: Services) -> None:
         application.add_handler(CommandHandler(name, callback,
                                                filters=private & new_message & admins))
 
+    # A press without data: PTB hands it to the first handler with a pattern, whatever the
+    # pattern says, so this one comes first and is the only one whose pattern wants no data.
+    application.add_handler(CallbackQueryHandler(fallbacks.stale_button,
+                                                 pattern=fallbacks.has_no_data))
     application.add_handler(CallbackQueryHandler(language.language_button,
                                                  pattern=language.is_language_button))
     application.add_handler(CallbackQueryHandler(menu.menu_button, pattern=menu.is_menu_button))
@@ -155,10 +160,11 @@ def build_application(services: Services, *, request: BaseRequest | None = None,
         .post_init(register_commands)
     )
     if request is not None:
+        request = RetryTransient(request)  # a 5xx from Telegram is retried, not lost
         builder = builder.request(request).get_updates_request(request)
     if rate_limiter:
-        # PTB types the builder for rate limiters without per-call arguments; ours has the
-        # AIORateLimiter's (an int of retries), which the builder accepts at runtime.
+        # PTB types the builder for rate limiters without per-call arguments; ours takes an
+        # int of retries, which the builder accepts at runtime.
         builder = builder.rate_limiter(
             FloodControl(settings.max_messages_per_second))  # type: ignore[arg-type]
     builder = builder.concurrent_updates(PerChatUpdateProcessor())

@@ -105,8 +105,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from bot.server import serve
 
-    asyncio.run(serve(settings))
-    return 0
+    return asyncio.run(serve(settings))
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,6 +5,11 @@ Only what Jol uses is implemented, but with Telegram's real rules and error text
 characters per message, 1–64 bytes of callback data, the HTML tags Telegram accepts, at most
 100 buttons, "message is not modified", the 48-hour window for deleting messages, and
 (optionally) 429 "Too Many Requests" above a global rate.
+
+Faults a test can inject, as Telegram produces them: `fail(method, status)` answers the next
+calls of a method with a 5xx (Telegram's front end has bad minutes), `hold_chat(chat, s)`
+answers 429 for one chat only (a group over its 20 messages a minute), and
+`unparseable_update(shape)` builds an update python-telegram-bot cannot parse.
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ class BotAPIError(Exception):
 def bad_request(description: str) -> BotAPIError:
     return BotAPIError(400, f"Bad Request: {description}")
 
+
+SERVER_ERRORS = {500: "Internal Server Error", 502: "Bad Gateway",
+                 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are "
                 "exactly the same as a current content and reply markup of the message")
@@ -189,6 +197,8 @@ class FakeTelegram:
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._callback_ids = itertools.count(1)
         self._open_callbacks: dict[str, tuple[float, int]] = {}  # query id -> (time, chat)
+        self._failures: dict[str, deque[tuple[int, str]]] = {}  # method -> errors to answer
+        self._held_chats: dict[int, float] = {}  # chat id -> clock time its 429s end
 
     # ---- the user's side: build updates ---------------------------------------------------
 
@@ -271,6 +281,29 @@ class FakeTelegram:
                                 "chat": {"id": chat_id, "type": "private"}}
         return self._update(callback_query=query)
 
+    def inline_callback_update(self, user_id: int, data: str) -> JSON:
+        """A press on a button of an inline-mode message: Telegram sends no `message`, only
+        `inline_message_id`, so the bot knows no chat."""
+        query_id = str(next(self._callback_ids))
+        self._open_callbacks[query_id] = (self.clock(), user_id)
+        self.chats.setdefault(user_id, ChatLog(user_id))
+        return self._update(callback_query={
+            "id": query_id, "from": self._user(user_id), "chat_instance": "-1",
+            "inline_message_id": "AgAAAB9xQwA", "data": data})
+
+    def unparseable_update(self, shape: str, user_id: int = 1) -> JSON:
+        """An update whose shape python-telegram-bot 22.8 rejects, with a user's data inside:
+        "no-date" (a message without `date`) or "poll" (a poll option without `voter_count`)."""
+        if shape == "no-date":
+            message = self._incoming(user_id, self._user(user_id, "Aigul"), text="secret words")
+            del message["date"]
+            return self._update(message=message)
+        if shape == "poll":
+            return self._update(poll={"id": "1", "question": "secret words", "options": [
+                {"text": "a"}], "total_voter_count": 0, "is_closed": False,
+                "is_anonymous": True, "type": "regular", "allows_multiple_answers": False})
+        raise ValueError(f"unknown shape {shape!r}")
+
     def _update(self, **payload: JSON) -> JSON:
         return {"update_id": next(self._update_ids), **payload}
 
@@ -312,9 +345,40 @@ class FakeTelegram:
             raise BotAPIError(429, "Too Many Requests: retry after 1", retry_after=1)
         self._sent_times.append(now)
 
+    def fail(self, method: str, status: int = 500, times: int = 1,
+             description: str | None = None) -> None:
+        """Answer the next `times` calls of `method` with an error: a 5xx, as Telegram's front
+        end has them, or a refusal with Telegram's own `description`."""
+        text = description or SERVER_ERRORS.get(status, "Internal Server Error")
+        self._failures.setdefault(method.lower(), deque()).extend([(status, text)] * times)
+
+    def hold_chat(self, chat_id: int, seconds: int) -> None:
+        """Answer 429 to every call for this chat (and no other) for `seconds`."""
+        self._held_chats[chat_id] = self.clock() + seconds
+
+    def _injected_fault(self, method: str, params: JSON) -> None:
+        failures = self._failures.get(method)
+        if failures:
+            raise BotAPIError(*failures.popleft())
+        try:
+            chat_id = int(params.get("chat_id", 0))
+        except (TypeError, ValueError):
+            return
+        until = self._held_chats.get(chat_id)
+        if until is not None:
+            wait = until - self.clock()
+            if wait <= 0:
+                del self._held_chats[chat_id]
+                return
+            self.rate_limited += 1
+            seconds = max(1, round(wait))
+            raise BotAPIError(429, f"Too Many Requests: retry after {seconds}",
+                              retry_after=seconds)
+
     def call(self, method: str, params: JSON) -> Any:
         """Run one Bot API method; returns its result or raises BotAPIError."""
         self.calls[method.lower()] += 1
+        self._injected_fault(method.lower(), params)
         handler = getattr(self, f"api_{method.lower()}", None)
         if handler is None:
             raise BotAPIError(404, "Not Found: method not found")

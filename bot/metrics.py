@@ -13,6 +13,17 @@ LATENCY = Histogram(
 FLUSH_LAG = Gauge("jol_stats_flush_lag_seconds", "Age of the oldest statistics not yet written")
 RATE_LIMITED = Counter("jol_telegram_429_total", "Telegram 429 answers waited out and retried")
 DUPLICATES = Counter("jol_webhook_duplicates_total", "Webhook updates received twice, skipped")
+TELEGRAM_5XX = Counter("jol_telegram_5xx_total",
+                       "Bot API 5xx answers (transient) retried after a pause", ["status"])
+TELEGRAM_REFUSED = Counter("jol_telegram_bad_requests_total",
+                           "Bot API calls refused (400 Bad Request), the reason in the log")
+BAD_UPDATES = Counter("jol_bad_updates_total",
+                      "Updates that could not be parsed and were skipped", ["intake"])
+HTTP_CONNECTIONS_DROPPED = Counter(
+    "jol_http_connections_dropped_total",
+    "Connections to the bot's HTTP server closed to stay under the connection cap")
+LOG_LINES_SUPPRESSED = Counter("jol_log_lines_suppressed_total",
+                               "Repeated log lines held back by the log rate limit")
 BACKLOG = Gauge("jol_update_backlog", "Updates received and not yet handled")
 
 

@@ -12,6 +12,8 @@ from telegram.ext import BaseUpdateProcessor
 
 from bot import metrics
 
+WAITING_UNBOUNDED = 1 << 30
+
 
 def chat_key(update: object) -> int | None:
     if isinstance(update, Update):
@@ -26,10 +28,17 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     """A lock per chat (kept only while that chat has updates in flight), a global cap on
     updates handled at once, and a count of updates received and not yet handled, so the
     intake can pause (polling) or ask Telegram to retry later (webhook) under a flood.
+
+    An update takes one of the global places only once its chat's turn has come: updates
+    queued behind a slow chat (a group held back by Telegram's 429) wait without taking the
+    places other chats need.
     """
 
     def __init__(self, max_concurrent_updates: int = 256) -> None:
-        super().__init__(max_concurrent_updates)
+        # PTB's own cap is taken before the chat's turn comes, so it is set out of the way;
+        # the updates waiting are bounded by the intake (see MAX_POLL_BACKLOG, MAX_BACKLOG).
+        super().__init__(WAITING_UNBOUNDED)
+        self._handling = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int | None, tuple[asyncio.Lock, int]] = {}
         self.backlog = 0
 
@@ -43,7 +52,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
         self._locks[key] = (lock, users + 1)
         try:
-            async with lock:
+            async with lock, self._handling:
                 started = time.perf_counter()
                 await coroutine
                 metrics.LATENCY.observe(time.perf_counter() - started)

@@ -1,30 +1,105 @@
 """Telegram's flood limits: wait out every 429 and retry, so no answer is ever lost.
 
-PTB's AIORateLimiter does the waiting (a 429 pauses all requests for `retry_after`). Its
-proactive cap on messages per second is off by default: Telegram itself says when to slow down,
-and a fixed 30/s cap would throttle a busy bot that Telegram would have let through. Operators
-who prefer to stay under the limit set JOL_MAX_MESSAGES_PER_SECOND.
+A 429 says how long to wait, not for whom. Telegram limits each chat (about one message a
+second in a private chat, twenty a minute in a group) and the bot as a whole (about thirty a
+second). So a 429 on a call to one chat holds back only that chat's calls: one busy group must
+not delay a private user's SOS. When 429s hit several different chats within a second
+(GLOBAL_AFTER_CHATS), the overall limit is the likely cause, and every call waits. A 429 on a
+call without a chat (setMyCommands, answerCallbackQuery) waits out only that call.
+
+The proactive cap on messages per second is off by default: Telegram itself says when to slow
+down, and a fixed 30/s cap would throttle a busy bot that Telegram would have let through.
+Operators who prefer to stay under the limit set JOL_MAX_MESSAGES_PER_SECOND.
+
+At shutdown (`stop_waiting`), calls stop waiting for their turn and give up with the 429 they
+had, so SIGTERM ends in seconds even while Telegram keeps answering 429.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
-from telegram.ext import AIORateLimiter
+from telegram.ext import BaseRateLimiter
 
 from bot import metrics
+
+log = logging.getLogger(__name__)
 
 JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 
 # Enough to outlast a burst: each retry waits as long as Telegram asks.
 MAX_RETRIES = 20
+# 429s for this many different chats within one second mean the bot's overall limit.
+GLOBAL_AFTER_CHATS = 3
 
 
-class FloodControl(AIORateLimiter):
-    def __init__(self, max_messages_per_second: float = 0) -> None:
-        super().__init__(overall_max_rate=max_messages_per_second, max_retries=MAX_RETRIES)
+def retry_seconds(error: RetryAfter) -> float:
+    wait = error.retry_after  # a timedelta once PTB_TIMEDELTA is set (see cli.main)
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
+class FloodControl(BaseRateLimiter[int]):
+    def __init__(self, max_messages_per_second: float = 0,
+                 max_retries: int = MAX_RETRIES) -> None:
+        self.max_retries = max_retries
+        self._overall = (AsyncLimiter(max_messages_per_second, 1)
+                         if max_messages_per_second > 0 else None)
+        self._all_until = 0.0  # loop time until which every call waits
+        self._chat_until: dict[int | str, float] = {}  # chat -> loop time it may send again
+        self._recent_429s: dict[int | str, float] = {}  # chat -> loop time of its last 429
+        self._stopping = asyncio.Event()
+
+    async def initialize(self) -> None:
+        self._stopping.clear()
+
+    async def shutdown(self) -> None:
+        self.stop_waiting()
+
+    def stop_waiting(self) -> None:
+        """Shutdown: calls that wait for a 429 to pass give up instead."""
+        self._stopping.set()
+
+    def _hold(self, chat: int | str | None, seconds: float) -> None:
+        now = asyncio.get_running_loop().time()
+        if chat is None:
+            return  # only the call itself waits (see process_request)
+        self._chat_until[chat] = max(self._chat_until.get(chat, 0.0), now + seconds)
+        self._recent_429s[chat] = now
+        for other, when in list(self._recent_429s.items()):
+            if now - when > 1.0:
+                del self._recent_429s[other]
+        if len(self._recent_429s) >= GLOBAL_AFTER_CHATS:
+            self._all_until = max(self._all_until, now + seconds)
+
+    async def _wait_until(self, when: float) -> bool:
+        """Sleep until loop time `when`; False if shutdown interrupted the wait."""
+        delay = when - asyncio.get_running_loop().time()
+        if delay <= 0:
+            return True
+        try:
+            async with asyncio.timeout(delay):
+                await self._stopping.wait()
+        except TimeoutError:
+            return True
+        return False
+
+    async def _my_turn(self, chat: int | str | None) -> bool:
+        while True:
+            now = asyncio.get_running_loop().time()
+            held = self._chat_until.get(chat, 0.0) if chat is not None else 0.0
+            until = max(self._all_until, held)
+            if until <= now:
+                if chat is not None and chat in self._chat_until:
+                    del self._chat_until[chat]
+                return True
+            if not await self._wait_until(until):
+                return False
 
     async def process_request(
         self,
@@ -35,12 +110,29 @@ class FloodControl(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> JSONResult:
-        async def counted(*call_args: Any, **call_kwargs: Any) -> JSONResult:
+        raw_chat = data.get("chat_id")
+        chat = raw_chat if isinstance(raw_chat, int | str) else None
+        retries = self.max_retries if rate_limit_args is None else rate_limit_args
+        attempt = 0
+        last_error: RetryAfter | None = None
+        while True:
+            if not await self._my_turn(chat) and last_error is not None:
+                raise last_error  # shutting down: give up rather than wait
             try:
-                return await callback(*call_args, **call_kwargs)
-            except RetryAfter:
+                if self._overall is not None and chat is not None:
+                    async with self._overall:
+                        return await callback(*args, **kwargs)
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
                 metrics.RATE_LIMITED.inc()
-                raise
-
-        return await super().process_request(counted, args, kwargs, endpoint, data,
-                                              rate_limit_args)
+                last_error = error
+                attempt += 1
+                if attempt > retries or self._stopping.is_set():
+                    raise
+                seconds = retry_seconds(error)
+                log.info("Telegram asked to wait %.0f s (%s)", seconds,
+                         "one chat" if chat is not None else endpoint)
+                self._hold(chat, seconds)
+                if chat is None and not await self._wait_until(
+                        asyncio.get_running_loop().time() + seconds):
+                    raise

@@ -9,6 +9,8 @@ from pathlib import Path
 from bot import REPO_ROOT
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -26,6 +28,17 @@ def _int_env(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _choice_env(env: dict[str, str], name: str, choices: tuple[str, ...], default: str,
+                fold: str = "") -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    value = raw.upper() if fold == "upper" else raw.lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
 
 
 def _admin_ids(raw: str) -> frozenset[int]:
@@ -74,6 +87,8 @@ class Settings:
     # chat may add to in a day (the noise scale is cap/ε).
     stats_epsilon: float = 1.0
     stats_cap: int = 4
+    log_level: str = "INFO"  # DEBUG, INFO, WARNING or ERROR; user data is never logged
+    log_format: str = "text"  # text, or json: one object a line (time, level, logger, message)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -123,4 +138,6 @@ class Settings:
             max_messages_per_second=_int_env(env, "JOL_MAX_MESSAGES_PER_SECOND", 0),
             stats_epsilon=epsilon,
             stats_cap=cap,
+            log_level=_choice_env(env, "JOL_LOG_LEVEL", LOG_LEVELS, "INFO", fold="upper"),
+            log_format=_choice_env(env, "JOL_LOG_FORMAT", LOG_FORMATS, "text"),
         )

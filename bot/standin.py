@@ -27,6 +27,12 @@ Control API (for simulated users; JSON in, JSON out):
     GET  /control/{token}/chat?chat_id=N
                                       → {"chat_id", "count", "messages": [visible ones],
                                          "callback_answers"}
+    POST /control/{token}/fail        {"method", "status" (default 500), "times" (default 1)}:
+                                      the next calls of that method answer a 5xx → {}
+    POST /control/{token}/revoke      from now on the token is rejected (401 Unauthorized),
+                                      as after /revoke in @BotFather → {}
+    POST /control/{token}/hold        {"chat_id", "seconds"}: calls for that chat alone answer
+                                      429 with retry_after for that long → {}
     GET  /control/{token}/stats       → {"calls", "errors", "rate_limited", "pending_updates",
                                          "webhook"}
 
@@ -284,6 +290,7 @@ class StandIn:
     def __init__(self, *, flood: bool = False) -> None:
         self.flood = flood
         self.bots: dict[str, StandInBot] = {}
+        self.revoked: set[str] = set()
         self.http: ClientSession | None = None  # for webhook delivery; opened by the app
 
     def bot(self, token: str) -> StandInBot:
@@ -328,6 +335,8 @@ async def bot_api(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     if not _TOKEN.match(token):
         status, body = _error(404, "Not Found")
+    elif token in request.app[STANDIN].revoked:
+        status, body = _error(401, "Unauthorized")
     else:
         try:
             params = await _params(request)
@@ -427,6 +436,33 @@ async def control_chat(request: web.Request) -> web.Response:
                               "callback_answers": chat.callback_answers})
 
 
+async def control_fail(request: web.Request) -> web.Response:
+    bot = _control_bot(request)
+    body = await _json_body(request)
+    status = _int(body.get("status", 500), "status")
+    if not 500 <= status <= 599:
+        raise web.HTTPBadRequest(text="status must be a 5xx")
+    bot.telegram.fail(str(body.get("method", "sendMessage")), status,
+                      _int(body.get("times", 1), "times"))
+    return web.json_response({})
+
+
+async def control_revoke(request: web.Request) -> web.Response:
+    token = request.match_info["token"]
+    if not _TOKEN.match(token):
+        raise web.HTTPNotFound(text="not a bot token")
+    request.app[STANDIN].revoked.add(token)
+    return web.json_response({})
+
+
+async def control_hold(request: web.Request) -> web.Response:
+    bot = _control_bot(request)
+    body = await _json_body(request)
+    bot.telegram.hold_chat(_int(body.get("chat_id"), "chat_id"),
+                           _int(body.get("seconds"), "seconds"))
+    return web.json_response({})
+
+
 async def control_stats(request: web.Request) -> web.Response:
     bot = _control_bot(request)
     return web.json_response({"calls": dict(bot.calls), "errors": dict(bot.errors),
@@ -454,6 +490,9 @@ def build_app(*, flood: bool = False) -> web.Application:
     app.router.add_post("/control/{token}/callback", control_callback)
     app.router.add_get("/control/{token}/wait", control_wait)
     app.router.add_get("/control/{token}/chat", control_chat)
+    app.router.add_post("/control/{token}/fail", control_fail)
+    app.router.add_post("/control/{token}/hold", control_hold)
+    app.router.add_post("/control/{token}/revoke", control_revoke)
     app.router.add_get("/control/{token}/stats", control_stats)
     return app
 
@@ -463,7 +502,9 @@ async def start_standin(host: str = "127.0.0.1", port: int = 0, *,
     """Serve the stand-in; returns the runner (`runner.app[STANDIN]` is the StandIn; call
     `await runner.cleanup()` to stop) and the Bot API base URL for python-telegram-bot,
     `http://host:port/bot` (PTB appends `{token}/{method}`). Port 0 picks a free port."""
-    runner = web.AppRunner(build_app(flood=flood), access_log=None)
+    # handler_cancellation: a long poll whose client went away ends at once, so cleanup does
+    # not wait out its timeout.
+    runner = web.AppRunner(build_app(flood=flood), access_log=None, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

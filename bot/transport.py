@@ -5,10 +5,15 @@ aiohttp; under load the bot spends its time in the HTTP client rather than in it
 (see bench/README.md for the numbers). This class keeps PTB's contract (`BaseRequest`): it
 returns (HTTP status, body) and leaves it to PTB to turn statuses into errors, so a 429 with
 `retry_after` still becomes `RetryAfter` and a 400 `BadRequest` with Telegram's own text.
+
+`RetryTransient` wraps any transport (this one, or the in-process fake in tests) and retries
+the Bot API's transient 5xx answers with a capped exponential backoff: a 502 from Telegram's
+front end means the call did not run, and losing the answer would be worse than waiting.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import aiohttp
@@ -17,8 +22,14 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot import metrics
+
 # Error texts from aiohttp may carry the request URL, and the URL carries the bot token.
 _TOKEN_IN_URL = re.compile(r"/bot[^/\s]+/")
+
+
+# Internal Server Error, Bad Gateway, Service Unavailable, Gateway Timeout.
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 
 
 def _redact(text: str) -> str:
@@ -146,3 +157,47 @@ class AiohttpRequest(BaseRequest):
         except aiohttp.ClientError as error:
             message = f"aiohttp.{type(error).__name__}: {_redact(str(error))}"
             raise NetworkError(message) from error
+
+
+class RetryTransient(BaseRequest):
+    """Retries a call that Telegram answered with a transient 5xx: after 0.25, 0.5, 1 and 2 s
+    (under 4 s in all, so shutdown stays quick), then gives the last answer to PTB."""
+
+    __slots__ = ("_first_wait", "_inner", "_retries")
+
+    def __init__(self, inner: BaseRequest, retries: int = 4, first_wait: float = 0.25) -> None:
+        self._inner = inner
+        self._retries = retries
+        self._first_wait = first_wait
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._inner.read_timeout
+
+    async def initialize(self) -> None:
+        await self._inner.initialize()
+
+    async def shutdown(self) -> None:
+        await self._inner.shutdown()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        attempt = 0
+        while True:
+            status, body = await self._inner.do_request(
+                url, method, request_data, read_timeout=read_timeout,
+                write_timeout=write_timeout, connect_timeout=connect_timeout,
+                pool_timeout=pool_timeout)
+            if status not in TRANSIENT_STATUSES or attempt >= self._retries:
+                return status, body
+            metrics.TELEGRAM_5XX.labels(str(status)).inc()
+            await asyncio.sleep(self._first_wait * 2 ** attempt)
+            attempt += 1

@@ -6,7 +6,12 @@ import asyncio
 import hmac
 import json
 import logging
+import math
+import os
+import re
 from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +21,7 @@ from telegram import Update
 
 from bot import metrics
 from bot.context import Services
+from bot.db import _sqlite_file
 from bot.processor import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -27,12 +33,66 @@ MAX_BACKLOG = 5000
 RECENT_UPDATE_IDS = 10_000
 
 
+# Telegram's updates nest about ten levels deep; far deeper is an attack on the parser.
+MAX_JSON_DEPTH = 64
+MAX_UPDATE_ID = 2**63 - 1
+# A request body must arrive within this many seconds once its headers have.
+BODY_TIMEOUT = 10
+# A JSON string, or an unterminated one up to the end (so the scan stays linear in the body).
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\Z)', re.DOTALL)
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+class NotAnUpdate(ValueError):
+    """The body is not a Telegram update at all (answered 400)."""
+
+
+def _no_constants(name: str) -> float:
+    raise NotAnUpdate(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400
+        raise NotAnUpdate("a number out of range")
+    return value
+
+
+def read_update(body: bytes) -> tuple[int, dict[str, Any]]:
+    """(update_id, the update as JSON) from a webhook body; NotAnUpdate if it is none.
+
+    Strict where Python's json is lenient: no NaN or Infinity, no number that overflows, no
+    nesting deeper than MAX_JSON_DEPTH (checked before parsing, so deep nesting costs no
+    recursion), and `update_id` a whole number in Telegram's range.
+    """
+    depth = deepest = 0
+    for bracket in _BRACKET.findall(_JSON_STRING.sub(b"", body)):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    if deepest > MAX_JSON_DEPTH:
+        raise NotAnUpdate("nested too deep")
+    try:
+        data = json.loads(body, parse_constant=_no_constants, parse_float=_finite)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeError included
+        raise NotAnUpdate("not JSON") from error
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(update_id, int) or isinstance(update_id, bool) or not (
+            0 <= update_id <= MAX_UPDATE_ID):
+        raise NotAnUpdate("no valid update_id")
+    return update_id, data
+
+
 class WebhookIntake:
-    """Accepts an update once: checks the secret, skips retries of an update already taken."""
+    """Accepts an update once: checks the secret, parses, skips retries of an update taken.
+
+    An update that is JSON with a valid update_id but that python-telegram-bot cannot parse
+    gets 200 (Telegram would retry anything else for ever), a metric, and a log line with its
+    update_id only; it takes no place in the backlog and is not remembered as seen.
+    """
 
     def __init__(self, application: Any, secret: str | None) -> None:
         self.application = application
-        self.secret = secret or ""
+        self.secret = (secret or "").encode()
         self.accepting = True
         self._recent: OrderedDict[int, None] = OrderedDict()
 
@@ -44,42 +104,106 @@ class WebhookIntake:
             self._recent.popitem(last=False)
         return False
 
+    def busy(self) -> bool:
+        """Too many updates wait: Telegram is asked to deliver later (503)."""
+        processor = self.application.update_processor
+        return isinstance(processor, PerChatUpdateProcessor) and processor.backlog > MAX_BACKLOG
+
+    def _secret_matches(self, request: web.Request) -> bool:
+        # aiohttp gives header bytes that are not UTF-8 as lone surrogates: "replace" keeps
+        # the comparison a plain, constant-time one on bytes.
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
+        return bool(self.secret) and hmac.compare_digest(given, self.secret)
+
     async def handle(self, request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not self.secret or not hmac.compare_digest(given.encode(), self.secret.encode()):
+        if not self._secret_matches(request):
             return web.json_response({"ok": False, "error": "wrong secret token"}, status=401)
         processor = self.application.update_processor
-        backlog = processor.backlog if isinstance(processor, PerChatUpdateProcessor) else 0
-        if not self.accepting or backlog > MAX_BACKLOG:
+        if not self.accepting or self.busy():
             return web.json_response({"ok": False, "error": "busy, retry later"}, status=503)
         try:
-            data = await request.json()
-            update_id = int(data["update_id"])
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            async with asyncio.timeout(BODY_TIMEOUT):
+                body = await request.read()
+            update_id, data = read_update(body)
+        except NotAnUpdate:
             return web.json_response({"ok": False, "error": "not an update"}, status=400)
+        except TimeoutError:
+            return web.json_response({"ok": False, "error": "body too slow"}, status=408)
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except Exception as error:
+            metrics.BAD_UPDATES.labels("webhook").inc()
+            log.warning("skipped update %d: it could not be read (%s)", update_id,
+                        type(error).__name__)
+            return web.json_response({"ok": True, "skipped": True})
         if self.seen(update_id):
             metrics.DUPLICATES.inc()
             return web.json_response({"ok": True, "duplicate": True})
         if isinstance(processor, PerChatUpdateProcessor):
             processor.received()
-        await self.application.update_queue.put(Update.de_json(data, self.application.bot))
+        await self.application.update_queue.put(update)
         return web.json_response({"ok": True})
 
 
+Problem = Callable[[], str | None]
+PROBLEM: web.AppKey[Problem] = web.AppKey("problem")
+INTAKE: web.AppKey[WebhookIntake | None] = web.AppKey("intake")
+DATABASE_FILE: web.AppKey[tuple[Path, tuple[int, int]] | None] = web.AppKey("database_file")
+
+
 async def health(request: web.Request) -> web.Response:
+    """200 only when updates come in and counts can be written; else 503 and the reason."""
     services = request.app[SERVICES]
     snapshot = services.content.snapshot
+    problem = request.app[PROBLEM]() or await database_problem(services,
+                                                                request.app[DATABASE_FILE])
+    intake = request.app[INTAKE]
+    if not problem and intake is not None and intake.busy():
+        problem = f"more than {MAX_BACKLOG} updates waiting"
+    if problem:
+        return web.json_response({"status": "unavailable", "reason": problem}, status=503)
+    return web.json_response({"status": "ok", "content_version": snapshot.version,
+                              "topics": len(snapshot.topic_ids())})
+
+
+def database_file(services: Services) -> tuple[Path, tuple[int, int]] | None:
+    """The SQLite file and its identity (device, inode) now, to notice it deleted or replaced
+    later (SQLite opens a new, empty file in its place on the next connection)."""
+    path = _sqlite_file(services.engine.url)
+    if path is None or not path.is_file():
+        return None
+    stat = path.stat()
+    return path, (stat.st_dev, stat.st_ino)
+
+
+def database_file_intact(opened: tuple[Path, tuple[int, int]] | None) -> bool:
+    """Whether the SQLite file seen at start is still there, the same file, and writable."""
+    if opened is None:
+        return True
+    path, identity = opened
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return (stat.st_dev, stat.st_ino) == identity and os.access(path, os.R_OK | os.W_OK)
+
+
+async def database_problem(services: Services,
+                           opened: tuple[Path, tuple[int, int]] | None) -> str | None:
+    """Why counts cannot be written now, or None. SQLite answers SELECT 1 on a deleted or
+    read-only file from its open connection, so the file itself is checked too, and the
+    statistics' age: counts waiting far longer than the flush interval were not written."""
     try:
         async with asyncio.timeout(2):
             async with services.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
     except Exception as error:
-        return web.json_response(
-            {"status": "unavailable", "reason": f"database unreachable: {type(error).__name__}"},
-            status=503)
-    return web.json_response({"status": "ok", "content_version": snapshot.version,
-                              "topics": len(snapshot.topic_ids())})
-
+        return f"database unreachable: {type(error).__name__}"
+    if not database_file_intact(opened):
+        return "database file missing, replaced or not writable"
+    if services.stats.last_flush_lag > max(30.0, 5 * services.settings.stats_flush_seconds):
+        return "database not written: statistics are waiting"
+    return None
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
@@ -89,9 +213,14 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
 
 
 def build_web_app(services: Services, intake: WebhookIntake | None,
-                  webhook_path: str = "/telegram") -> web.Application:
+                  webhook_path: str = "/telegram",
+                  problem: Callable[[], str | None] | None = None) -> web.Application:
+    """`problem` says why updates are not coming in (long polling), for /healthz."""
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICES] = services
+    app[PROBLEM] = problem or (lambda: None)
+    app[INTAKE] = intake
+    app[DATABASE_FILE] = database_file(services)
     app.router.add_get("/healthz", health)
     app.router.add_get("/metrics", metrics_endpoint)
     if intake is not None:

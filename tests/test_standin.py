@@ -304,3 +304,22 @@ def test_command_line_serves_until_stopped() -> None:
         assert process.wait(10) == 0
         if process.stdout is not None:
             process.stdout.close()
+
+
+async def test_faults_can_be_injected_through_the_control_api(client: Client) -> None:
+    await client.control("message", user_id=21, text="/start")
+    await client.control("message", user_id=22, text="/start")
+    await client.control("fail", method="sendMessage", status=502, times=1)
+    status, body = await client.api("sendMessage", chat_id=21, text="a")
+    assert (status, body["description"]) == (502, "Bad Gateway")
+    assert (await client.api("sendMessage", chat_id=21, text="a"))[0] == 200
+
+    await client.control("hold", chat_id=21, seconds=30)
+    status, body = await client.api("sendMessage", chat_id=21, text="b")
+    assert (status, body["parameters"]) == (429, {"retry_after": 30})
+    assert (await client.api("sendMessage", chat_id=22, text="b"))[0] == 200  # others go on
+
+    await client.control("revoke")
+    status, body = await client.api("getMe")
+    assert (status, body["description"]) == (401, "Unauthorized")
+    assert (await client.api("getMe", token=OTHER))[0] == 200

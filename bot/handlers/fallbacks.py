@@ -2,7 +2,10 @@
 
 Decisions (documented in the README):
 - Jol works in private chats only. In a group it answers a command with one short note that
-  points to a private chat, and ignores everything else; channel posts are ignored.
+  points to a private chat, and ignores everything else; channel posts are ignored. A command
+  addressed to another bot (`/start@other_bot`) is that bot's business: no note.
+- A press on a button of an inline-mode message (no chat known) is answered and otherwise
+  ignored, so the user's client shows no spinner.
 - Edited messages are ignored: editing a question does not re-run it.
 - Stickers, photos, voice, locations, contacts, files: a short "I understand text" answer and
   the menu. Nothing from them is read or kept.
@@ -23,13 +26,22 @@ async def other_chats(update: Update, context: JolContext) -> None:
     chat = update.effective_chat
     if chat is not None and chat.type == "private":
         return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     message = update.message
     if chat is not None and chat.type in ("group", "supergroup") and message is not None and (
-            message.text or "").startswith("/"):
+            message.text or "").startswith("/") and _addressed_to_me(message.text or "",
+                                                                     context.bot.username):
         note = " / ".join(texts(lang)("I work only in a private chat. Open me and press Start.")
                           for lang in ("ky", "ru"))
         await message.reply_text(note)
     raise ApplicationHandlerStop
+
+
+def _addressed_to_me(command_text: str, username: str) -> bool:
+    """`/x` and `/x@this_bot` are for this bot; `/x@other_bot` is not."""
+    _, at, addressee = command_text.split(maxsplit=1)[0].partition("@")
+    return not at or addressee.lower() == username.lower()
 
 
 async def unknown_command(update: Update, context: JolContext) -> None:
@@ -42,6 +54,10 @@ async def not_text(update: Update, context: JolContext) -> None:
     texts_ = context.texts
     await reply(update, context, texts_("I understand only text. Type your question in words, "
                                         "or choose a topic in the menu."), [nav_row(texts_)])
+
+
+def has_no_data(data: object) -> bool:
+    return not data
 
 
 async def stale_button(update: Update, context: JolContext) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
@@ -9,6 +11,8 @@ from bot import LANGUAGES, callbacks
 from bot.context import JolContext
 from bot.handlers.screens import button, nav_row, reply, show, show_main_menu
 from bot.i18n import texts
+
+log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {"ky": "🇰🇬 Кыргызча", "ru": "🇷🇺 Русский"}
 
@@ -22,7 +26,11 @@ async def resolve_language(update: Update, context: JolContext) -> None:
     chat = update.effective_chat
     if chat is None or chat.type != "private":
         return
-    remembered = await context.services.memory.get(chat.id)
+    try:
+        remembered = await context.services.memory.get(chat.id)
+    except Exception as error:  # the database is down: Telegram's language, or ask
+        log.warning("language memory unavailable (%s)", type(error).__name__)
+        remembered = None
     user = update.effective_user
     code = (user.language_code or "").split("-")[0] if user else ""
     context.lang = remembered or (code if code in LANGUAGES else None)
@@ -65,9 +73,16 @@ async def forget_command(update: Update, context: JolContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    deleted = await context.services.memory.forget(chat.id)
-    context.count("forget")
     texts = context.texts
+    try:
+        deleted = await context.services.memory.forget(chat.id)
+    except Exception as error:  # this process forgot; the database still holds the choice
+        log.warning("forget failed (%s)", type(error).__name__)
+        await reply(update, context, texts(
+            "I could not forget your language choice right now. Please try /forget again "
+            "later."), [nav_row(texts)])
+        return
+    context.count("forget")
     what = (texts("I have deleted the language I remembered for this chat.") if deleted
             else texts("I had nothing remembered for this chat."))
     await reply(update, context, what + "\n\n" + texts(

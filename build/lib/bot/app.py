@@ -1,0 +1,170 @@
+"""Builds the Application. The one place that registers handlers, in order.
+
+Order matters, and is:
+  group -3  remember the id of each incoming message (in memory) for "clear this chat".
+  group -2  language: every later handler needs to know the user's language, and a user
+            without one is asked first (the handler stops the update there).
+  group -1  other chats: groups and channels stop here, so features only see private chats.
+  group  0  features, first match wins: commands, admin commands (only for JOL_ADMIN_IDS,
+            registered before the unknown-command catch-all so that for anyone else they
+            are simply unknown), buttons by prefix, then free text (search), then the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot import LANGUAGES
+from bot.context import JolContext, Services
+from bot.handlers import (
+    admin,
+    errors,
+    fallbacks,
+    language,
+    menu,
+    reports,
+    safety,
+    search,
+    selfcheck,
+    sos,
+    start,
+)
+from bot.i18n import texts
+from bot.processor import PerChatUpdateProcessor
+from bot.ratelimit import FloodControl
+
+log = logging.getLogger(__name__)
+
+JolApplication = Application[Any, JolContext, Any, Any, Any, Any]
+
+USER_COMMANDS = (
+    ("start", "Start"),
+    ("menu", "Main menu"),
+    ("sos", "Emergency numbers and hotlines"),
+    ("check", "Check a job offer"),
+    ("language", "Change the language"),
+    ("forget", "Forget my language choice"),
+    ("help", "How to use the bot"),
+    ("about", "About Jol and privacy"),
+)
+
+
+def register_handlers(application: JolApplication, services: Services) -> None:
+    private = filters.ChatType.PRIVATE
+    new_message = filters.UpdateType.MESSAGE  # edited messages are ignored on purpose
+
+    application.add_handler(TypeHandler(Update, safety.remember_incoming), group=-3)
+    application.add_handler(TypeHandler(Update, language.resolve_language), group=-2)
+    application.add_handler(TypeHandler(Update, fallbacks.other_chats), group=-1)
+
+    for name, callback in (
+        ("start", start.start_command),
+        ("menu", menu.menu_command),
+        ("help", start.help_command),
+        ("about", start.about_command),
+        ("sos", sos.sos_command),
+        ("check", selfcheck.check_command),
+        ("language", language.language_command),
+        ("forget", language.forget_command),
+    ):
+        application.add_handler(CommandHandler(name, callback, filters=private & new_message))
+
+    admins = filters.User(user_id=services.settings.admin_ids)
+    for name, callback in (
+        ("reload", admin.reload_command),
+        ("content", admin.content_command),
+        ("stats", admin.stats_command),
+    ):
+        application.add_handler(CommandHandler(name, callback,
+                                               filters=private & new_message & admins))
+
+    application.add_handler(CallbackQueryHandler(language.language_button,
+                                                 pattern=language.is_language_button))
+    application.add_handler(CallbackQueryHandler(menu.menu_button, pattern=menu.is_menu_button))
+    application.add_handler(CallbackQueryHandler(sos.sos_button, pattern=sos.is_sos_button))
+    application.add_handler(CallbackQueryHandler(selfcheck.check_button,
+                                                 pattern=selfcheck.is_check_button))
+    application.add_handler(CallbackQueryHandler(safety.clear_button,
+                                                 pattern=safety.is_clear_button))
+    application.add_handler(CallbackQueryHandler(reports.report_button_pressed,
+                                                 pattern=reports.is_report_button))
+    application.add_handler(CallbackQueryHandler(fallbacks.stale_button))
+
+    application.add_handler(MessageHandler(private & new_message & filters.TEXT & ~filters.COMMAND,
+                                           search.search_text))
+    application.add_handler(MessageHandler(private & new_message & filters.COMMAND,
+                                           fallbacks.unknown_command))
+    application.add_handler(MessageHandler(private & new_message, fallbacks.not_text))
+    application.add_error_handler(errors.on_error)
+
+
+ADMIN_COMMANDS = (
+    ("reload", "Reload the content"),
+    ("content", "Loaded content and its warnings"),
+    ("stats", "Anonymous statistics"),
+)
+
+
+async def register_commands(application: JolApplication) -> None:
+    """The command menu in each user's language (Russian for everyone else); admins also see
+    theirs, in their own chat only."""
+    bot = application.bot
+    for lang in LANGUAGES:
+        commands = [BotCommand(name, texts(lang)(description))
+                    for name, description in USER_COMMANDS]
+        await bot.set_my_commands(commands, language_code=lang)
+    user_commands = [BotCommand(name, texts("ru")(d)) for name, d in USER_COMMANDS]
+    await bot.set_my_commands(user_commands)
+    admin_commands = user_commands + [BotCommand(name, texts("ru")(d))
+                                      for name, d in ADMIN_COMMANDS]
+    services: Services = application.bot_data["services"]
+    for admin_id in services.settings.admin_ids:
+        try:
+            await bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(admin_id))
+        except BadRequest:
+            log.warning("an admin has not opened the bot yet; their command menu waits")
+
+
+def build_application(services: Services, *, request: BaseRequest | None = None,
+                      rate_limiter: bool = True) -> JolApplication:
+    settings = services.settings
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token or "0:local")
+        .base_url(settings.api_base_url)
+        .context_types(ContextTypes(context=JolContext))
+        .defaults(Defaults(parse_mode=ParseMode.HTML,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .post_init(register_commands)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limiter:
+        # PTB types the builder for rate limiters without per-call arguments; ours has the
+        # AIORateLimiter's (an int of retries), which the builder accepts at runtime.
+        builder = builder.rate_limiter(
+            FloodControl(settings.max_messages_per_second))  # type: ignore[arg-type]
+    builder = builder.concurrent_updates(PerChatUpdateProcessor())
+    # Updates come from bot.server (long polling or the webhook), not PTB's Updater.
+    builder = builder.updater(None)
+    application: JolApplication = builder.build()
+    application.bot_data["services"] = services
+    register_handlers(application, services)
+    return application

@@ -1,0 +1,292 @@
+"""The `jol` command: parses arguments and calls into the package; nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+
+from bot import LANGUAGES
+from bot.content.checker_messages import CHECKER_LANGUAGES, translate
+from bot.content.loader import load_content
+from bot.content.model import ContentSnapshot
+from bot.content.store import ContentError
+from bot.settings import CONFIGURATION_ERROR, Settings, SettingsError
+
+
+def _load_snapshot(content_dir: Path, settings: Settings) -> ContentSnapshot:
+    snapshot, problems = load_content(content_dir, stale_after_days=settings.stale_after_days)
+    if snapshot is None:
+        raise ContentError(problems)
+    return snapshot
+
+
+def content_error_line(error: ContentError, content_dir: Path) -> str:
+    """A content folder that does not load, in one line: the first error and where to look."""
+    errors = [p for p in error.problems if p.severity == "error"]
+    first = f"{errors[0]}" if errors else "it failed to load"
+    more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+    return (f"JOL_CONTENT_DIR {content_dir} does not load: {first}{more}; "
+            "run `jol content check`")
+
+
+def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when the content loads (and, with --strict, has no warnings), else 1."""
+    content_dir = Path(args.dir) if args.dir else settings.content_dir
+    snapshot, problems = load_content(content_dir, stale_after_days=settings.stale_after_days)
+    lang = args.lang
+    for problem in problems:
+        print(problem.show(lang))
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if snapshot is not None:
+        print(translate("{topics} topics in {languages} languages, {contacts} contacts: "
+                        "{errors} errors, {warnings} warnings",
+                        {"topics": len(snapshot.topic_ids()), "languages": len(LANGUAGES),
+                         "contacts": len(snapshot.contacts), "errors": errors,
+                         "warnings": warnings}, lang))
+    else:
+        print(translate("{errors} errors, {warnings} warnings: content NOT loadable",
+                        {"errors": errors, "warnings": warnings}, lang))
+    if errors or (args.strict and warnings):
+        if args.strict and warnings and not errors:
+            print(translate("--strict: warnings count as errors", {}, lang))
+        return 1
+    return 0
+
+
+def cmd_content_list(args: argparse.Namespace, settings: Settings) -> int:
+    snapshot = _load_snapshot(settings.content_dir, settings)
+    rows = [
+        {"id": t.id, "lang": t.lang, "title": t.title, "parent": t.parent}
+        for t in sorted(snapshot.topics.values(), key=lambda t: (t.lang, t.id))
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        for row in rows:
+            print(f"{row['lang']}  {row['id']:<24} {row['title']}  (in {row['parent'] or '-'})")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    snapshot = _load_snapshot(settings.content_dir, settings)
+    queries = sys.stdin.read().splitlines() if args.query == "-" else [args.query]
+    for query in queries:
+        hits = snapshot.search.search(query, args.lang)
+        if args.json or args.query == "-":
+            print(json.dumps([{"topic": h.topic, "score": h.score} for h in hits]))
+        elif not hits:
+            print("nothing found")
+        else:
+            for hit in hits:
+                topic = snapshot.topic(args.lang, hit.topic)
+                print(f"{hit.score:7.2f}  {hit.topic:<22} {topic.title if topic else ''}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chat import chat
+
+    asyncio.run(chat(settings, args.lang))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.token:
+        print("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and run:\n"
+              "    TELEGRAM_BOT_TOKEN=123:abc jol run\n"
+              "To try the bot without Telegram, run: jol chat", file=sys.stderr)
+        return 2
+    from bot.server import serve
+
+    asyncio.run(serve(settings))
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import db
+
+    before, after = asyncio.run(db.upgrade(settings.database_url))
+    url = db.shown_url(settings.database_url)
+    if before == after:
+        print(f"database {url} is at schema {after} (up to date)")
+    else:
+        print(f"migrated {url} from {before or 'empty'} to {after}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.doctor import doctor
+
+    return doctor(settings)
+
+
+def contact_names(snapshot: ContentSnapshot, lang: str = "ru") -> dict[str, str]:
+    """contact id → "phone — name (id)", how editors know a number and find it in the file."""
+    return {c.id: f"{c.phone} — {c.name.get(lang) or ''} ({c.id})"
+            for c in snapshot.contacts.values()}
+
+
+async def _stats(args: argparse.Namespace, settings: Settings, snapshot: ContentSnapshot) -> str:
+    """Release any closed week not yet released, then report released weeks only."""
+    from bot import db
+    from bot.stats import release, reports
+
+    noise = release.Noise(settings.stats_epsilon, settings.stats_cap, settings.min_report_count)
+    engine = db.create_engine(settings.database_url)
+    try:
+        await release.release_closed_periods(engine, snapshot, noise)
+        released = await release.load_released(engine, release.weeks_for_days(args.days))
+    finally:
+        await engine.dispose()
+    if args.chart:
+        titles = {t.id: t.title for t in snapshot.topics.values() if t.lang == "ru"}
+        reports.chart_png(released, args.chart, noise, titles=titles)
+        print(f"chart written to {args.chart}", file=sys.stderr)
+    if args.csv:
+        return reports.to_csv(released, noise)
+    if args.gaps:
+        gaps = reports.gap_list(released, noise)
+        lines = [f"{count:6}  {word}" for word, count in gaps] or [
+            "no word of a failed search reached the threshold in the released weeks"]
+        if released.periods:
+            lines = [*reports.header(released, noise), "", *lines]
+        return "\n".join(lines) + "\n"
+    table = reports.summary_table(released, noise)
+    if released.periods:
+        table += "\n" + "\n".join(reports.recheck_section(
+            released, noise, contact_names(snapshot))) + "\n"
+    return table
+
+
+def _stats_problem(args: argparse.Namespace, settings: Settings) -> str | None:
+    """Why `jol stats` cannot run, checked before anything is opened or written."""
+
+    from bot import db
+
+    if args.days < 1:
+        return "--days must be 1 or more"
+    if args.chart:
+        chart = Path(args.chart)
+        if chart.suffix.lower() != ".png":
+            return f"--chart {args.chart}: the chart is a PNG picture; give a name ending in .png"
+        if not chart.parent.is_dir():
+            return f"--chart {args.chart}: the folder {chart.parent} does not exist"
+    # Unusable URLs raise DatabaseUnusable: main prints its one line.
+    sqlite_file = db._sqlite_file(db.parse_database_url(settings.database_url))
+    if sqlite_file is not None and not sqlite_file.exists():  # never create an empty file
+        return (f"no database at {sqlite_file}: the bot has not counted anything there yet. "
+                "Check JOL_DATABASE_URL, or run `jol db upgrade` to create it")
+    if asyncio.run(db.schema_version(settings.database_url)) != db.SCHEMA_HEAD:
+        return ("the database is not migrated to this version of Jol; "
+                "run `jol db upgrade` first")
+    return None
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    problem = _stats_problem(args, settings)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    snapshot = _load_snapshot(settings.content_dir, settings)
+    output = asyncio.run(_stats(args, settings, snapshot))
+    try:
+        sys.stdout.write(output)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `jol stats | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jol", description="Jol — safe migration bot")
+    parser.add_argument("--version", action="version", version=f"jol {version('jol')}")
+    # Commands that start python-telegram-bot set uses_ptb (see main).
+    parser.set_defaults(uses_ptb=False)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="serve Telegram (long polling, or webhook if set)")
+    run.set_defaults(handler=cmd_run, uses_ptb=True)
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal, offline")
+    chat.add_argument("--lang", choices=LANGUAGES, help="your phone's language (default: ask)")
+    chat.set_defaults(handler=cmd_chat, uses_ptb=True)
+    doctor = commands.add_parser(
+        "doctor", help="check the configuration and say what to fix (changes nothing)")
+    doctor.set_defaults(handler=cmd_doctor)
+
+    content = commands.add_parser("content", help="check or list the content")
+    content_commands = content.add_subparsers(dest="content_command", required=True)
+    check = content_commands.add_parser("check", help="validate every content file")
+    check.add_argument("dir", nargs="?", help="content folder (default: JOL_CONTENT_DIR)")
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument("--lang", choices=CHECKER_LANGUAGES, default="ru",
+                       help="language of the messages (default: ru)")
+    check.set_defaults(handler=cmd_content_check)
+    listing = content_commands.add_parser("list", help="list topics")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_content_list)
+
+    search = commands.add_parser("search", help="search topics as the bot does")
+    search.add_argument("query", help="the query; '-' reads one query a line from stdin")
+    search.add_argument("--lang", choices=LANGUAGES, default="ru")
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(handler=cmd_search)
+    stats = commands.add_parser("stats", help="anonymous counters for NGO staff")
+    stats.add_argument("--days", type=int, default=30,
+                       help="how many days back, in whole closed weeks (default 30: 5 weeks)")
+    stats.add_argument("--csv", action="store_true", help="CSV for spreadsheets on stdout")
+    stats.add_argument("--chart", metavar="FILE.png", help="also write a PNG chart")
+    stats.add_argument("--gaps", action="store_true",
+                       help="words of searches that found nothing (frequent only)")
+    stats.set_defaults(handler=cmd_stats)
+
+    database = commands.add_parser("db", help="database maintenance")
+    database_commands = database.add_subparsers(dest="db_command", required=True)
+    upgrade = database_commands.add_parser("upgrade", help="apply the migrations")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; an operator's mistake ends in one line on stderr, not a traceback."""
+    args = build_parser().parse_args(argv)
+    if args.uses_ptb:
+        # PTB 22 deprecates int durations (RetryAfter.retry_after and friends) in favour of
+        # timedelta; opting in keeps the logs free of its deprecation warnings.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        if args.command == "doctor":  # the doctor reports it with the rest of its checks
+            from bot.doctor import unreadable_settings
+
+            return unreadable_settings(error)
+        print(f"{CONFIGURATION_ERROR}{error}", file=sys.stderr)
+        return 2
+    try:
+        result: int = args.handler(args, settings)
+    except SettingsError as error:  # a setting that parsed but does not work (database, key)
+        print(f"{CONFIGURATION_ERROR}{error}", file=sys.stderr)
+        return 2
+    except ContentError as error:
+        print(content_error_line(error, settings.content_dir), file=sys.stderr)
+        return 1
+    except Exception as error:
+        from bot.db import database_problem
+
+        problem = database_problem(error, settings.database_url)
+        if problem is None:
+            raise  # a bug, not a setting: keep the traceback (statement values are hidden)
+        print(f"{CONFIGURATION_ERROR}{problem}", file=sys.stderr)
+        return 2
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

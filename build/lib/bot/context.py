@@ -1,0 +1,97 @@
+"""The typed context every handler gets: content, texts, stats and memory as properties."""
+
+from __future__ import annotations
+
+from array import array
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.content.model import ContentSnapshot
+from bot.content.store import ContentStore
+from bot.i18n import DEFAULT_LANGUAGE, Texts, texts
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from bot.stats.memory import LanguageMemory
+    from bot.stats.recorder import StatsRecorder
+
+
+class RecentMessages:
+    """Ids of recent messages per chat, the bot's and the user's, for "clear this chat".
+
+    In memory only and bounded: the ids never reach the database or the logs, and a restart
+    forgets them (Telegram lets a bot delete its messages for 48 hours anyway).
+    """
+
+    def __init__(self, max_chats: int = 20_000, per_chat: int = 200) -> None:
+        # Packed 64-bit ids (8 bytes each, not a 40-byte int object in a list): full, this is
+        # ~33 MB instead of ~160 MB.
+        self._chats: OrderedDict[int, array[int]] = OrderedDict()
+        self.max_chats = max_chats
+        self.per_chat = per_chat
+
+    def add(self, chat_id: int, message_id: int) -> None:
+        ids = self._chats.pop(chat_id, None)
+        if ids is None:
+            ids = array("q")
+        if message_id not in ids:
+            ids.append(message_id)
+        if len(ids) > self.per_chat:
+            del ids[: len(ids) - self.per_chat]
+        self._chats[chat_id] = ids
+        while len(self._chats) > self.max_chats:
+            self._chats.popitem(last=False)
+
+    def pop(self, chat_id: int) -> list[int]:
+        ids = self._chats.pop(chat_id, None)
+        return ids.tolist() if ids is not None else []
+
+
+@dataclass
+class Services:
+    """Everything handlers share, built once per Application."""
+
+    settings: Settings
+    content: ContentStore
+    engine: AsyncEngine
+    stats: StatsRecorder
+    memory: LanguageMemory
+    recent: RecentMessages = field(default_factory=RecentMessages)
+
+
+class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Created once per update; the language middleware sets `lang` before features run."""
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any],
+                 chat_id: int | None = None, user_id: int | None = None) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self.lang: str | None = None  # None: not known yet, the user is asked
+        self.callback_answered = False  # a button press is answered once (screens.py)
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.application.bot_data["services"]
+        return services
+
+    @property
+    def content(self) -> ContentSnapshot:
+        return self.services.content.snapshot
+
+    @property
+    def texts(self) -> Texts:
+        return texts(self.lang or DEFAULT_LANGUAGE)
+
+    @property
+    def stats(self) -> StatsRecorder:
+        return self.services.stats
+
+    def count(self, event: str, key: str = "", source: str = "") -> None:
+        """Count an anonymous event in the current language; never blocks the reply.
+
+        The chat id only passes the in-memory daily cap (bot.stats.cap); it is never stored."""
+        self.services.stats.count(event, key, self.lang or "", source, chat=self._chat_id)

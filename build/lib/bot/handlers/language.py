@@ -1,0 +1,81 @@
+"""Language: resolved before every feature runs (middleware), chosen with /language."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot import LANGUAGES, callbacks
+from bot.context import JolContext
+from bot.handlers.screens import button, nav_row, reply, show, show_main_menu
+from bot.i18n import texts
+
+LANGUAGE_NAMES = {"ky": "🇰🇬 Кыргызча", "ru": "🇷🇺 Русский"}
+
+
+async def resolve_language(update: Update, context: JolContext) -> None:
+    """Set context.lang: the remembered choice, else Telegram's language_code if ky or ru.
+
+    With neither, the user is asked first: any message or button shows the language picker,
+    except the picker's own buttons.
+    """
+    chat = update.effective_chat
+    if chat is None or chat.type != "private":
+        return
+    remembered = await context.services.memory.get(chat.id)
+    user = update.effective_user
+    code = (user.language_code or "").split("-")[0] if user else ""
+    context.lang = remembered or (code if code in LANGUAGES else None)
+    if context.lang is None:
+        data = update.callback_query.data if update.callback_query else None
+        parsed = callbacks.parse(data)
+        if parsed is None or parsed.action != "l":
+            await ask_language(update, context)
+            raise ApplicationHandlerStop
+
+
+async def ask_language(update: Update, context: JolContext) -> None:
+    # Both languages at once: the user may not read the other one.
+    text = f"{texts('ky')('Choose your language')} / {texts('ru')('Choose your language')}"
+    keyboard = [[button(LANGUAGE_NAMES[lang], callbacks.lang_data(lang)) for lang in LANGUAGES]]
+    await show(update, context, text, keyboard)
+
+
+async def language_command(update: Update, context: JolContext) -> None:
+    await ask_language(update, context)
+
+
+async def language_button(update: Update, context: JolContext) -> None:
+    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
+    if parsed is None:
+        return
+    if parsed.action == "lang":
+        await ask_language(update, context)
+        return
+    chat = update.effective_chat
+    if chat is None:
+        return
+    context.lang = parsed.lang
+    context.services.memory.set(chat.id, parsed.lang)  # in memory now, written in a batch
+    context.count("language", parsed.lang)
+    await show_main_menu(update, context, context.texts("Language changed"))
+
+
+async def forget_command(update: Update, context: JolContext) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    deleted = await context.services.memory.forget(chat.id)
+    context.count("forget")
+    texts = context.texts
+    what = (texts("I have deleted the language I remembered for this chat.") if deleted
+            else texts("I had nothing remembered for this chat."))
+    await reply(update, context, what + "\n\n" + texts(
+        "Jol keeps no names, phone numbers or messages. Without knowing who, it only counts "
+        "which topics are opened, and single common words of searches that found nothing, "
+        "only when many different people typed them."), [nav_row(texts)])
+
+
+def is_language_button(data: object) -> bool:
+    parsed = callbacks.parse(data if isinstance(data, str) else None)
+    return parsed is not None and parsed.action in ("l", "lang")

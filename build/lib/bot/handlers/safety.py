@@ -1,0 +1,58 @@
+"""Clear this chat: delete the bot's and the user's messages, for a phone others may check.
+
+Telegram lets a bot delete messages in a private chat for 48 hours, both its own and the
+user's. The ids are remembered in memory only (bot.context.RecentMessages), never stored.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message, Update
+from telegram.error import BadRequest
+
+from bot import callbacks
+from bot.context import JolContext
+from bot.handlers.screens import answer_callback, button, nav_row, show
+
+log = logging.getLogger(__name__)
+BATCH = 100  # deleteMessages takes at most 100 ids
+
+
+async def remember_incoming(update: Update, context: JolContext) -> None:
+    """Group -3: note the id of each message the user sends, so it can be cleared too."""
+    message = update.message
+    if message is not None and message.chat.type == "private":
+        context.services.recent.add(message.chat.id, message.message_id)
+
+
+async def clear_button(update: Update, context: JolContext) -> None:
+    await answer_callback(update, context)
+    texts = context.texts
+    if update.callback_query is None or update.callback_query.data == callbacks.CLEAR_CHAT:
+        await show(update, context, texts(
+            "Delete the messages of this chat, yours and mine, from the last 48 hours? "
+            "This cannot be undone."), [
+            [button("🧹 " + texts("Yes, delete"), callbacks.CLEAR_CHAT_CONFIRMED)],
+            nav_row(texts, back=None)])
+        return
+    chat = update.effective_chat
+    if chat is None:
+        return
+    ids = set(context.services.recent.pop(chat.id))
+    if isinstance(update.callback_query.message, Message):
+        ids.add(update.callback_query.message.message_id)
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), BATCH):
+        try:
+            await context.bot.delete_messages(chat.id, ordered[start : start + BATCH])
+        except BadRequest as error:
+            # Already deleted, or older than 48 hours: nothing more can be done for those.
+            log.info("some messages could not be deleted: %s", error.message)
+    # One short, neutral line: it says nothing about what the chat was about.
+    sent = await context.bot.send_message(chat.id, texts("Done."))
+    context.services.recent.add(chat.id, sent.message_id)
+
+
+def is_clear_button(data: object) -> bool:
+    return data in (callbacks.CLEAR_CHAT, callbacks.CLEAR_CHAT_CONFIRMED)

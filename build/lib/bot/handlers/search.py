@@ -1,0 +1,41 @@
+"""Free text is a search question: the best topics come back as buttons.
+
+The query is used in memory only: never stored, never logged. When nothing is found, single
+common words of it are counted (bot.stats.gaps), and written only once enough different chats
+typed the same word that day, so NGO staff learn what content is missing.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import callbacks
+from bot.context import JolContext
+from bot.handlers.screens import Keyboard, button, nav_row, reply
+from bot.stats.gaps import gap_words
+
+MAX_RESULTS = 5
+
+
+async def search_text(update: Update, context: JolContext) -> None:
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    texts = context.texts
+    hits = context.content.search.search(message.text, texts.lang, limit=MAX_RESULTS)
+    keyboard: Keyboard = []
+    for hit in hits:
+        topic = context.content.topic(texts.lang, hit.topic)
+        if topic is not None:
+            keyboard.append([button(topic.title, callbacks.topic_data(topic.id))])
+    if keyboard:
+        context.count("search_found", hits[0].topic)
+        text = texts("Here is what I found. Choose a topic:")
+    else:
+        context.count("search_not_found")
+        if update.effective_chat is not None:  # words wait in memory for enough other chats
+            context.stats.count_gap_words(update.effective_chat.id, gap_words(message.text))
+        text = texts("I found nothing for this question. Try other words, or open the menu. "
+                     "If you are in danger, press SOS.")
+    keyboard.append(nav_row(texts))
+    await reply(update, context, text, keyboard)

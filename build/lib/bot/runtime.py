@@ -1,0 +1,48 @@
+"""Opening and closing what the bot needs to serve: content, database, counters, memory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot import db
+from bot.content.store import ContentStore
+from bot.context import Services
+from bot.settings import Settings
+from bot.stats.memory import LanguageMemory
+from bot.stats.recorder import StatsRecorder
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, *,
+                        migrate_in_child: bool = False) -> AsyncIterator[Services]:
+    """Content first (a broken folder stops the start with the exact problems), then the
+    database, upgraded to the latest migration (in a child process for a long-running bot,
+    see bot.db); counters and languages are flushed when the block ends."""
+    content = ContentStore(settings.content_dir, settings.stale_after_days)
+    if migrate_in_child:
+        await db.upgrade_in_child(settings.database_url)
+    else:
+        await db.upgrade(settings.database_url)
+    engine = db.create_engine(settings.database_url)
+    secret, notices = db.load_or_create_secret(settings.secret, settings.secret_file,
+                                               settings.database_url)
+    for notice in notices:
+        log.warning(notice)
+    stats = StatsRecorder(engine, flush_seconds=settings.stats_flush_seconds,
+                          cap=settings.stats_cap, gap_threshold=settings.min_report_count)
+    memory = LanguageMemory(engine, secret, flush_seconds=settings.stats_flush_seconds)
+    await stats.start()
+    await memory.start()
+    try:
+        yield Services(settings=settings, content=content, engine=engine, stats=stats,
+                       memory=memory)
+    finally:
+        try:
+            await memory.close()
+        finally:
+            await stats.close()
+            await engine.dispose()

@@ -1,0 +1,1 @@
+"""Anonymous statistics and chat-language memory: counters by day, never who asked."""

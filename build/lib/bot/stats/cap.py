@@ -1,0 +1,63 @@
+"""The daily contribution cap: what one chat can add to the statistics in one UTC day.
+
+Differential privacy needs a bound on one person's contribution (the privacy unit here is
+the person-day): each chat adds at most 1 to any cell, and to at most `cap` cells a day;
+anything beyond is not counted. Chats are told apart by an HMAC of the chat id under a
+random key that lives only in this process's memory and is replaced, with everything seen,
+at every UTC midnight: nothing of it is ever stored, and yesterday's keys cannot be matched
+to today's.
+
+The cap holds per process: with several replicas, or after a restart the same day, a chat
+could add up to `cap` cells once more. The release accounts for one process (see README).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import date
+
+Cell = tuple[str, str, str]  # event, key, lang
+
+MAX_CHATS_PER_DAY = 200_000  # bounds memory; chats beyond it are not counted that day
+_DIGEST_BYTES = 8  # enough to tell a day's chats apart; a collision only under-counts
+
+
+class DailyCap:
+    """Admits (chat, cell) once per day, and at most `cap` cells per chat per day."""
+
+    def __init__(self, cap: int) -> None:
+        if cap < 1:
+            raise ValueError("the per-chat cap must be at least 1")
+        self.cap = cap
+        self._day: date | None = None
+        self._key = b""
+        self._cells: dict[bytes, set[Cell]] = {}
+
+    def new_day(self, day: date) -> bool:
+        """Start a new day with a fresh key and nothing seen; True if the day changed."""
+        if day == self._day:
+            return False
+        self._day = day
+        self._key = secrets.token_bytes(32)
+        self._cells = {}
+        return True
+
+    def admit(self, chat_id: int, cell: Cell) -> bool:
+        """Whether this chat may add 1 to this cell today (call new_day() first)."""
+        digest = hmac.new(self._key, str(chat_id).encode("ascii"),
+                          hashlib.sha256).digest()[:_DIGEST_BYTES]
+        cells = self._cells.get(digest)
+        if cells is None:
+            if len(self._cells) >= MAX_CHATS_PER_DAY:
+                return False
+            cells = self._cells[digest] = set()
+        if cell in cells or len(cells) >= self.cap:
+            return False
+        cells.add(cell)
+        return True
+
+    @property
+    def chats(self) -> int:
+        return len(self._cells)

@@ -1,0 +1,158 @@
+"""Which language a chat chose, stored under HMAC(secret, chat id) so the id is never kept.
+
+Without the secret the stored keys cannot be linked back to a chat; losing the secret only
+means every chat is asked for its language again.
+
+A choice is kept in memory at once and written with the others in one transaction every few
+seconds (like the counters): a burst of new users then costs SQLite one write, not hundreds
+queued for its write lock. A crash loses at most the last interval's choices; those chats are
+simply asked again. /forget is written at once: deleting must not wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import date
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.stats.flushing import FlushLoop
+from bot.stats.models import LANG_LEN, ChatLanguage
+from bot.stats.recorder import upsert_statement, utc_today
+
+logger = logging.getLogger(__name__)
+
+_MISSING = object()
+
+# Bounds memory while the database is down; choices beyond it are kept in the cache only.
+MAX_PENDING_CHOICES = 100_000
+
+
+class LanguageMemory:
+    """Remembers a chat's language; a bounded LRU cache keeps lookups off the database."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        secret: bytes,
+        cache_size: int = 10_000,
+        today: Callable[[], date] = utc_today,
+        flush_seconds: float = 2.0,
+    ) -> None:
+        if not secret:
+            raise ValueError("the language-memory secret must not be empty")
+        self._engine = engine
+        # Insert or replace; raises ValueError for a database other than SQLite or PostgreSQL.
+        self._upsert = upsert_statement(
+            engine, ChatLanguage, ["chat_key"],
+            lambda excluded: {"lang": excluded.lang, "updated_on": excluded.updated_on})
+        self._secret = secret
+        self._today = today
+        self.cache_size = max(0, cache_size)
+        # chat key (HMAC) → language, or None when the database has nothing for it.
+        # Only HMACs, like the database: a memory dump holds no chat ids either.
+        self._cache: OrderedDict[str, str | None] = OrderedDict()
+        self._pending: dict[str, str] = {}  # chat key → language chosen, not yet written
+        self._write_lock = asyncio.Lock()  # a flush and a /forget never interleave
+        self._loop = FlushLoop(self.flush, flush_seconds, "jol-language-flush")
+        self.failed_flushes = 0
+
+    def chat_key(self, chat_id: int) -> str:
+        """Hex HMAC-SHA256 of the chat id: the only form in which a chat is ever stored."""
+        return hmac.new(self._secret, str(chat_id).encode("ascii"), hashlib.sha256).hexdigest()
+
+    def _remember(self, key: str, lang: str | None) -> None:
+        if self.cache_size == 0:
+            return
+        self._cache[key] = lang
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    async def get(self, chat_id: int) -> str | None:
+        """The chat's remembered language, or None if it never chose one (or forgot)."""
+        key = self.chat_key(chat_id)
+        if key in self._pending:
+            return self._pending[key]
+        cached = self._cache.get(key, _MISSING)
+        if cached is not _MISSING:
+            self._cache.move_to_end(key)
+            return cached if isinstance(cached, str) else None
+        async with self._engine.connect() as conn:
+            lang = await conn.scalar(
+                select(ChatLanguage.lang).where(ChatLanguage.chat_key == key)
+            )
+        # A set() or forget() that finished while we read knows better than our old read.
+        if key not in self._cache and key not in self._pending:
+            self._remember(key, lang)
+        return lang
+
+    def set(self, chat_id: int, lang: str) -> None:
+        """Remember a chat's language now; it reaches the database with the next flush."""
+        key = self.chat_key(chat_id)
+        lang = lang[:LANG_LEN]
+        if key in self._pending or len(self._pending) < MAX_PENDING_CHOICES:
+            self._pending[key] = lang
+        self._remember(key, lang)
+
+    @property
+    def pending(self) -> int:
+        """Choices waiting for the next flush."""
+        return len(self._pending)
+
+    async def flush(self) -> int:
+        """Write the pending choices (insert or replace, dated to the day) in one transaction.
+
+        On a database error they stay pending for the next try; only the error's class is
+        logged, never a key.
+        """
+        async with self._write_lock:
+            if not self._pending:
+                return 0
+            batch, self._pending = self._pending, {}
+            today = self._today()
+            rows = [{"chat_key": key, "lang": lang, "updated_on": today}
+                    for key, lang in sorted(batch.items())]  # one lock order for all writers
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(self._upsert, rows)
+            except BaseException as exc:
+                # Put back what no newer choice replaced meanwhile.
+                self._pending = {**batch, **self._pending}
+                if not isinstance(exc, Exception):
+                    raise
+                self.failed_flushes += 1
+                logger.warning("language flush failed (%s); %d choices kept for the next try",
+                               type(exc).__name__, len(batch))
+                return 0
+            return len(rows)
+
+    async def forget(self, chat_id: int) -> bool:
+        """Delete the chat's language (the /forget command); True if one was remembered."""
+        key = self.chat_key(chat_id)
+        # Drop it from memory first: even if the database fails, this process forgets.
+        self._cache.pop(key, None)
+        was_pending = self._pending.pop(key, None) is not None
+        async with self._write_lock:  # not while a flush may be writing this very key
+            # A failed flush puts its batch back: take the key out again.
+            was_pending = self._pending.pop(key, None) is not None or was_pending
+            async with self._engine.begin() as conn:
+                result = await conn.execute(
+                    delete(ChatLanguage).where(ChatLanguage.chat_key == key)
+                )
+        self._remember(key, None)
+        return was_pending or bool(result.rowcount)
+
+    async def start(self) -> None:
+        """Start writing choices in the background (once; later calls do nothing)."""
+        await self._loop.start()
+
+    async def close(self) -> None:
+        """Stop the background writes and write what is still pending (call at shutdown)."""
+        await self._loop.close()

@@ -1,0 +1,197 @@
+"""Anonymous event counters: counted in memory on the hot path, written in batches.
+
+A reply never waits for the database: `count()` only bumps a dict entry. A background task
+writes the pending counts every `flush_seconds` with atomic UPSERTs, so concurrent writers
+(tasks, processes, replicas) never lose an increment. A crash loses at most the counts of
+the last flush interval (plus any kept while the database was unreachable).
+
+Counts that come with a chat pass the daily cap first (bot.stats.cap): a chat adds at most 1
+to a cell and to at most `cap` cells a day, the bound the noisy release relies on. Words of
+failed searches also wait in memory until enough different chats typed them that day
+(bot.stats.gaps); below that they are never written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.stats.cap import DailyCap
+from bot.stats.flushing import FlushLoop
+from bot.stats.gaps import GapGate
+from bot.stats.models import EVENT_LEN, KEY_LEN, LANG_LEN, SOURCE_LEN, Counter
+
+logger = logging.getLogger(__name__)
+
+CounterKey = tuple[date, str, str, str, str]  # day, event, key, lang, source
+
+# Bounds memory while the database is down: "gap" keys come from user input, so the number
+# of distinct keys is not naturally limited. Counts for new keys beyond this are dropped.
+MAX_PENDING_KEYS = 100_000
+
+
+def utc_today() -> date:
+    """Today's date in UTC: counters are per day, never finer."""
+    return datetime.now(UTC).date()
+
+
+def upsert_statement(engine: AsyncEngine, model: Any, keys: list[str],
+                     update: Callable[[Any], dict[str, Any]]) -> Any:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET update(excluded), on SQLite or PostgreSQL:
+    an atomic write that concurrent writers (tasks, processes, replicas) cannot interleave."""
+    dialect = engine.dialect.name
+    insert: Any  # the two dialects' Insert classes share the on-conflict API, not a base
+    if dialect == "sqlite":
+        insert = sqlite.insert(model)
+    elif dialect == "postgresql":
+        insert = postgresql.insert(model)
+    else:
+        raise ValueError(f"Jol's database must be SQLite or PostgreSQL, not {dialect!r}")
+    return insert.on_conflict_do_update(index_elements=keys, set_=update(insert.excluded))
+
+
+class StatsRecorder:
+    """Counts (day, event, key, lang, source) in memory and flushes them in batches."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        flush_seconds: float = 2.0,
+        today: Callable[[], date] = utc_today,
+        *,
+        cap: int = 4,
+        gap_threshold: int = 5,
+    ) -> None:
+        self._engine = engine
+        self._cap = DailyCap(cap)
+        self._gaps = GapGate(gap_threshold)
+        # count = counters.count + excluded.count
+        self._statement = upsert_statement(
+            engine, Counter, ["day", "event", "key", "lang", "source"],
+            lambda excluded: {"count": Counter.count + excluded["count"]})
+        self._loop = FlushLoop(self.flush, flush_seconds, "jol-stats-flush")
+        self._today = today
+        self._pending: dict[CounterKey, int] = {}
+        self._oldest: float | None = None  # monotonic time of the oldest unflushed count
+        self._flush_lock = asyncio.Lock()
+        self.dropped = 0  # counts lost to MAX_PENDING_KEYS, for metrics
+        self.failed_flushes = 0  # flushes that hit a database error, for metrics
+
+    def count(self, event: str, key: str = "", lang: str = "", source: str = "",
+              *, chat: int | None = None) -> None:
+        """Add one to a counter in memory; O(1), never touches the database or raises on input.
+
+        With `chat`, the count passes the daily cap first and may be dropped.
+        """
+        event, key, lang = event[:EVENT_LEN], key[:KEY_LEN], lang[:LANG_LEN]
+        if chat is not None and not self._admit(chat, (event, key, lang)):
+            return
+        self._add((self._today(), event, key, lang, source[:SOURCE_LEN]), 1)
+
+    def count_gap_words(self, chat: int, words: list[str]) -> None:
+        """Count words of a failed search; written only once enough chats typed them today."""
+        for word in words:
+            word = word[:KEY_LEN]
+            if self._admit(chat, ("gap", word, "")):
+                n = self._gaps.admit(word)
+                if n:
+                    self._add((self._today(), "gap", word, "", ""), n)
+
+    def _admit(self, chat: int, cell: tuple[str, str, str]) -> bool:
+        self._roll_day()
+        return self._cap.admit(chat, cell)
+
+    def _roll_day(self) -> None:
+        """At UTC midnight: a new cap key, and yesterday's words below the threshold gone."""
+        if self._cap.new_day(self._today()):
+            self._gaps.new_day()
+
+    def _add(self, counter: CounterKey, n: int) -> None:
+        pending = self._pending
+        if counter in pending:
+            pending[counter] += n
+            return
+        if len(pending) >= MAX_PENDING_KEYS:
+            self.dropped += n
+            return
+        pending[counter] = n
+        if self._oldest is None:
+            self._oldest = time.monotonic()
+
+    @property
+    def gap_words_waiting(self) -> int:
+        """Words of today's failed searches held in memory, for tests and metrics."""
+        return self._gaps.tracked
+
+    @property
+    def pending(self) -> int:
+        """Distinct counters waiting for the next flush."""
+        return len(self._pending)
+
+    @property
+    def last_flush_lag(self) -> float:
+        """Seconds since the oldest unflushed count (0 when nothing waits): a health metric."""
+        if self._oldest is None:
+            return 0.0
+        return max(0.0, time.monotonic() - self._oldest)
+
+    async def start(self) -> None:
+        """Start the background flush loop (once; later calls do nothing)."""
+        await self._loop.start()
+
+    async def flush(self) -> int:
+        """Write pending counts in one transaction; returns how many counters were written.
+
+        On a database error the counts go back to memory for the next try; only the error's
+        class is logged, never the counted data.
+        """
+        self._roll_day()  # also when nobody counts: memory forgets on time, not on next use
+        async with self._flush_lock:
+            if not self._pending:
+                return 0
+            batch, self._pending = self._pending, {}
+            oldest, self._oldest = self._oldest, None
+            # One order for every writer, so concurrent transactions lock rows in the same
+            # order and PostgreSQL cannot deadlock between two flushes.
+            rows = [
+                {"day": c[0], "event": c[1], "key": c[2], "lang": c[3], "source": c[4], "count": n}
+                for c, n in sorted(batch.items())
+            ]
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(self._statement, rows)
+            except BaseException as exc:
+                self._restore(batch, oldest)
+                if not isinstance(exc, Exception):
+                    raise  # cancelled: counts are back in memory, close() can still write them
+                self.failed_flushes += 1
+                logger.warning(
+                    "stats flush failed (%s); %d counters kept for the next try",
+                    type(exc).__name__,
+                    len(batch),
+                )
+                return 0
+            return len(rows)
+
+    def _restore(self, batch: dict[CounterKey, int], oldest: float | None) -> None:
+        """Merge an unwritten batch back with anything counted meanwhile."""
+        for counter, n in batch.items():
+            self._pending[counter] = self._pending.get(counter, 0) + n
+        if oldest is not None and (self._oldest is None or oldest < self._oldest):
+            self._oldest = oldest
+
+    async def close(self) -> None:
+        """Stop the flush loop and write everything still pending (call at shutdown)."""
+        await self._loop.close()
+        if self._pending:
+            logger.error(
+                "stats: %d counters could not be written at shutdown and are lost",
+                len(self._pending),
+            )
