@@ -3,7 +3,9 @@
 Grammar (every form fits Telegram's 64-byte limit; content check verifies it per topic):
     m               main menu
     t:<id>[:<page>] open a topic (page counts from 0)
-    sos             the SOS screen
+    sos             SOS: the advice and a country picker
+    sos:<CC>        SOS for one country (ISO 3166 alpha-2, e.g. sos:KG);  sos:-  another / I
+                    don't know (the country is checked against the content by the handler)
     lang            the language picker;  l:<ky|ru>  choose a language
     clear           ask to delete this chat's messages;  clear!  delete them
     q:<ver><answers>   the job-offer self-check: <ver> is 4 hex digits naming the questions'
@@ -22,6 +24,7 @@ from bot import LANGUAGES
 MAX_CALLBACK_BYTES = 64
 # Single dashes only: "--" separates a topic from a campaign source in deep links.
 TOPIC_ID_RE = re.compile(r"^(?=.{1,40}$)[a-z0-9]+(-[a-z0-9]+)*$")
+_COUNTRY_RE = re.compile(r"^(?:[A-Z]{2}|-)$")
 _CHECK_RE = re.compile(r"^(?P<version>[0-9a-f]{4})(?P<answers>[ynu]{0,20})$")
 
 
@@ -33,6 +36,7 @@ class Callback:
     lang: str = ""
     answers: str = ""
     version: str = ""
+    country: str = ""  # SOS: an ISO country code, or "-" for another / don't know
 
 
 def topic_data(topic_id: str, page: int = 0) -> str:
@@ -41,6 +45,10 @@ def topic_data(topic_id: str, page: int = 0) -> str:
 
 def lang_data(lang: str) -> str:
     return f"l:{lang}"
+
+
+def sos_data(country: str) -> str:
+    return f"{SOS}:{country}"
 
 
 def check_data(answers: str, family: bool = False) -> str:
@@ -69,6 +77,8 @@ def parse(data: str | None) -> Callback | None:
         if page and not (page.isdigit() and len(page) <= 2 and not page.startswith("0")):
             return None
         return Callback(action="t", topic=topic, page=int(page or 0))
+    if head == SOS and _COUNTRY_RE.match(rest):
+        return Callback(action=SOS, country=rest)
     if head == "l" and rest in LANGUAGES:
         return Callback(action="l", lang=rest)
     check = _CHECK_RE.match(rest)

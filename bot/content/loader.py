@@ -19,7 +19,14 @@ import yaml
 
 from bot import LANGUAGES
 from bot.callbacks import MAX_CALLBACK_BYTES, TOPIC_ID_RE, topic_data
-from bot.content.model import Contact, ContentSnapshot, Problem, Severity, Topic
+from bot.content.model import (
+    CONTACT_KINDS,
+    Contact,
+    ContentSnapshot,
+    Problem,
+    Severity,
+    Topic,
+)
 from bot.content.render import (
     PAGE_LIMIT,
     markdown_problems,
@@ -49,7 +56,7 @@ TOPIC_KEYS = {
 }
 ACTIONS = ("check", "family-check", "clear-chat")
 CONTACT_KEYS = {"id", "country", "phone", "name", "hours", "note", "url", "verified_on",
-                "source", "status"}
+                "source", "status", "kind"}
 _SHORT_NUMBER_RE = re.compile(r"^\d{3,6}$")
 
 
@@ -372,12 +379,15 @@ def _parse_contact(
     status = item.get("status")
     if status not in ("verified", "unverified"):
         fail("status", f"{label}: status must be 'verified' or 'unverified'")
+    kind = item.get("kind", "hotline")
+    if kind not in CONTACT_KINDS:
+        fail("kind", f"{label}: kind must be one of {', '.join(CONTACT_KINDS)}")
     if not ok:
         return False, None
     return True, Contact(
         id=contact_id, country=str(country), phone=phone, name=names or {}, hours=hours or {},
         note=note or {}, url=url, verified_on=verified_on, source=str(source).strip(),
-        verified=status == "verified", line=start,
+        verified=status == "verified", line=start, kind=kind,
     )
 
 

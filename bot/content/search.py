@@ -216,6 +216,17 @@ class SearchIndex:
                 if score >= max(top * 0.35, self.MIN_SCORE)][:limit]
 
 
+CLEAR_FLOOR = 6.0  # a winner must rest on more than one body-text word
+
+
+def clear_winner(hits: list[SearchHit]) -> bool:
+    """Whether the first hit clearly answers the query: at least twice the second's score
+    (or alone) and above CLEAR_FLOOR. The bot then opens it at once instead of a list."""
+    if not hits or hits[0].score < CLEAR_FLOOR:
+        return False
+    return len(hits) == 1 or hits[0].score >= 2 * hits[1].score
+
+
 def _prefix_ratio(query: str, term: str, **_: object) -> float:
     """Similarity of the query's first len(term) letters to a term: a typo plus an ending."""
     if len(term) < 5 or len(query) <= len(term):
