@@ -6,6 +6,13 @@ Every word is reduced to a Latin "skeleton": Cyrillic is transliterated, Kyrgyz 
 indexed word exactly, by a shared stem (word endings differ: "москве" ~ "москва"), or by edit
 distance (typos, via rapidfuzz). Topics score by the words they match, weighted by where the
 word sits (title and keywords above body text) and by how rare it is across topics.
+
+Built for the messages people really send (issue 11): a multi-word keyword ("не выходит на
+связь") scores as a phrase, its single words only a little; a place name (a city, a country)
+weighs little, so in "брат в Екатеринбурге пропал" the problem decides, not the city; filler and
+Kyrgyz auxiliary verbs ("жатат", "калды") are stopwords; a topic found only through weak
+matches (a typo-distance guess, a four-letter stem) is not a result; web addresses such as
+migrant.kg stay one word.
 """
 
 from __future__ import annotations
@@ -31,15 +38,36 @@ _CYRILLIC = {
 _LATIN_VARIANTS = (("zh", "j"), ("kh", "h"), ("ts", "c"), ("x", "h"), ("w", "v"), ("q", "k"),
                    ("y", "i"), ("ck", "k"), ("dj", "j"))
 _WORD_RE = re.compile(r"[^\W_]+")
+# A web address is one word: "migrant.kg" must not make every "мигрант" a match.
+_ADDRESS_RE = re.compile(r"(?:https?://)?(?:[^\W_]+(?:-[^\W_]+)*\.)+[a-z]{2,6}\b(?:/\S*)?",
+                         re.IGNORECASE)
 _REPEAT_RE = re.compile(r"(.)\1+")
 
 # Words that carry no topic: question words, pronouns, particles (after skeletonising).
 _STOPWORDS_RAW = """
-как что где мне меня мой моя мои это для если или при есть нет можно нужно надо когда какой
+как что где мне меня мой моя мои это для если или при есть нет можно нужно нужен нужна нужны
+надо когда какой
 какие который чтобы тоже уже еще ещё его она они мы вы ты там тут так вот быть было будет все
 всё очень сколько почему кто себя свой свою нас вас них чем про под над без через после
 эмне кантип керек барбы мен сен ал биз силер алар бул ошол жана менен үчүн деп да дагы бар жок
 кайда качан ким кандай канча эмес болот болсо болуп дейт мага сага анын менин сенин
+здравствуйте привет добрый день доброе утро вечер спасибо благодарю пожалуйста подскажите
+скажите хочу хотел хотела могу может знаю узнать делать сделать просто вообще сейчас
+уже тогда потом сегодня завтра вчера вам вас тебе тебя меня мной нам ним ней был была были
+будут свои наш ваш
+салам саламатсызбы ассалому алейкум рахмат рахмет кандайсыз сураныч айтыңызчы айтып бериңиз
+бериңизчи берсеңиз кылсам кылсак кылабыз кылыш кылуу кылам кылып кантем керекпи барбы эле
+элем экен элек беле бүгүн эртең кечээ кайсы мен менде сизге сиз силер эмнеге эмнени
+жатат жатам жатасың жатасыз жатабыз жатышат жаткан жатканда калды калдым калдык калышты
+кетти кеттим кетишти алды алдым алышты койду койдум коюшту берди бердим беришти турат турам
+турушат жүрөт жүрөм отурат отурам болду болдум болгон болобу деди дедим дешет дешти
+"""
+# Place names weigh little: a city or a country in a long message says where, not what is wrong.
+_PLACES_RAW = """
+россия россии рф орусия москва москве питер петербург екатеринбург новосибирск казань сургут
+подмосковье казахстан казакстан алматы астана шымкент турция түркия стамбул анкара анталья
+корея кореяга кореяда сеул пусан англия британия великобритания лондон оаэ баэ эмираты дубай
+абу-даби шарджа бишкек ош кыргызстан таиланд мьянма
 """
 _MIN_STEM = 5
 
@@ -53,7 +81,20 @@ def skeleton(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """The searchable skeletons of a text, stopwords and one- or two-letter words dropped."""
+    """The searchable skeletons of a text, stopwords and one- or two-letter words dropped.
+
+    A web address stays one word, kept as written (lower case, with its dots)."""
+    result = []
+    pos = 0
+    for address in _ADDRESS_RE.finditer(text):
+        result += _plain_words(text[pos : address.start()])
+        result.append(address[0].lower().removeprefix("https://").removeprefix("http://"))
+        pos = address.end()
+    result += _plain_words(text[pos:])
+    return result
+
+
+def _plain_words(text: str) -> list[str]:
     result = []
     for raw in _WORD_RE.findall(text):
         word = skeleton(raw)
@@ -62,7 +103,12 @@ def words(text: str) -> list[str]:
     return result
 
 
+def _is_address(term: str) -> bool:
+    return "." in term
+
+
 STOPWORDS = frozenset(skeleton(w) for w in _STOPWORDS_RAW.split())
+PLACES = frozenset(_plain_words(_PLACES_RAW))
 
 
 _GAP_WORD_RE = re.compile(r"^[^\W\d_]{3,20}$")
@@ -93,23 +139,40 @@ class SearchHit:
     score: float
 
 
+Key = tuple[str, str]  # (lang, topic id)
+Phrase = tuple[str, ...]  # the words of a multi-word keyword
+
+
 class SearchIndex:
     """An immutable index of topic words; built once per content snapshot."""
 
     TITLE_WEIGHT = 4.0
     KEYWORD_WEIGHT = 3.0
+    PHRASE_PART_WEIGHT = 1.5  # one word of a multi-word keyword; the whole phrase scores more
+    PHRASE_WEIGHT = 1.5  # per word (× rarity) of a multi-word keyword found as a phrase
+    # A city or a country says where, not what the trouble is: however rare, it counts like a
+    # common word; a little more in the country's own topic (the place in its title).
+    PLACE_RARITY = 1.2
+    PLACE_TITLE_RARITY = 2.0
     OTHER_LANGUAGE = 0.8  # a match in the other language counts a little less
     SECTION_WEIGHT = 0.7  # a menu section answers less than the topics inside it
-    # Below this, a result rests on one weak fuzzy match in body text: better "not found".
-    MIN_SCORE = 2.5
+    # A result needs a keyword or title word matched solidly (exact, a stem, a near-typo), or
+    # this much from solid matches in body text: one weak guess (a typo-distance match, a
+    # four-letter stem, a three-letter word) is better "not found".
+    MIN_SCORE = 4.0
+    SOLID = 0.8  # similarity from which a match is solid
+    # Below this, the best topic must match more than half of the query's words.
+    WEAK_TOP = 5.0
     _CACHE_LIMIT = 4096
 
-    def __init__(self, postings: dict[str, dict[tuple[str, str], float]],
-                 topic_factor: dict[str, float]) -> None:
+    def __init__(self, postings: dict[str, dict[Key, float]], topic_factor: dict[str, float],
+                 phrases: dict[Phrase, set[Key]] | None = None) -> None:
         self._postings = postings
-        self._vocabulary = sorted(postings)
+        # Web addresses match only exactly: no stems or typos of "migrant.kg".
+        self._vocabulary = sorted(t for t in postings if not _is_address(t))
         self._topic_count = len(topic_factor)
         self._topic_factor = topic_factor
+        self._phrases = phrases or {}
         self._stems: dict[str, list[str]] = defaultdict(list)
         for term in self._vocabulary:
             for k in range(_MIN_STEM, len(term)):
@@ -118,9 +181,10 @@ class SearchIndex:
 
     @classmethod
     def build(cls, topics: Iterable[Topic]) -> SearchIndex:
-        postings: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
+        postings: dict[str, dict[Key, float]] = defaultdict(dict)
+        phrases: dict[Phrase, set[Key]] = defaultdict(set)
 
-        def add(term: str, key: tuple[str, str], weight: float) -> None:
+        def add(term: str, key: Key, weight: float) -> None:
             postings[term][key] = max(postings[term].get(key, 0.0), weight)
 
         topic_factor: dict[str, float] = {}
@@ -135,13 +199,18 @@ class SearchIndex:
                 counts[term] += 1
             for term, n in counts.items():
                 add(term, key, min(1.0 + 0.25 * (n - 1), 2.0))
-            for term in words(" ".join(topic.keywords)):
-                add(term, key, cls.KEYWORD_WEIGHT)
+            for keyword in topic.keywords:
+                terms = words(keyword)
+                if len(terms) > 1:
+                    phrases[tuple(terms)].add(key)
+                for term in terms:
+                    add(term, key, cls.KEYWORD_WEIGHT if len(terms) == 1
+                        else cls.PHRASE_PART_WEIGHT)
             for term in words(topic.title):
                 add(term, key, cls.TITLE_WEIGHT)
         for topic_id in parents & set(topic_factor):
             topic_factor[topic_id] = cls.SECTION_WEIGHT
-        return cls(dict(postings), topic_factor)
+        return cls(dict(postings), topic_factor, dict(phrases))
 
     def _matches(self, word: str) -> list[tuple[str, float]]:
         """Indexed terms that a query word stands for, with a similarity in (0, 1]."""
@@ -151,7 +220,7 @@ class SearchIndex:
         found: dict[str, float] = {}
         if word in self._postings:
             found[word] = 1.0
-        if len(word) >= 4 and not word.isdigit():
+        if len(word) >= 4 and not word.isdigit() and not _is_address(word):
             # The query is a stem of indexed words ("паспорт" ~ "паспорта").
             start = bisect_left(self._vocabulary, word)
             for term in self._vocabulary[start : start + 50]:
@@ -162,20 +231,21 @@ class SearchIndex:
             for k in range(len(word) - 1, 3, -1):
                 if word[:k] in self._postings:  # a four-letter stem is often another word
                     found.setdefault(word[:k], 0.9 if k >= _MIN_STEM else 0.7)
-            # Same stem, other ending ("москве" ~ "москва").
+            # Same stem, other ending ("москве" ~ "москва"); a short shared stem is a guess.
             for k in range(len(word) - 1, _MIN_STEM - 1, -1):
                 stem_terms = self._stems.get(word[:k])
                 if stem_terms:
                     for term in stem_terms:
                         if k >= 0.7 * min(len(term), len(word)):
-                            found.setdefault(term, 0.8)
+                            found.setdefault(term, 0.8 if k >= 0.8 * min(len(term), len(word))
+                                             else 0.7)
                     break
-            # Typos, with or without an ending.
+            # Typos, with or without an ending: a guess unless very close.
             if len(word) >= 5:
                 for term, ratio, _ in process.extract(
                     word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80, limit=8
                 ):
-                    found.setdefault(term, 0.75 * ratio / 100)
+                    found.setdefault(term, 0.8 if ratio >= 85 else 0.75 * ratio / 100)
                 for term, ratio, _ in process.extract(
                     word, self._vocabulary, scorer=_prefix_ratio, score_cutoff=86, limit=8
                 ):
@@ -191,29 +261,112 @@ class SearchIndex:
 
         Each query word adds, to every topic it matches, its best match there (similarity ×
         field weight) times the word's rarity: how few topics the word (with its variants)
-        matches at all. So "работа", found everywhere, counts little; "паспорт" counts a lot.
+        matches at all. So "работа", found everywhere, counts little; "паспорт" counts a lot;
+        a place name little, beside a problem. A multi-word keyword in the query adds more.
         """
-        query_words = list(dict.fromkeys(words(query[:500])))  # a long paste is cut, not refused
+        query_words = words(query[:500])  # a long paste is cut, not refused
         scores: dict[str, float] = defaultdict(float)
-        for word in query_words:
-            best: dict[str, float] = {}
-            for term, similarity in self._matches(word):
-                for (term_lang, topic_id), weight in self._postings[term].items():
-                    factor = 1.0 if term_lang == lang else self.OTHER_LANGUAGE
-                    value = similarity * weight * factor
-                    if value > best.get(topic_id, 0.0):
-                        best[topic_id] = value
+        solid: dict[str, float] = defaultdict(float)  # the part from solid matches
+        words_hit: dict[str, int] = defaultdict(int)  # query words solidly matched, per topic
+        keyword_hits: set[str] = set()  # an editor's keyword or title matched solidly
+        found = [(self._is_place(word), self._best(word, lang, keyword_hits))
+                 for word in dict.fromkeys(query_words)]
+        # Places are capped only when something else in the message says what is wrong.
+        problem = any(not place and any(is_solid for _, is_solid, _ in best.values())
+                      for place, best in found)
+        for place, best in found:
             if not best:
                 continue
             rarity = math.log(1 + self._topic_count / len(best))
-            for topic_id, value in best.items():
-                scores[topic_id] += value * rarity * self._topic_factor.get(topic_id, 1.0)
+            for topic_id, (value, is_solid, in_title) in best.items():
+                word_rarity = rarity
+                if place and problem:
+                    word_rarity = min(rarity, self.PLACE_TITLE_RARITY if in_title
+                                      else self.PLACE_RARITY)
+                points = value * word_rarity * self._topic_factor.get(topic_id, 1.0)
+                scores[topic_id] += points
+                if is_solid:
+                    solid[topic_id] += points
+                    words_hit[topic_id] += 1
+        for topic_id, points in self._phrase_points(query_words, lang).items():
+            scores[topic_id] += points
+            solid[topic_id] += points
         if not scores:
             return []
         top = max(scores.values())
+        best_topic = max(scores, key=lambda topic_id: scores[topic_id])
+        if (top < self.WEAK_TOP and len(found) >= 2
+                and 2 * words_hit[best_topic] <= len(found)):
+            # "как заработать деньги": one common word of an everyday question is no topic.
+            return []
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return [SearchHit(topic_id, round(score, 3)) for topic_id, score in ranked
-                if score >= max(top * 0.35, self.MIN_SCORE)][:limit]
+                if score >= top * 0.35 and (solid[topic_id] >= self.MIN_SCORE
+                                            or topic_id in keyword_hits)][:limit]
+
+    def _is_place(self, word: str) -> bool:
+        terms = self._matches(word)
+        return bool(terms) and terms[0][0] in PLACES
+
+    def _best(self, word: str, lang: str,
+              keyword_hits: set[str]) -> dict[str, tuple[float, bool, bool]]:
+        """Per topic, the best match of one query word: (value, solid, in the title); topics
+        where it is solidly a keyword or in the title go into `keyword_hits`."""
+        best: dict[str, tuple[float, bool, bool]] = {}
+        for term, similarity in self._matches(word):
+            for (term_lang, topic_id), weight in self._postings[term].items():
+                factor = 1.0 if term_lang == lang else self.OTHER_LANGUAGE
+                value = similarity * weight * factor
+                if value > best.get(topic_id, (0.0, False, False))[0]:
+                    # A three-letter word in body text is too often another word ("күн").
+                    is_solid = similarity >= self.SOLID and (
+                        len(term) > 3 or term.isdigit() or weight >= self.PHRASE_PART_WEIGHT)
+                    best[topic_id] = (value, is_solid, weight >= self.TITLE_WEIGHT)
+                    if is_solid and weight >= self.KEYWORD_WEIGHT:
+                        keyword_hits.add(topic_id)
+        return best
+
+    def _phrase_points(self, query_words: list[str], lang: str) -> dict[str, float]:
+        """Points for multi-word keywords whose words all appear, in order, in the query."""
+        points: dict[str, float] = defaultdict(float)
+        if len(query_words) < 2:
+            return points
+        for phrase, keys in self._phrases.items():
+            if _contains_phrase(query_words, phrase):
+                best: dict[str, float] = {}
+                for term_lang, topic_id in keys:
+                    factor = 1.0 if term_lang == lang else self.OTHER_LANGUAGE
+                    best[topic_id] = max(best.get(topic_id, 0.0), factor)
+                rarity = math.log(1 + self._topic_count / len(best))
+                for topic_id, factor in best.items():
+                    points[topic_id] += (self.PHRASE_WEIGHT * len(phrase) * factor * rarity
+                                         * self._topic_factor.get(topic_id, 1.0))
+        return points
+
+
+def _same_word(query_word: str, term: str) -> bool:
+    """A phrase's word in the query, allowing another ending ("связь" ~ "связи")."""
+    if query_word == term:
+        return True
+    shared = min(len(query_word), len(term), _MIN_STEM)
+    return shared >= 4 and query_word[:shared] == term[:shared]
+
+
+def _contains_phrase(query_words: list[str], phrase: Phrase) -> bool:
+    """The phrase's words in order, with at most one other word between two of them."""
+    for start, word in enumerate(query_words):
+        if not _same_word(word, phrase[0]):
+            continue
+        position = start
+        for part in phrase[1:]:
+            window = query_words[position + 1 : position + 3]
+            step = next((i for i, w in enumerate(window) if _same_word(w, part)), None)
+            if step is None:
+                break
+            position += 1 + step
+        else:
+            return True
+    return False
 
 
 CLEAR_FLOOR = 6.0  # a winner must rest on more than one body-text word
