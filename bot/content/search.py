@@ -172,7 +172,10 @@ class SearchIndex:
         self._vocabulary = sorted(t for t in postings if not _is_address(t))
         self._topic_count = len(topic_factor)
         self._topic_factor = topic_factor
-        self._phrases = phrases or {}
+        # Phrases by the stem key of their first word, so a query looks at a few, not all.
+        self._phrases: dict[str, list[tuple[Phrase, set[Key]]]] = defaultdict(list)
+        for phrase, keys in (phrases or {}).items():
+            self._phrases[_stem_key(phrase[0])].append((phrase, keys))
         self._stems: dict[str, list[str]] = defaultdict(list)
         for term in self._vocabulary:
             for k in range(_MIN_STEM, len(term)):
@@ -331,7 +334,9 @@ class SearchIndex:
         points: dict[str, float] = defaultdict(float)
         if len(query_words) < 2:
             return points
-        for phrase, keys in self._phrases.items():
+        candidates = {phrase: keys for word in set(query_words[:-1])
+                      for phrase, keys in self._phrases.get(_stem_key(word), ())}
+        for phrase, keys in candidates.items():
             if _contains_phrase(query_words, phrase):
                 best: dict[str, float] = {}
                 for term_lang, topic_id in keys:
@@ -342,6 +347,11 @@ class SearchIndex:
                     points[topic_id] += (self.PHRASE_WEIGHT * len(phrase) * factor * rarity
                                          * self._topic_factor.get(topic_id, 1.0))
         return points
+
+
+def _stem_key(word: str) -> str:
+    """Words that _same_word may join share this key: the first four letters, or the word."""
+    return word[:4] if len(word) >= 4 else word
 
 
 def _same_word(query_word: str, term: str) -> bool:
