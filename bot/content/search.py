@@ -308,8 +308,9 @@ class SearchIndex:
                                             or topic_id in keyword_hits)][:limit]
 
     def _is_place(self, word: str) -> bool:
-        terms = self._matches(word)
-        return bool(terms) and terms[0][0] in PLACES
+        """Whether a query word is a place name ("екатеринбурге" ~ "екатеринбург")."""
+        return any(term in PLACES for term, similarity in self._matches(word)
+                   if similarity >= self.SOLID)
 
     def _best(self, word: str, lang: str,
               keyword_hits: set[str]) -> dict[str, tuple[float, bool, bool]]:
