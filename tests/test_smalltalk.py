@@ -37,6 +37,8 @@ FRIENDLY = {
     ("ky", "рахмат", "thanks"),
     ("ky", "Чоң рахмат сизге!", "thanks"),
     ("ky", "rahmat", "thanks"),
+    ("ky", "Жардамыңыз үчүн чоң рахмат", "thanks"),
+    ("ru", "спасибо за помощь!", "thanks"),
     ("ky", "макул", "ok"),
     ("ky", "🙏🙏", "ok"),
 ])
@@ -74,4 +76,5 @@ def test_questions_are_not_small_talk() -> None:
                     "паспорт"):
         assert classify(message) is None, message
     assert classify("спасибо") == "thanks"
+    assert classify("помощь") is None  # what one thanks for is no thanks alone
     assert classify("") is None

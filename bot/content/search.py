@@ -54,7 +54,7 @@ _STOPWORDS_RAW = """
 здравствуйте привет добрый день доброе утро вечер спасибо благодарю пожалуйста подскажите
 скажите хочу хотел хотела могу может знаю узнать делать сделать просто вообще сейчас
 уже тогда потом сегодня завтра вчера вам вас тебе тебя меня мной нам ним ней был была были
-будут свои наш ваш
+будут свои наш ваш английский английского английском англис англисче
 салам саламатсызбы ассалому алейкум рахмат рахмет кандайсыз сураныч айтыңызчы айтып бериңиз
 бериңизчи берсеңиз кылсам кылсак кылабыз кылыш кылуу кылам кылып кантем керекпи барбы эле
 элем экен элек беле бүгүн эртең кечээ кайсы мен менде сизге сиз силер эмнеге эмнени
@@ -275,6 +275,7 @@ class SearchIndex:
         found = [(self._is_place(word), self._best(word, lang, keyword_hits))
                  for word in dict.fromkeys(query_words)]
         # Places are capped only when something else in the message says what is wrong.
+        # (A place with any verb, "Алматыда иштесе болобу", asks about that country.)
         problem = any(not place and any(is_solid for _, is_solid, _ in best.values())
                       for place, best in found)
         for place, best in found:
@@ -298,7 +299,7 @@ class SearchIndex:
             return []
         top = max(scores.values())
         best_topic = max(scores, key=lambda topic_id: scores[topic_id])
-        if (top < self.WEAK_TOP and len(found) >= 2
+        if (top < self.WEAK_TOP and len(found) >= 2 and not any(place for place, _ in found)
                 and 2 * words_hit[best_topic] <= len(found)):
             # "как заработать деньги": one common word of an everyday question is no topic.
             return []
@@ -324,7 +325,7 @@ class SearchIndex:
                 if value > best.get(topic_id, (0.0, False, False))[0]:
                     # A three-letter word in body text is too often another word ("күн").
                     is_solid = similarity >= self.SOLID and (
-                        len(term) > 3 or term.isdigit() or weight >= self.PHRASE_PART_WEIGHT)
+                        len(term) > 3 or term.isdigit() or weight >= self.KEYWORD_WEIGHT)
                     best[topic_id] = (value, is_solid, weight >= self.TITLE_WEIGHT)
                     if is_solid and weight >= self.KEYWORD_WEIGHT:
                         keyword_hits.add(topic_id)

@@ -45,6 +45,11 @@ WORDS: dict[Kind, str] = {
         түшүндүм түшүнүктүү мейли болуптур нет жок
     """,
 }
+# What people thank for: allowed beside a thank-you word only ("помощь" alone is no thanks).
+THANKED_FOR = """
+    за помощь помощи информацию информации ответ ответы совет советы бот боту
+    жардамың жардамыңыз жардам үчүн маалымат маалыматыңыз жообуңуз кеңешиңиз
+"""
 # Words that may come with any of the above without changing what it is.
 FILLER = """
     пожалуйста пж пжл плиз вам вас тебе тебя мне очень всем сиз сен мага эже байке агай апа
@@ -53,6 +58,7 @@ FILLER = """
 _WORD_RE = re.compile(r"[^\W_]+")
 _SKELETONS = {kind: frozenset(skeleton(w) for w in text.split()) for kind, text in WORDS.items()}
 _FILLER = frozenset(skeleton(w) for w in FILLER.split())
+_THANKED_FOR = frozenset(skeleton(w) for w in THANKED_FOR.split())
 
 
 def classify(text: str) -> Kind | None:
@@ -66,6 +72,8 @@ def classify(text: str) -> Kind | None:
     sos, greeting, thanks, ok = (_SKELETONS[k] for k in ("sos", "greeting", "thanks", "ok"))
     if found & sos and found <= sos | greeting | ok:
         return "sos"  # "салам, жардам бериңиз" is a cry for help, not a greeting
+    if found & thanks and found <= greeting | thanks | ok | _THANKED_FOR:
+        return "thanks"  # "спасибо за помощь", "жардамыңыз үчүн рахмат"
     if found <= greeting | thanks | ok:
         return "thanks" if found & thanks else "greeting" if found & greeting else "ok"
     return None
