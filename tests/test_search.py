@@ -163,3 +163,11 @@ def test_cli_search_json_and_stdin(capsys: pytest.CaptureFixture[str],
     assert len(lines) == 2
     assert json.loads(lines[0])[0]["topic"] == "korea"
     assert json.loads(lines[1]) == []
+
+
+def test_small_talk_is_no_question_but_a_cry_for_help_finds_sos() -> None:
+    for lang, message in (("ru", "спасибо за помощь"), ("ky", "жардамыңыз үчүн рахмат"),
+                          ("ru", "добрый день"), ("ky", "ассалому алейкум"), ("ky", "макул")):
+        assert REAL.search.search(message, lang) == [], message
+    assert REAL.search.search("помогите", "ru")[0].topic == "sos"
+    assert REAL.search.search("помощь", "ru")  # what one thanks for is still a question

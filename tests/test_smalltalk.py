@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.handlers.smalltalk import classify
+from bot.content.search import small_talk as classify
 from tests.helpers import running_bot
 
 MENU_TITLE = {"ru": "Главное меню", "ky": "Башкы меню"}

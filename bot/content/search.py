@@ -23,6 +23,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from rapidfuzz import fuzz, process
 
@@ -131,6 +132,75 @@ def gap_words(query: str) -> list[str]:
         if _GAP_WORD_RE.match(word) and skeleton(word) not in STOPWORDS and word not in result:
             result.append(word)
     return result[:MAX_GAP_WORDS]
+
+
+# ---------------------------------------------------------------- small talk
+# Greetings, thanks, "ok", emoji and cries for help are not search questions: the bot answers
+# them before searching (handlers/smalltalk.py), and search finds no topic for them.
+SmallTalk = Literal["sos", "greeting", "thanks", "ok"]
+
+SOS_EMOJI = "🆘"
+SMALL_TALK_WORDS: dict[SmallTalk, str] = {
+    # A cry for help, alone or with "please" / "urgently": the SOS screen.
+    "sos": """
+        sos сос помогите помоги помогити спасите спаси help жардам жардам бериңиз
+        бериңизчи бергиле бериңиздер жардамга куткаргыла куткаргылачы куткар
+        срочно тез шашылыш
+    """,
+    "greeting": """
+        привет приветствую здравствуйте здравствуй здрасте здрасьте добрый день утро вечер
+        доброе салам саламатсызбы саламатсыңбы ассалому ассаламу алейкум алейкуму
+        кандайсыз кандайсың кандай жакшысызбы жакшысыңбы кайырлуу таң кеч күн
+        как дела hi hello hey
+    """,
+    "thanks": """
+        спасибо спс благодарю благодарен благодарна рахмат рахмет чоң ыракмат сизге сага
+        thanks thank you большое огромное
+    """,
+    "ok": """
+        ок окей ok okay да ага хорошо понятно ясно понял поняла ладно ооба макул жакшы
+        түшүндүм түшүнүктүү мейли болуптур нет жок
+    """,
+}
+# What people thank for: allowed beside a thank-you word only ("помощь" alone is no thanks).
+THANKED_FOR = """
+    за помощь помощи информацию информации ответ ответы совет советы бот боту
+    жардамың жардамыңыз жардам үчүн маалымат маалыматыңыз жообуңуз кеңешиңиз
+"""
+# Words that may come with any of the above without changing what it is.
+SMALL_TALK_FILLER = """
+    пожалуйста пж пжл плиз вам вас тебе тебя мне очень всем сиз сен мага эже байке агай апа
+    бир ой эй please
+"""
+_WORD_RE = re.compile(r"[^\W_]+")
+_SMALL_TALK = {kind: frozenset(skeleton(w) for w in text.split())
+               for kind, text in SMALL_TALK_WORDS.items()}
+_FILLER = frozenset(skeleton(w) for w in SMALL_TALK_FILLER.split())
+_THANKED_FOR = frozenset(skeleton(w) for w in THANKED_FOR.split())
+
+
+def small_talk(text: str) -> SmallTalk | None:
+    """What kind of small talk a message is, or None for a question to search.
+
+    Small talk only when every word is in the lists above (so "помогите найти работу в
+    Корее" is a question, and "спасибо" never opens SOS). Words compare as skeletons, so
+    "rahmat", "рахмат" and "рахмаат" are one word. Editors who find a missing word add it
+    here, in either script, lower case.
+    """
+    if SOS_EMOJI in text:
+        return "sos"
+    found = {skeleton(w) for w in _WORD_RE.findall(text[:200])}
+    if not found:
+        return "ok" if text.strip() else None  # only emoji or punctuation
+    found -= _FILLER
+    sos, greeting, thanks, ok = (_SMALL_TALK[k] for k in ("sos", "greeting", "thanks", "ok"))
+    if found & sos and found <= sos | greeting | ok:
+        return "sos"  # "салам, жардам бериңиз" is a cry for help, not a greeting
+    if found & thanks and found <= greeting | thanks | ok | _THANKED_FOR:
+        return "thanks"  # "спасибо за помощь", "жардамыңыз үчүн рахмат"
+    if found <= greeting | thanks | ok:
+        return "thanks" if found & thanks else "greeting" if found & greeting else "ok"
+    return None
 
 
 @dataclass(frozen=True)
@@ -267,6 +337,8 @@ class SearchIndex:
         matches at all. So "работа", found everywhere, counts little; "паспорт" counts a lot;
         a place name little, beside a problem. A multi-word keyword in the query adds more.
         """
+        if small_talk(query) in ("greeting", "thanks", "ok"):
+            return []  # not a question (a cry for help still finds the sos topic)
         query_words = words(query[:500])  # a long paste is cut, not refused
         scores: dict[str, float] = defaultdict(float)
         solid: dict[str, float] = defaultdict(float)  # the part from solid matches

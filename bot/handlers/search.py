@@ -11,11 +11,11 @@ from __future__ import annotations
 from telegram import Update
 
 from bot import callbacks
-from bot.content.search import clear_winner, gap_words
+from bot.content.search import clear_winner, gap_words, small_talk
 from bot.context import JolContext
 from bot.handlers.menu import open_topic
 from bot.handlers.screens import Keyboard, button, nav_row, reply
-from bot.handlers.smalltalk import answer_smalltalk, classify
+from bot.handlers.smalltalk import answer_smalltalk
 
 MAX_RESULTS = 5
 
@@ -24,9 +24,9 @@ async def search_text(update: Update, context: JolContext) -> None:
     message = update.effective_message
     if message is None or not message.text:
         return
-    small_talk = classify(message.text)
-    if small_talk is not None:
-        await answer_smalltalk(update, context, small_talk)
+    kind = small_talk(message.text)
+    if kind is not None:
+        await answer_smalltalk(update, context, kind)
         return
     texts = context.texts
     search = context.content.search
