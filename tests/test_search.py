@@ -169,5 +169,5 @@ def test_small_talk_is_no_question_but_a_cry_for_help_finds_sos() -> None:
     for lang, message in (("ru", "спасибо за помощь"), ("ky", "жардамыңыз үчүн рахмат"),
                           ("ru", "добрый день"), ("ky", "ассалому алейкум"), ("ky", "макул")):
         assert REAL.search.search(message, lang) == [], message
-    assert REAL.search.search("помогите", "ru")[0].topic == "sos"
+    assert "sos" in [hit.topic for hit in REAL.search.search("помогите", "ru")[:3]]
     assert REAL.search.search("помощь", "ru")  # what one thanks for is still a question
