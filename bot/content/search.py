@@ -23,6 +23,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz, process
@@ -73,6 +74,7 @@ _PLACES_RAW = """
 _MIN_STEM = 5
 
 
+@lru_cache(maxsize=16384)
 def skeleton(word: str) -> str:
     word = word.lower()
     latin = "".join(_CYRILLIC.get(ch, ch) for ch in word)
@@ -210,6 +212,7 @@ class SearchHit:
 
 
 Key = tuple[str, str]  # (lang, topic id)
+BestMatches = dict[str, tuple[float, bool, bool]]  # topic id -> (value, solid, in the title)
 Phrase = tuple[str, ...]  # the words of a multi-word keyword
 
 
@@ -251,6 +254,7 @@ class SearchIndex:
             for k in range(_MIN_STEM, len(term)):
                 self._stems[term[:k]].append(term)
         self._match_cache: dict[str, list[tuple[str, float]]] = {}
+        self._best_cache: dict[tuple[str, str], tuple[BestMatches, frozenset[str]]] = {}
 
     @classmethod
     def build(cls, topics: Iterable[Topic]) -> SearchIndex:
@@ -389,7 +393,18 @@ class SearchIndex:
               keyword_hits: set[str]) -> dict[str, tuple[float, bool, bool]]:
         """Per topic, the best match of one query word: (value, solid, in the title); topics
         where it is solidly a keyword or in the title go into `keyword_hits`."""
-        best: dict[str, tuple[float, bool, bool]] = {}
+        cached = self._best_cache.get((word, lang))
+        if cached is None:
+            cached = self._best_cache[(word, lang)] = self._best_uncached(word, lang)
+            if len(self._best_cache) > self._CACHE_LIMIT:
+                self._best_cache.clear()
+        best, hits = cached
+        keyword_hits.update(hits)
+        return best
+
+    def _best_uncached(self, word: str, lang: str) -> tuple[BestMatches, frozenset[str]]:
+        keyword_hits: set[str] = set()
+        best: BestMatches = {}
         for term, similarity in self._matches(word):
             for (term_lang, topic_id), weight in self._postings[term].items():
                 factor = 1.0 if term_lang == lang else self.OTHER_LANGUAGE
@@ -401,7 +416,7 @@ class SearchIndex:
                     best[topic_id] = (value, is_solid, weight >= self.TITLE_WEIGHT)
                     if is_solid and weight >= self.KEYWORD_WEIGHT:
                         keyword_hits.add(topic_id)
-        return best
+        return best, frozenset(keyword_hits)
 
     def _phrase_points(self, query_words: list[str], lang: str) -> dict[str, float]:
         """Points for multi-word keywords whose words all appear, in order, in the query."""
