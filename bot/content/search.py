@@ -23,7 +23,6 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz, process
@@ -74,7 +73,6 @@ _PLACES_RAW = """
 _MIN_STEM = 5
 
 
-@lru_cache(maxsize=16384)
 def skeleton(word: str) -> str:
     word = word.lower()
     latin = "".join(_CYRILLIC.get(ch, ch) for ch in word)
@@ -179,6 +177,7 @@ _SMALL_TALK = {kind: frozenset(skeleton(w) for w in text.split())
                for kind, text in SMALL_TALK_WORDS.items()}
 _FILLER = frozenset(skeleton(w) for w in SMALL_TALK_FILLER.split())
 _THANKED_FOR = frozenset(skeleton(w) for w in THANKED_FOR.split())
+_SMALL_TALK_ANY = _FILLER | _THANKED_FOR | frozenset().union(*_SMALL_TALK.values())
 
 
 def small_talk(text: str) -> SmallTalk | None:
@@ -191,9 +190,15 @@ def small_talk(text: str) -> SmallTalk | None:
     """
     if SOS_EMOJI in text:
         return "sos"
-    found = {skeleton(w) for w in _WORD_RE.findall(text[:200])}
-    if not found:
+    raw_words = _WORD_RE.findall(text[:200])
+    if not raw_words:
         return "ok" if text.strip() else None  # only emoji or punctuation
+    found = set()
+    for raw in raw_words:
+        word = skeleton(raw)
+        if word not in _SMALL_TALK_ANY:
+            return None  # a word of a question: stop here, most messages end at the first
+        found.add(word)
     found -= _FILLER
     sos, greeting, thanks, ok = (_SMALL_TALK[k] for k in ("sos", "greeting", "thanks", "ok"))
     if found & sos and found <= sos | greeting | ok:
