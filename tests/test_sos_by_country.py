@@ -127,3 +127,16 @@ def test_callback_grammar_for_sos() -> None:
     assert callbacks.parse("sos:-") == callbacks.Callback(action="sos", country="-")
     for bad in ("sos:kg", "sos:K", "sos:KGZ", "sos:", "sos:K1", "sos:--", "sos:КГ"):
         assert callbacks.parse(bad) is None, bad
+
+
+def test_a_wrong_contact_kind_is_a_located_error(content_copy: Path) -> None:
+    path = content_copy / "contacts.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("    kind: consular", "    kind: embassy", 1), encoding="utf-8")
+    line = next(n for n, row in enumerate(path.read_text("utf-8").splitlines(), 1)
+                if row == "    kind: embassy")
+    snapshot, problems = load_content(content_copy)
+    assert snapshot is None
+    assert any(p.path.endswith("contacts.yaml") and p.line == line
+               and "kind must be one of emergency, consular, hotline" in p.message
+               for p in problems), [str(p) for p in problems]
