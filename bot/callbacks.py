@@ -3,7 +3,9 @@
 Grammar (every form fits Telegram's 64-byte limit; content check verifies it per topic):
     m               main menu
     t:<id>[:<page>] open a topic (page counts from 0)
-    sos             the SOS screen
+    sos             SOS: the advice and a country picker
+    sos:<CC>        SOS for one country (ISO 3166 alpha-2, e.g. sos:KG);  sos:-  another / I
+                    don't know (the country is checked against the content by the handler)
     lang            the language picker;  l:<ky|ru>  choose a language
     clear           ask to delete this chat's messages;  clear!  delete them
     q:<ver>            the job-offer self-check's first question: where is the job? <ver> is
@@ -30,6 +32,7 @@ MAX_CALLBACK_BYTES = 64
 MAX_PAGES = 100  # pages 0-99: the page number has at most two digits
 # Single dashes only: "--" separates a topic from a campaign source in deep links.
 TOPIC_ID_RE = re.compile(r"^(?=.{1,40}$)[a-z0-9]+(-[a-z0-9]+)*$")
+_COUNTRY_RE = re.compile(r"^(?:[A-Z]{2}|-)$")
 CHECK_MAX_ANSWERS = 20
 _CHECK_RE = re.compile(rf"^(?P<version>[0-9a-f]{{4}})(?:(?P<destination>[0-9a-z])"
                        rf"(?P<answers>[ynu]{{0,{CHECK_MAX_ANSWERS}}})(?P<view>[*<]?))?$")
@@ -46,6 +49,7 @@ class Callback:
     destination: str = ""  # the self-check's destination code; "" before it is chosen
     view: str = ""  # the self-check result's view: "" (first showing), "*" or "<"
     contact: str = ""
+    country: str = ""  # SOS: an ISO country code, or "-" for another / don't know
 
 
 def topic_data(topic_id: str, page: int = 0) -> str:
@@ -54,6 +58,10 @@ def topic_data(topic_id: str, page: int = 0) -> str:
 
 def lang_data(lang: str) -> str:
     return f"l:{lang}"
+
+
+def sos_data(country: str) -> str:
+    return f"{SOS}:{country}"
 
 
 def check_data(state: str, family: bool = False) -> str:
@@ -99,6 +107,8 @@ def parse(data: str | None) -> Callback | None:
         return Callback(action="nw", topic=rest)
     if head == "nf" and TOPIC_ID_RE.match(rest):
         return Callback(action="nf", contact=rest)
+    if head == SOS and _COUNTRY_RE.match(rest):
+        return Callback(action=SOS, country=rest)
     if head == "l" and rest in LANGUAGES:
         return Callback(action="l", lang=rest)
     check = _CHECK_RE.match(rest)

@@ -300,10 +300,13 @@ async def happy_path(user: EmulatedUser, lang: str, query: str, unknown: str) ->
 
     found = await user.send(query)
     assert found.message_id != menu.message_id  # a typed question gets a new message
-    assert title(lang, "passport-taken") in found.button_labels[:3], found.button_labels
     assert SOS in found.button_labels
-    opened = await user.press(title(lang, "passport-taken"))
-    assert opened.message_id == found.message_id
+    if found.text.startswith(title(lang, "passport-taken")):
+        opened = found  # one topic clearly won this question: it opened at once
+    else:  # several fit: the best come as buttons
+        assert title(lang, "passport-taken") in found.button_labels[:3], found.button_labels
+        opened = await user.press(title(lang, "passport-taken"))
+        assert opened.message_id == found.message_id
     assert opened.text.startswith(title(lang, "passport-taken")), opened.text
 
     # Nothing found: an honest answer; the words are counted for NGO staff, never logged.

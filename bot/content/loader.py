@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, TypeGuard
+from typing import Any, NamedTuple, TypeGuard, cast
 
 import phonenumbers
 import yaml
@@ -21,7 +21,15 @@ import yaml
 from bot import LANGUAGES
 from bot.callbacks import MAX_CALLBACK_BYTES, MAX_PAGES, TOPIC_ID_RE, topic_data
 from bot.content.campaigns import parse_campaigns
-from bot.content.model import Contact, ContentSnapshot, Problem, Severity, Topic
+from bot.content.model import (
+    CONTACT_KINDS,
+    Contact,
+    ContactKind,
+    ContentSnapshot,
+    Problem,
+    Severity,
+    Topic,
+)
 from bot.content.render import (
     FOOTER_ROOM,
     PAGE_LIMIT,
@@ -63,7 +71,10 @@ TOPIC_KEYS = {
 ACTIONS = ("check", "family-check", "clear-chat")
 # Fields with a fixed set of values; None among them makes the field optional. One line here
 # and one in Contact(...) add another, e.g. "kind": (None, "emergency", "consular", "hotline").
-CONTACT_CHOICES: dict[str, tuple[str | None, ...]] = {"status": ("verified", "unverified")}
+CONTACT_CHOICES: dict[str, tuple[str | None, ...]] = {
+    "status": ("verified", "unverified"),
+    "kind": (None, *CONTACT_KINDS),  # optional; SOS by country shows emergency and consular
+}
 CONTACT_KEYS = {"id", "country", "phone", "name", "hours", "note", "url", "verified_on",
                 "source", *CONTACT_CHOICES}
 # Digits, spaces, '-' and brackets, with an optional leading '+'; ASCII only on purpose.
@@ -446,6 +457,7 @@ def _parse_contact(
         id=contact_id, country=country, phone=phone, name=names or {}, hours=hours or {},
         note=note or {}, url=url, verified_on=verified_on, source=str(source).strip(),
         verified=choices["status"] == "verified", line=start,
+        kind=cast(ContactKind, choices["kind"] or "hotline"),
     )
 
 

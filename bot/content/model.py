@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from bot.content.selfcheck import SelfCheck
 
 Severity = Literal["error", "warning"]
+# What a contact is for: SOS shows a country's emergency numbers, then the consular ones.
+ContactKind = Literal["emergency", "consular", "hotline"]
+CONTACT_KINDS: tuple[ContactKind, ...] = ("emergency", "consular", "hotline")
 
 
 @dataclass(frozen=True, order=True)
@@ -77,6 +80,7 @@ class Contact:
     source: str
     verified: bool
     line: int
+    kind: ContactKind = "hotline"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,13 @@ Every word is reduced to a Latin "skeleton": Cyrillic is transliterated, Kyrgyz 
 indexed word exactly, by a shared stem (word endings differ: "москве" ~ "москва"), or by edit
 distance (typos, via rapidfuzz). Topics score by the words they match, weighted by where the
 word sits (title and keywords above body text) and by how rare it is across topics.
+
+Built for the messages people really send (issue 11): a multi-word keyword ("не выходит на
+связь") scores as a phrase, its single words only a little; a place name (a city, a country)
+weighs little, so in "брат в Екатеринбурге пропал" the problem decides, not the city; filler and
+Kyrgyz auxiliary verbs ("жатат", "калды") are stopwords; a topic found only through weak
+matches (a typo-distance guess, a four-letter stem) is not a result; web addresses such as
+migrant.kg stay one word.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from rapidfuzz import fuzz, process
 
@@ -31,15 +39,36 @@ _CYRILLIC = {
 _LATIN_VARIANTS = (("zh", "j"), ("kh", "h"), ("ts", "c"), ("x", "h"), ("w", "v"), ("q", "k"),
                    ("y", "i"), ("ck", "k"), ("dj", "j"))
 _WORD_RE = re.compile(r"[^\W_]+")
+# A web address is one word: "migrant.kg" must not make every "мигрант" a match.
+_ADDRESS_RE = re.compile(r"(?:https?://)?(?:[^\W_]+(?:-[^\W_]+)*\.)+[a-z]{2,6}\b(?:/\S*)?",
+                         re.IGNORECASE)
 _REPEAT_RE = re.compile(r"(.)\1+")
 
 # Words that carry no topic: question words, pronouns, particles (after skeletonising).
 _STOPWORDS_RAW = """
-как что где мне меня мой моя мои это для если или при есть нет можно нужно надо когда какой
+как что где мне меня мой моя мои это для если или при есть нет можно нужно нужен нужна нужны
+надо когда какой
 какие который чтобы тоже уже еще ещё его она они мы вы ты там тут так вот быть было будет все
 всё очень сколько почему кто себя свой свою нас вас них чем про под над без через после
 эмне кантип керек барбы мен сен ал биз силер алар бул ошол жана менен үчүн деп да дагы бар жок
 кайда качан ким кандай канча эмес болот болсо болуп дейт мага сага анын менин сенин
+здравствуйте привет добрый день доброе утро вечер спасибо благодарю пожалуйста подскажите
+скажите хочу хотел хотела могу может знаю узнать делать сделать просто вообще сейчас
+уже тогда потом сегодня завтра вчера вам вас тебе тебя меня мной нам ним ней был была были
+будут свои наш ваш английский английского английском англис англисче
+салам саламатсызбы ассалому алейкум рахмат рахмет кандайсыз сураныч айтыңызчы айтып бериңиз
+бериңизчи берсеңиз кылсам кылсак кылабыз кылыш кылуу кылам кылып кантем керекпи барбы эле
+элем экен элек беле бүгүн эртең кечээ кайсы мен менде сизге сиз силер эмнеге эмнени
+жатат жатам жатасың жатасыз жатабыз жатышат жаткан жатканда калды калдым калдык калышты
+кетти кеттим кетишти алды алдым алышты койду койдум коюшту берди бердим беришти турат турам
+турушат жүрөт жүрөм отурат отурам болду болдум болгон болобу деди дедим дешет дешти
+"""
+# Place names weigh little: a city or a country in a long message says where, not what is wrong.
+_PLACES_RAW = """
+россия россии рф орусия москва москве питер петербург екатеринбург новосибирск казань сургут
+подмосковье казахстан казакстан алматы астана шымкент турция түркия стамбул анкара анталья
+корея кореяга кореяда сеул пусан англия британия великобритания лондон оаэ баэ эмираты дубай
+абу-даби шарджа бишкек ош кыргызстан таиланд мьянма
 """
 _MIN_STEM = 5
 
@@ -53,7 +82,20 @@ def skeleton(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """The searchable skeletons of a text, stopwords and one- or two-letter words dropped."""
+    """The searchable skeletons of a text, stopwords and one- or two-letter words dropped.
+
+    A web address stays one word, kept as written (lower case, with its dots)."""
+    result = []
+    pos = 0
+    for address in _ADDRESS_RE.finditer(text):
+        result += _plain_words(text[pos : address.start()])
+        result.append(address[0].lower().removeprefix("https://").removeprefix("http://"))
+        pos = address.end()
+    result += _plain_words(text[pos:])
+    return result
+
+
+def _plain_words(text: str) -> list[str]:
     result = []
     for raw in _WORD_RE.findall(text):
         word = skeleton(raw)
@@ -62,7 +104,88 @@ def words(text: str) -> list[str]:
     return result
 
 
+def _is_address(term: str) -> bool:
+    return "." in term
+
+
 STOPWORDS = frozenset(skeleton(w) for w in _STOPWORDS_RAW.split())
+PLACES = frozenset(_plain_words(_PLACES_RAW))
+
+
+# ---------------------------------------------------------------- small talk
+# Greetings, thanks, "ok", emoji and cries for help are not search questions: the bot answers
+# them before searching (handlers/smalltalk.py), and search finds no topic for them.
+SmallTalk = Literal["sos", "greeting", "thanks", "ok"]
+
+SOS_EMOJI = "🆘"
+SMALL_TALK_WORDS: dict[SmallTalk, str] = {
+    # A cry for help, alone or with "please" / "urgently": the SOS screen.
+    "sos": """
+        sos сос помогите помоги помогити спасите спаси help жардам жардам бериңиз
+        бериңизчи бергиле бериңиздер жардамга куткаргыла куткаргылачы куткар
+        срочно тез шашылыш
+    """,
+    "greeting": """
+        привет приветствую здравствуйте здравствуй здрасте здрасьте добрый день утро вечер
+        доброе салам саламатсызбы саламатсыңбы ассалому ассаламу алейкум алейкуму
+        кандайсыз кандайсың кандай жакшысызбы жакшысыңбы кайырлуу таң кеч күн
+        как дела hi hello hey
+    """,
+    "thanks": """
+        спасибо спс благодарю благодарен благодарна рахмат рахмет чоң ыракмат сизге сага
+        thanks thank you большое огромное
+    """,
+    "ok": """
+        ок окей ok okay да ага хорошо понятно ясно понял поняла ладно ооба макул жакшы
+        түшүндүм түшүнүктүү мейли болуптур нет жок
+    """,
+}
+# What people thank for: allowed beside a thank-you word only ("помощь" alone is no thanks).
+THANKED_FOR = """
+    за помощь помощи информацию информации ответ ответы совет советы бот боту
+    жардамың жардамыңыз жардам үчүн маалымат маалыматыңыз жообуңуз кеңешиңиз
+"""
+# Words that may come with any of the above without changing what it is.
+SMALL_TALK_FILLER = """
+    пожалуйста пж пжл плиз вам вас тебе тебя мне очень всем сиз сен мага эже байке агай апа
+    бир ой эй please
+"""
+_WORD_RE = re.compile(r"[^\W_]+")
+_SMALL_TALK = {kind: frozenset(skeleton(w) for w in text.split())
+               for kind, text in SMALL_TALK_WORDS.items()}
+_FILLER = frozenset(skeleton(w) for w in SMALL_TALK_FILLER.split())
+_THANKED_FOR = frozenset(skeleton(w) for w in THANKED_FOR.split())
+_SMALL_TALK_ANY = _FILLER | _THANKED_FOR | frozenset().union(*_SMALL_TALK.values())
+
+
+def small_talk(text: str) -> SmallTalk | None:
+    """What kind of small talk a message is, or None for a question to search.
+
+    Small talk only when every word is in the lists above (so "помогите найти работу в
+    Корее" is a question, and "спасибо" never opens SOS). Words compare as skeletons, so
+    "rahmat", "рахмат" and "рахмаат" are one word. Editors who find a missing word add it
+    here, in either script, lower case.
+    """
+    if SOS_EMOJI in text:
+        return "sos"
+    raw_words = _WORD_RE.findall(text[:200])
+    if not raw_words:
+        return "ok" if text.strip() else None  # only emoji or punctuation
+    found = set()
+    for raw in raw_words:
+        word = skeleton(raw)
+        if word not in _SMALL_TALK_ANY:
+            return None  # a word of a question: stop here, most messages end at the first
+        found.add(word)
+    found -= _FILLER
+    sos, greeting, thanks, ok = (_SMALL_TALK[k] for k in ("sos", "greeting", "thanks", "ok"))
+    if found & sos and found <= sos | greeting | ok:
+        return "sos"  # "салам, жардам бериңиз" is a cry for help, not a greeting
+    if found & thanks and found <= greeting | thanks | ok | _THANKED_FOR:
+        return "thanks"  # "спасибо за помощь", "жардамыңыз үчүн рахмат"
+    if found <= greeting | thanks | ok:
+        return "thanks" if found & thanks else "greeting" if found & greeting else "ok"
+    return None
 
 
 @dataclass(frozen=True)
@@ -71,34 +194,57 @@ class SearchHit:
     score: float
 
 
+Key = tuple[str, str]  # (lang, topic id)
+BestMatches = dict[str, tuple[float, bool, bool]]  # topic id -> (value, solid, in the title)
+Phrase = tuple[str, ...]  # the words of a multi-word keyword
+
+
 class SearchIndex:
     """An immutable index of topic words; built once per content snapshot."""
 
     TITLE_WEIGHT = 4.0
     KEYWORD_WEIGHT = 3.0
+    PHRASE_PART_WEIGHT = 1.5  # one word of a multi-word keyword; the whole phrase scores more
+    PHRASE_WEIGHT = 1.5  # per word (× rarity) of a multi-word keyword found as a phrase
+    # A city or a country says where, not what the trouble is: however rare, it counts like a
+    # common word; a little more in the country's own topic (the place in its title).
+    PLACE_RARITY = 1.2
+    PLACE_TITLE_RARITY = 2.0
     OTHER_LANGUAGE = 0.8  # a match in the other language counts a little less
     SECTION_WEIGHT = 0.7  # a menu section answers less than the topics inside it
-    # Below this, a result rests on one weak fuzzy match in body text: better "not found".
-    MIN_SCORE = 2.5
+    # A result needs a keyword or title word matched solidly (exact, a stem, a near-typo), or
+    # this much from solid matches in body text: one weak guess (a typo-distance match, a
+    # four-letter stem, a three-letter word) is better "not found".
+    MIN_SCORE = 4.0
+    SOLID = 0.8  # similarity from which a match is solid
+    # Below this, the best topic must match more than half of the query's words.
+    WEAK_TOP = 5.0
     _CACHE_LIMIT = 4096
 
-    def __init__(self, postings: dict[str, dict[tuple[str, str], float]],
-                 topic_factor: dict[str, float]) -> None:
+    def __init__(self, postings: dict[str, dict[Key, float]], topic_factor: dict[str, float],
+                 phrases: dict[Phrase, set[Key]] | None = None) -> None:
         self._postings = postings
-        self._vocabulary = sorted(postings)
+        # Web addresses match only exactly: no stems or typos of "migrant.kg".
+        self._vocabulary = sorted(t for t in postings if not _is_address(t))
         self._topic_count = len(topic_factor)
         self._topic_factor = topic_factor
+        # Phrases by the stem key of their first word, so a query looks at a few, not all.
+        self._phrases: dict[str, list[tuple[Phrase, set[Key]]]] = defaultdict(list)
+        for phrase, keys in (phrases or {}).items():
+            self._phrases[_stem_key(phrase[0])].append((phrase, keys))
         self._stems: dict[str, list[str]] = defaultdict(list)
         for term in self._vocabulary:
             for k in range(_MIN_STEM, len(term)):
                 self._stems[term[:k]].append(term)
         self._match_cache: dict[str, list[tuple[str, float]]] = {}
+        self._best_cache: dict[tuple[str, str], tuple[BestMatches, frozenset[str]]] = {}
 
     @classmethod
     def build(cls, topics: Iterable[Topic]) -> SearchIndex:
-        postings: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
+        postings: dict[str, dict[Key, float]] = defaultdict(dict)
+        phrases: dict[Phrase, set[Key]] = defaultdict(set)
 
-        def add(term: str, key: tuple[str, str], weight: float) -> None:
+        def add(term: str, key: Key, weight: float) -> None:
             postings[term][key] = max(postings[term].get(key, 0.0), weight)
 
         topic_factor: dict[str, float] = {}
@@ -113,13 +259,18 @@ class SearchIndex:
                 counts[term] += 1
             for term, n in counts.items():
                 add(term, key, min(1.0 + 0.25 * (n - 1), 2.0))
-            for term in words(" ".join(topic.keywords)):
-                add(term, key, cls.KEYWORD_WEIGHT)
+            for keyword in topic.keywords:
+                terms = words(keyword)
+                if len(terms) > 1:
+                    phrases[tuple(terms)].add(key)
+                for term in terms:
+                    add(term, key, cls.KEYWORD_WEIGHT if len(terms) == 1
+                        else cls.PHRASE_PART_WEIGHT)
             for term in words(topic.title):
                 add(term, key, cls.TITLE_WEIGHT)
         for topic_id in parents & set(topic_factor):
             topic_factor[topic_id] = cls.SECTION_WEIGHT
-        return cls(dict(postings), topic_factor)
+        return cls(dict(postings), topic_factor, dict(phrases))
 
     def _matches(self, word: str) -> list[tuple[str, float]]:
         """Indexed terms that a query word stands for, with a similarity in (0, 1]."""
@@ -129,7 +280,7 @@ class SearchIndex:
         found: dict[str, float] = {}
         if word in self._postings:
             found[word] = 1.0
-        if len(word) >= 4 and not word.isdigit():
+        if len(word) >= 4 and not word.isdigit() and not _is_address(word):
             # The query is a stem of indexed words ("паспорт" ~ "паспорта").
             start = bisect_left(self._vocabulary, word)
             for term in self._vocabulary[start : start + 50]:
@@ -140,20 +291,21 @@ class SearchIndex:
             for k in range(len(word) - 1, 3, -1):
                 if word[:k] in self._postings:  # a four-letter stem is often another word
                     found.setdefault(word[:k], 0.9 if k >= _MIN_STEM else 0.7)
-            # Same stem, other ending ("москве" ~ "москва").
+            # Same stem, other ending ("москве" ~ "москва"); a short shared stem is a guess.
             for k in range(len(word) - 1, _MIN_STEM - 1, -1):
                 stem_terms = self._stems.get(word[:k])
                 if stem_terms:
                     for term in stem_terms:
                         if k >= 0.7 * min(len(term), len(word)):
-                            found.setdefault(term, 0.8)
+                            found.setdefault(term, 0.8 if k >= 0.8 * min(len(term), len(word))
+                                             else 0.7)
                     break
-            # Typos, with or without an ending.
+            # Typos, with or without an ending: a guess unless very close.
             if len(word) >= 5:
                 for term, ratio, _ in process.extract(
                     word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80, limit=8
                 ):
-                    found.setdefault(term, 0.75 * ratio / 100)
+                    found.setdefault(term, 0.8 if ratio >= 85 else 0.75 * ratio / 100)
                 for term, ratio, _ in process.extract(
                     word, self._vocabulary, scorer=_prefix_ratio, score_cutoff=86, limit=8
                 ):
@@ -169,29 +321,145 @@ class SearchIndex:
 
         Each query word adds, to every topic it matches, its best match there (similarity ×
         field weight) times the word's rarity: how few topics the word (with its variants)
-        matches at all. So "работа", found everywhere, counts little; "паспорт" counts a lot.
+        matches at all. So "работа", found everywhere, counts little; "паспорт" counts a lot;
+        a place name little, beside a problem. A multi-word keyword in the query adds more.
         """
-        query_words = list(dict.fromkeys(words(query[:500])))  # a long paste is cut, not refused
+        if small_talk(query) in ("greeting", "thanks", "ok"):
+            return []  # not a question (a cry for help still finds the sos topic)
+        query_words = words(query[:500])  # a long paste is cut, not refused
         scores: dict[str, float] = defaultdict(float)
-        for word in query_words:
-            best: dict[str, float] = {}
-            for term, similarity in self._matches(word):
-                for (term_lang, topic_id), weight in self._postings[term].items():
-                    factor = 1.0 if term_lang == lang else self.OTHER_LANGUAGE
-                    value = similarity * weight * factor
-                    if value > best.get(topic_id, 0.0):
-                        best[topic_id] = value
+        solid: dict[str, float] = defaultdict(float)  # the part from solid matches
+        words_hit: dict[str, int] = defaultdict(int)  # query words solidly matched, per topic
+        keyword_hits: set[str] = set()  # an editor's keyword or title matched solidly
+        found = [(self._is_place(word), self._best(word, lang, keyword_hits))
+                 for word in dict.fromkeys(query_words)]
+        # Places are capped only when something else in the message says what is wrong.
+        # (A place with any verb, "Алматыда иштесе болобу", asks about that country.)
+        problem = any(not place and any(is_solid for _, is_solid, _ in best.values())
+                      for place, best in found)
+        for place, best in found:
             if not best:
                 continue
             rarity = math.log(1 + self._topic_count / len(best))
-            for topic_id, value in best.items():
-                scores[topic_id] += value * rarity * self._topic_factor.get(topic_id, 1.0)
+            for topic_id, (value, is_solid, in_title) in best.items():
+                word_rarity = rarity
+                if place and problem:
+                    word_rarity = min(rarity, self.PLACE_TITLE_RARITY if in_title
+                                      else self.PLACE_RARITY)
+                points = value * word_rarity * self._topic_factor.get(topic_id, 1.0)
+                scores[topic_id] += points
+                if is_solid:
+                    solid[topic_id] += points
+                    words_hit[topic_id] += 1
+        for topic_id, points in self._phrase_points(query_words, lang).items():
+            scores[topic_id] += points
+            solid[topic_id] += points
         if not scores:
             return []
         top = max(scores.values())
+        best_topic = max(scores, key=lambda topic_id: scores[topic_id])
+        if (top < self.WEAK_TOP and len(found) >= 2 and not any(place for place, _ in found)
+                and 2 * words_hit[best_topic] <= len(found)):
+            # "как заработать деньги": one common word of an everyday question is no topic.
+            return []
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return [SearchHit(topic_id, round(score, 3)) for topic_id, score in ranked
-                if score >= max(top * 0.35, self.MIN_SCORE)][:limit]
+                if score >= top * 0.35 and (solid[topic_id] >= self.MIN_SCORE
+                                            or topic_id in keyword_hits)][:limit]
+
+    def _is_place(self, word: str) -> bool:
+        """Whether a query word is a place name ("екатеринбурге" ~ "екатеринбург")."""
+        return any(term in PLACES for term, similarity in self._matches(word)
+                   if similarity >= self.SOLID)
+
+    def _best(self, word: str, lang: str,
+              keyword_hits: set[str]) -> dict[str, tuple[float, bool, bool]]:
+        """Per topic, the best match of one query word: (value, solid, in the title); topics
+        where it is solidly a keyword or in the title go into `keyword_hits`."""
+        cached = self._best_cache.get((word, lang))
+        if cached is None:
+            cached = self._best_cache[(word, lang)] = self._best_uncached(word, lang)
+            if len(self._best_cache) > self._CACHE_LIMIT:
+                self._best_cache.clear()
+        best, hits = cached
+        keyword_hits.update(hits)
+        return best
+
+    def _best_uncached(self, word: str, lang: str) -> tuple[BestMatches, frozenset[str]]:
+        keyword_hits: set[str] = set()
+        best: BestMatches = {}
+        for term, similarity in self._matches(word):
+            for (term_lang, topic_id), weight in self._postings[term].items():
+                factor = 1.0 if term_lang == lang else self.OTHER_LANGUAGE
+                value = similarity * weight * factor
+                if value > best.get(topic_id, (0.0, False, False))[0]:
+                    # A three-letter word in body text is too often another word ("күн").
+                    is_solid = similarity >= self.SOLID and (
+                        len(term) > 3 or term.isdigit() or weight >= self.KEYWORD_WEIGHT)
+                    best[topic_id] = (value, is_solid, weight >= self.TITLE_WEIGHT)
+                    if is_solid and weight >= self.KEYWORD_WEIGHT:
+                        keyword_hits.add(topic_id)
+        return best, frozenset(keyword_hits)
+
+    def _phrase_points(self, query_words: list[str], lang: str) -> dict[str, float]:
+        """Points for multi-word keywords whose words all appear, in order, in the query."""
+        points: dict[str, float] = defaultdict(float)
+        if len(query_words) < 2:
+            return points
+        candidates = {phrase: keys for word in set(query_words[:-1])
+                      for phrase, keys in self._phrases.get(_stem_key(word), ())}
+        for phrase, keys in candidates.items():
+            if _contains_phrase(query_words, phrase):
+                best: dict[str, float] = {}
+                for term_lang, topic_id in keys:
+                    factor = 1.0 if term_lang == lang else self.OTHER_LANGUAGE
+                    best[topic_id] = max(best.get(topic_id, 0.0), factor)
+                rarity = math.log(1 + self._topic_count / len(best))
+                for topic_id, factor in best.items():
+                    points[topic_id] += (self.PHRASE_WEIGHT * len(phrase) * factor * rarity
+                                         * self._topic_factor.get(topic_id, 1.0))
+        return points
+
+
+def _stem_key(word: str) -> str:
+    """Words that _same_word may join share this key: the first four letters, or the word."""
+    return word[:4] if len(word) >= 4 else word
+
+
+def _same_word(query_word: str, term: str) -> bool:
+    """A phrase's word in the query, allowing another ending ("связь" ~ "связи")."""
+    if query_word == term:
+        return True
+    shared = min(len(query_word), len(term), _MIN_STEM)
+    return shared >= 4 and query_word[:shared] == term[:shared]
+
+
+def _contains_phrase(query_words: list[str], phrase: Phrase) -> bool:
+    """The phrase's words in order, with at most one other word between two of them."""
+    for start, word in enumerate(query_words):
+        if not _same_word(word, phrase[0]):
+            continue
+        position = start
+        for part in phrase[1:]:
+            window = query_words[position + 1 : position + 3]
+            step = next((i for i, w in enumerate(window) if _same_word(w, part)), None)
+            if step is None:
+                break
+            position += 1 + step
+        else:
+            return True
+    return False
+
+
+CLEAR_FLOOR = 6.0  # a winner must rest on more than one body-text word
+
+
+def clear_winner(hits: list[SearchHit]) -> bool:
+    """Whether the first hit clearly answers the query: at least twice the second's score
+    (or alone) and above CLEAR_FLOOR. The bot then opens it at once instead of a list."""
+    if not hits or hits[0].score < CLEAR_FLOOR:
+        return False
+    return len(hits) == 1 or hits[0].score >= 2 * hits[1].score
 
 
 def _prefix_ratio(query: str, term: str, **_: object) -> float:

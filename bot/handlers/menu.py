@@ -7,6 +7,7 @@ from telegram import Update
 from bot import callbacks
 from bot.content.model import Topic
 from bot.context import JolContext
+from bot.handlers import sos
 from bot.handlers.reports import report_button
 from bot.handlers.screens import (
     Button,
@@ -39,7 +40,9 @@ def topic_screen(context: JolContext, topic: Topic, page: int) -> tuple[str, Key
         text += "\n\n" + texts("Page {n} of {total}", n=page + 1, total=len(topic.pages))
         row = []
         if page > 0:
-            row.append(button("◀️ " + texts("Previous"), callbacks.topic_data(topic.id, page - 1)))
+            # Not "Back": that one leaves the topic; this one turns a page.
+            row.append(button("‹ " + texts("Previous"),
+                              callbacks.topic_data(topic.id, page - 1)))
         if page < len(topic.pages) - 1:
             row.append(button(texts("Next") + " ▶️", callbacks.topic_data(topic.id, page + 1)))
         keyboard.append(row)
@@ -58,10 +61,15 @@ def topic_screen(context: JolContext, topic: Topic, page: int) -> tuple[str, Key
 
 
 async def open_topic(update: Update, context: JolContext, topic_id: str, page: int = 0) -> bool:
-    """Show a topic; False if it does not exist (any more) in the current content."""
+    """Show a topic; False if it does not exist (any more) in the current content.
+
+    The sos topic's first page is the SOS screen, which asks for the country first."""
     topic = context.content.topic(context.texts.lang, topic_id)
     if topic is None or page >= len(topic.pages):
         return False
+    if topic.id == sos.SOS_TOPIC and page == 0:
+        await sos.show_sos(update, context)
+        return True
     if page == 0:
         context.count("topic", topic.id)
     await show(update, context, *topic_screen(context, topic, page))

@@ -1,4 +1,6 @@
-"""Free text is a search question: the best topics come back as buttons.
+"""Free text is a search question: the best topics come back as buttons, or, when one topic
+clearly wins (search.clear_winner), that topic opens at once. Small talk (greetings,
+thanks, "помогите") is answered before search (handlers/smalltalk.py).
 
 The query is used in memory only: never stored, never logged. When nothing is found, single
 common words of it are counted (bot.stats.gaps), and written only once enough different chats
@@ -10,8 +12,11 @@ from __future__ import annotations
 from telegram import Update
 
 from bot import callbacks
+from bot.content.search import clear_winner, small_talk
 from bot.context import JolContext
+from bot.handlers.menu import open_topic
 from bot.handlers.screens import Keyboard, button, nav_row, reply
+from bot.handlers.smalltalk import answer_smalltalk
 from bot.stats.gaps import gap_words
 
 MAX_RESULTS = 5
@@ -21,8 +26,16 @@ async def search_text(update: Update, context: JolContext) -> None:
     message = update.effective_message
     if message is None or not message.text:
         return
+    kind = small_talk(message.text)
+    if kind is not None:
+        await answer_smalltalk(update, context, kind)
+        return
     texts = context.texts
-    hits = context.content.search.search(message.text, texts.lang, limit=MAX_RESULTS)
+    search = context.content.search
+    hits = search.search(message.text, texts.lang, limit=MAX_RESULTS)
+    if clear_winner(hits) and await open_topic(update, context, hits[0].topic):
+        context.count("search_found", hits[0].topic)
+        return
     keyboard: Keyboard = []
     for hit in hits:
         topic = context.content.topic(texts.lang, hit.topic)

@@ -57,10 +57,20 @@ async def help_command(update: Update, context: JolContext) -> None:
         "",
         "/menu — " + texts("main menu"),
         "/sos — " + texts("emergency numbers and hotlines"),
+        "/check — " + texts("check a job offer for the signs of a scam"),
         "/language — " + texts("change the language"),
         "/forget — " + texts("delete what the bot remembers about this chat"),
         "/about — " + texts("what Jol is and how it protects you"),
     ]
+    user = update.effective_user
+    if user is not None and user.id in context.services.settings.admin_ids:
+        lines += [
+            "",
+            "<b>" + texts("For NGO staff") + "</b>",
+            "/stats — " + texts("anonymous statistics"),
+            "/reload — " + texts("check and apply the content"),
+            "/content — " + texts("loaded content and its warnings"),
+        ]
     await reply(update, context, "\n".join(lines), [nav_row(texts)])
 
 
