@@ -68,7 +68,7 @@ _PLACES_RAW = """
 россия россии рф орусия москва москве питер петербург екатеринбург новосибирск казань сургут
 подмосковье казахстан казакстан алматы астана шымкент турция түркия стамбул анкара анталья
 корея кореяга кореяда сеул пусан англия британия великобритания лондон оаэ баэ эмираты дубай
-абу-даби шарджа бишкек ош кыргызстан таиланд мьянма
+абу-даби шарджа бишкек ош кыргызстан таиланд мьянма красноярск тюмень иркутск самара
 """
 _MIN_STEM = 5
 
@@ -110,6 +110,13 @@ def _is_address(term: str) -> bool:
 
 STOPWORDS = frozenset(skeleton(w) for w in _STOPWORDS_RAW.split())
 PLACES = frozenset(_plain_words(_PLACES_RAW))
+# A place with another ending ("дубае", "москвада") is still a place: compare all but the last
+# letter of names of five letters or more.
+_PLACE_STEMS = tuple(sorted({place[:-1] for place in PLACES if len(place) >= 5}))
+_PLACES_BY_STEM: dict[str, list[str]] = defaultdict(list)
+for _place in PLACES:
+    if len(_place) >= 5:
+        _PLACES_BY_STEM[_place[:4]].append(_place)
 
 
 # ---------------------------------------------------------------- small talk
@@ -195,7 +202,8 @@ class SearchHit:
 
 
 Key = tuple[str, str]  # (lang, topic id)
-BestMatches = dict[str, tuple[float, bool, bool]]  # topic id -> (value, solid, in the title)
+BestMatches = dict[str, tuple[float, bool, bool, bool]]
+"""topic id -> (value, solid, in the title, in a keyword or the title)"""
 Phrase = tuple[str, ...]  # the words of a multi-word keyword
 
 
@@ -210,6 +218,7 @@ class SearchIndex:
     # common word; a little more in the country's own topic (the place in its title).
     PLACE_RARITY = 1.2
     PLACE_TITLE_RARITY = 2.0
+    BODY_RARITY = 1.3
     OTHER_LANGUAGE = 0.8  # a match in the other language counts a little less
     SECTION_WEIGHT = 0.7  # a menu section answers less than the topics inside it
     # A result needs a keyword or title word matched solidly (exact, a stem, a near-typo), or
@@ -222,8 +231,10 @@ class SearchIndex:
     _CACHE_LIMIT = 4096
 
     def __init__(self, postings: dict[str, dict[Key, float]], topic_factor: dict[str, float],
-                 phrases: dict[Phrase, set[Key]] | None = None) -> None:
+                 phrases: dict[Phrase, set[Key]] | None = None,
+                 editor: set[tuple[str, Key]] | None = None) -> None:
         self._postings = postings
+        self._editor = editor or set()  # (term, key) where the term is a keyword or in the title
         # Web addresses match only exactly: no stems or typos of "migrant.kg".
         self._vocabulary = sorted(t for t in postings if not _is_address(t))
         self._topic_count = len(topic_factor)
@@ -244,8 +255,12 @@ class SearchIndex:
         postings: dict[str, dict[Key, float]] = defaultdict(dict)
         phrases: dict[Phrase, set[Key]] = defaultdict(set)
 
-        def add(term: str, key: Key, weight: float) -> None:
+        editor: set[tuple[str, Key]] = set()
+
+        def add(term: str, key: Key, weight: float, by_editor: bool = True) -> None:
             postings[term][key] = max(postings[term].get(key, 0.0), weight)
+            if by_editor:
+                editor.add((term, key))
 
         topic_factor: dict[str, float] = {}
         parents: set[str] = set()
@@ -258,7 +273,7 @@ class SearchIndex:
             for term in words(topic.body):
                 counts[term] += 1
             for term, n in counts.items():
-                add(term, key, min(1.0 + 0.25 * (n - 1), 2.0))
+                add(term, key, min(1.0 + 0.25 * (n - 1), 2.0), by_editor=False)
             for keyword in topic.keywords:
                 terms = words(keyword)
                 if len(terms) > 1:
@@ -270,7 +285,7 @@ class SearchIndex:
                 add(term, key, cls.TITLE_WEIGHT)
         for topic_id in parents & set(topic_factor):
             topic_factor[topic_id] = cls.SECTION_WEIGHT
-        return cls(dict(postings), topic_factor, dict(phrases))
+        return cls(dict(postings), topic_factor, dict(phrases), editor)
 
     def _matches(self, word: str) -> list[tuple[str, float]]:
         """Indexed terms that a query word stands for, with a similarity in (0, 1]."""
@@ -291,6 +306,10 @@ class SearchIndex:
             for k in range(len(word) - 1, 3, -1):
                 if word[:k] in self._postings:  # a four-letter stem is often another word
                     found.setdefault(word[:k], 0.9 if k >= _MIN_STEM else 0.7)
+            # A place with another ending: "дубае" is Дубай, though they share only "дуба".
+            for place in _PLACES_BY_STEM.get(word[:4], ()):
+                if word.startswith(place[:-1]) and place in self._postings:
+                    found.setdefault(place, 0.9)
             # Same stem, other ending ("москве" ~ "москва"); a short shared stem is a guess.
             for k in range(len(word) - 1, _MIN_STEM - 1, -1):
                 stem_terms = self._stems.get(word[:k])
@@ -335,14 +354,18 @@ class SearchIndex:
                  for word in dict.fromkeys(query_words)]
         # Places are capped only when something else in the message says what is wrong.
         # (A place with any verb, "Алматыда иштесе болобу", asks about that country.)
-        problem = any(not place and any(is_solid for _, is_solid, _ in best.values())
+        problem = any(not place and any(match[1] for match in best.values())
                       for place, best in found)
         for place, best in found:
             if not best:
                 continue
             rarity = math.log(1 + self._topic_count / len(best))
-            for topic_id, (value, is_solid, in_title) in best.items():
+            for topic_id, (value, is_solid, in_title, by_editor) in best.items():
+                # A rare word only in a topic's text is often a detail (a name, a date), not
+                # what the topic is about: beside a keyword match, it counts only so much.
                 word_rarity = rarity
+                if keyword_hits and not by_editor:
+                    word_rarity = min(rarity, self.BODY_RARITY)
                 if place and problem:
                     word_rarity = min(rarity, self.PLACE_TITLE_RARITY if in_title
                                       else self.PLACE_RARITY)
@@ -368,12 +391,14 @@ class SearchIndex:
                                             or topic_id in keyword_hits)][:limit]
 
     def _is_place(self, word: str) -> bool:
-        """Whether a query word is a place name ("екатеринбурге" ~ "екатеринбург")."""
-        return any(term in PLACES for term, similarity in self._matches(word)
-                   if similarity >= self.SOLID)
+        """Whether a query word is a place name ("екатеринбурге" ~ "екатеринбург", "дубае" ~
+        "дубай")."""
+        return word.startswith(_PLACE_STEMS) or any(
+            term in PLACES for term, similarity in self._matches(word)
+            if similarity >= self.SOLID)
 
     def _best(self, word: str, lang: str,
-              keyword_hits: set[str]) -> dict[str, tuple[float, bool, bool]]:
+              keyword_hits: set[str]) -> BestMatches:
         """Per topic, the best match of one query word: (value, solid, in the title); topics
         where it is solidly a keyword or in the title go into `keyword_hits`."""
         cached = self._best_cache.get((word, lang))
@@ -392,11 +417,12 @@ class SearchIndex:
             for (term_lang, topic_id), weight in self._postings[term].items():
                 factor = 1.0 if term_lang == lang else self.OTHER_LANGUAGE
                 value = similarity * weight * factor
-                if value > best.get(topic_id, (0.0, False, False))[0]:
+                if value > best.get(topic_id, (0.0, False, False, False))[0]:
                     # A three-letter word in body text is too often another word ("күн").
                     is_solid = similarity >= self.SOLID and (
                         len(term) > 3 or term.isdigit() or weight >= self.KEYWORD_WEIGHT)
-                    best[topic_id] = (value, is_solid, weight >= self.TITLE_WEIGHT)
+                    best[topic_id] = (value, is_solid, weight >= self.TITLE_WEIGHT,
+                                      (term, (term_lang, topic_id)) in self._editor)
                     if is_solid and weight >= self.KEYWORD_WEIGHT:
                         keyword_hits.add(topic_id)
         return best, frozenset(keyword_hits)
