@@ -23,6 +23,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz, process
@@ -71,6 +72,17 @@ _PLACES_RAW = """
 абу-даби шарджа бишкек ош кыргызстан таиланд мьянма красноярск тюмень иркутск самара
 """
 _MIN_STEM = 5
+# Kyrgyz piles endings on a word: айлык-ым-ды, кач-ып, кач-уу. These are the common case,
+# possessive, plural and verb endings, as skeletons (ү ө fold into u o, doubled letters into
+# one, so "-уу" is "u"); longer ones first. _kyrgyz_stem strips up to three of them.
+_KYRGYZ_ENDINGS_RAW = """
+    dan den tan ten don ton din nin tin dun nun tun ga ge ka ke go ko da de ta te do to
+    ni di ti nu du tu im in um un iz imiz ibiz niz iniz unuz lar ler dar der tar ter lor dor
+    tor si su ip up op gan gen kan ken gon kon bai bei pai pei boi sa se ish ush uch mak mek
+    at et ait eit ot am em om siz sin i u
+"""
+_KYRGYZ_ENDINGS = tuple(sorted(set(_KYRGYZ_ENDINGS_RAW.split()), key=lambda e: (-len(e), e)))
+_KYRGYZ_MIN_STEM = 4
 
 
 def skeleton(word: str) -> str:
@@ -93,6 +105,22 @@ def words(text: str) -> list[str]:
         pos = address.end()
     result += _plain_words(text[pos:])
     return result
+
+
+@lru_cache(maxsize=8192)
+def _kyrgyz_stem(word: str) -> str:
+    """The word without its Kyrgyz endings: "айлыгымды" and "айлык" both give "ailik" (a k
+    or p before an ending turns into g or b, so a final g, b goes back)."""
+    for _ in range(3):
+        for ending in _KYRGYZ_ENDINGS:
+            if word.endswith(ending) and len(word) - len(ending) >= _KYRGYZ_MIN_STEM:
+                word = word[: -len(ending)]
+                break
+        else:
+            break
+    if word[-1:] == "g":
+        return word[:-1] + "k"
+    return word[:-1] + "p" if word[-1:] == "b" else word
 
 
 def _plain_words(text: str) -> list[str]:
@@ -244,7 +272,10 @@ class SearchIndex:
         for phrase, keys in (phrases or {}).items():
             self._phrases[_stem_key(phrase[0])].append((phrase, keys))
         self._stems: dict[str, list[str]] = defaultdict(list)
+        self._kyrgyz_stems: dict[str, list[str]] = defaultdict(list)
         for term in self._vocabulary:
+            if not term.isdigit():
+                self._kyrgyz_stems[_kyrgyz_stem(term)].append(term)
             for k in range(_MIN_STEM, len(term)):
                 self._stems[term[:k]].append(term)
         self._match_cache: dict[str, list[tuple[str, float]]] = {}
@@ -306,6 +337,9 @@ class SearchIndex:
             for k in range(len(word) - 1, 3, -1):
                 if word[:k] in self._postings:  # a four-letter stem is often another word
                     found.setdefault(word[:k], 0.9 if k >= _MIN_STEM else 0.7)
+            # Same Kyrgyz stem: "качып" ~ "качуу", "айлыгымды" ~ "айлык".
+            for term in self._kyrgyz_stems.get(_kyrgyz_stem(word), ()):
+                found.setdefault(term, 0.85)
             # A place with another ending: "дубае" is Дубай, though they share only "дуба".
             for place in _PLACES_BY_STEM.get(word[:4], ()):
                 if word.startswith(place[:-1]) and place in self._postings:
@@ -457,7 +491,8 @@ def _same_word(query_word: str, term: str) -> bool:
     if query_word == term:
         return True
     shared = min(len(query_word), len(term), _MIN_STEM)
-    return shared >= 4 and query_word[:shared] == term[:shared]
+    return (shared >= 4 and query_word[:shared] == term[:shared]) or (
+        len(query_word) >= _KYRGYZ_MIN_STEM and _kyrgyz_stem(query_word) == _kyrgyz_stem(term))
 
 
 def _contains_phrase(query_words: list[str], phrase: Phrase) -> bool:
