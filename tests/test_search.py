@@ -126,9 +126,31 @@ def test_a_web_address_is_one_word() -> None:
 
 
 def test_a_weak_fuzzy_match_alone_finds_nothing() -> None:
-    index = _index(_topic("kids", "Дети", (), body="балам " * 8))
-    assert index.search("салам", "ru") == []  # one letter off, and only in the body
+    index = _index(_topic("kids", "Дети", ("балам",), body="балам " * 8))
+    assert index.search("салам", "ru") == []  # one letter off
     assert index.search("балам", "ru")[0].topic == "kids"
+
+
+def test_a_rare_word_in_body_text_alone_finds_nothing() -> None:
+    # "в этом году" in one topic's text is a detail, not what the topic is about.
+    index = _index(_topic("ban", "Запрет на въезд", ("запрет",), body="в этом году " * 3))
+    assert index.search("когда рамадан в этом году", "ru") == []
+    assert index.search("запрет в этом году", "ru")[0].topic == "ban"
+
+
+def test_kyrgyz_endings_do_not_hide_a_keyword() -> None:
+    index = _index(_topic("wages", "Айлык", ("айлык",)),
+                   _topic("women", "Аялдар", ("ала качуу",)))
+    assert index.search("айлыгымды бербей жатат", "ky")[0].topic == "wages"  # к → г
+    assert index.search("ayligimdy berbey jatat", "ky")[0].topic == "wages"
+    assert index.search("кызды ала качып кетишти", "ky")[0].topic == "women"  # -уу ~ -ып
+
+
+def test_a_place_with_another_ending_is_still_a_place() -> None:
+    index = _index(_topic("uae", "Дубай", ("эмираты",)),
+                   _topic("wages", "Зарплата", ("не платят",), body="хозяин"))
+    assert index.search("в дубае хозяин не платят", "ru")[0].topic == "wages"
+    assert index.search("работа в дубае", "ru")[0].topic == "uae"  # alone, it decides
 
 
 def test_clear_winner_needs_twice_the_second() -> None:

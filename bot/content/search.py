@@ -395,11 +395,9 @@ class SearchIndex:
                 continue
             rarity = math.log(1 + self._topic_count / len(best))
             for topic_id, (value, is_solid, in_title, by_editor) in best.items():
-                # A rare word only in a topic's text is often a detail (a name, a date), not
-                # what the topic is about: beside a keyword match, it counts only so much.
-                word_rarity = rarity
-                if keyword_hits and not by_editor:
-                    word_rarity = min(rarity, self.BODY_RARITY)
+                # A rare word only in a topic's text is often a detail (a name, a date, "в этом
+                # году"), not what the topic is about: its rarity counts only so much.
+                word_rarity = rarity if by_editor else min(rarity, self.BODY_RARITY)
                 if place and problem:
                     word_rarity = min(rarity, self.PLACE_TITLE_RARITY if in_title
                                       else self.PLACE_RARITY)
