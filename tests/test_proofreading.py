@@ -114,3 +114,17 @@ async def test_about_ends_its_date_with_one_full_stop(tmp_path: Path, lang: str)
         about = (await bot.user(lang).send("/about")).text
         assert "2026" in about
         assert ".." not in about
+
+
+@pytest.mark.parametrize(("lang", "korea", "hint"), [
+    ("ru", "🇰🇷 Южная Корея", "звоните 1330: переводчик"),
+    ("ky", "🇰🇷 Түштүк Корея", "1330 номерине чалыңыз: котормочу"),
+])
+async def test_sos_in_korea_says_an_interpreter_can_join_the_call(
+        tmp_path: Path, lang: str, korea: str, hint: str) -> None:
+    # Most people from Kyrgyzstan speak no Korean; 1330 joins an emergency call (FCDO).
+    async with running_bot(tmp_path) as bot:
+        user = bot.user(lang)
+        await user.send("/sos")
+        screen = await user.press(korea)
+        assert "☎️ 112" in screen.text and hint in screen.text
