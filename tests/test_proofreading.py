@@ -128,3 +128,16 @@ async def test_sos_in_korea_says_an_interpreter_can_join_the_call(
         await user.send("/sos")
         screen = await user.press(korea)
         assert "☎️ 112" in screen.text and hint in screen.text
+
+
+@pytest.mark.parametrize(("lang", "reports"), [
+    ("ru", "о каких номерах сообщили «не работает»"),
+    ("ky", "кайсы номерлер «иштебейт» деп билдирилгенин"),
+])
+async def test_forget_and_about_name_the_same_counts(
+        tmp_path: Path, lang: str, reports: str) -> None:
+    # /about says «did not work» reports are counted; /forget must not say less (review §5).
+    async with running_bot(tmp_path) as bot:
+        user = bot.user(lang)
+        assert reports in (await user.send("/about")).text
+        assert reports in (await user.send("/forget")).text
