@@ -87,8 +87,9 @@ async def forget_command(update: Update, context: JolContext) -> None:
             else texts("I had nothing remembered for this chat."))
     await reply(update, context, what + "\n\n" + texts(
         "Jol keeps no names, phone numbers or messages. Without knowing who, it only counts "
-        "which topics are opened, and single common words of searches that found nothing, "
-        "only when many different people typed them."), [nav_row(texts)])
+        "which topics are opened, which numbers are reported as not working, and single "
+        "common words of searches that found nothing, only when many different people typed "
+        "them."), [nav_row(texts)])
 
 
 def is_language_button(data: object) -> bool:
