@@ -44,7 +44,7 @@ from tests.helpers import running_bot
 ADMIN = 4242
 CONTENT = load_content(REAL_CONTENT)[0]
 assert CONTENT is not None
-NOISE = Noise(epsilon=1.0, cap=4, minimum=5)
+NOISE = Noise(epsilon=2.0, cap=4, minimum=5)  # sensitivity 8 (4 + reserved), scale 4
 
 
 def database_bytes(folder: Path) -> bytes:
@@ -315,7 +315,7 @@ def test_stats_reports_closed_weeks_with_their_noise_and_pipes_quietly(tmp_path:
     env = {"JOL_DATABASE_URL": url}
     code, one_day, err = _run("stats", "--days", "1", env=env)
     assert code == 0, err
-    assert "ε=1" in one_day and "масштаб 4" in one_day
+    assert "ε=2" in one_day and "масштаб 4" in one_day
     _, two_days, _ = _run("stats", "--days", "2", env=env)
     assert two_days == one_day  # both are the last closed week: nothing to subtract
     assert "Номера, которые надо перепроверить" in one_day
@@ -358,7 +358,7 @@ async def _reports(tmp_path: Path, chats: int, presses: int = 1) -> str:
         # Released with tiny noise (scale 0.1: a cell moves with probability 2e-4), so that
         # the threshold, not the noise, decides what the editor sees.
         await release_closed_periods(services.engine, services.content.snapshot,
-                                     Noise(10, 1, 3), today=utc_today() + timedelta(days=7))
+                                     Noise(50, 1, 3), today=utc_today() + timedelta(days=7))
         admin = bot.user("ru", user_id=ADMIN)
         await admin.send("/content")
         chat = bot.telegram.chats[ADMIN]
@@ -370,7 +370,7 @@ async def test_editor_sees_a_number_once_enough_different_chats_reported_it(
     shown = await _reports(tmp_path / "three", chats=3)
     assert "Номера, которые надо перепроверить" in shown
     assert re.search(r"\n3 · 1966 · Министерство труда.*\(kg-mlsp-1966\)", shown)
-    assert "ε=10, масштаб 0.1; только от 3" in shown  # the noise is printed with the list
+    assert "ε=50, масштаб 0.1; только от 3" in shown  # the noise is printed with the list
     assert "Айгерим" not in shown and "1001" not in shown  # never who
 
 
@@ -437,11 +437,11 @@ async def test_admin_stats_shows_released_weeks_only_with_chart_and_csv(tmp_path
         services = bot.services
         await services.stats.flush()
         await release_closed_periods(services.engine, services.content.snapshot,
-                                     Noise(10, 1, 3), today=utc_today() + timedelta(days=7))
+                                     Noise(50, 1, 3), today=utc_today() + timedelta(days=7))
         await admin.send("/stats")
         chat = bot.telegram.chats[ADMIN]
         texts = "\n".join(m.text for m in chat.visible if m.kind == "text")
-        assert "ε=10" in texts and "масштаб 0.1" in texts  # the release's noise is printed
+        assert "ε=50" in texts and "масштаб 0.1" in texts  # the release's noise is printed
         assert texts.count("Статистика Jol: недели") == 1
         assert re.search(r"russia +6 +<3 +6", texts)
         assert re.search(r"osh_bus_2026 +6", texts)
@@ -452,4 +452,20 @@ async def test_admin_stats_shows_released_weeks_only_with_chart_and_csv(tmp_path
         (_, png_name, png), (_, _, csv) = bot.telegram.files[-2:]
         assert png.startswith(b"\x89PNG") and png_name.endswith(".png")
         assert csv.decode().startswith("period_start,period_end,event,key,lang,value")
-        assert ",topic,russia,ky,6,10,0.1" in csv.decode()
+        assert ",topic,russia,ky,6,50,0.1" in csv.decode()
+
+
+def test_sos_and_number_reports_are_counted_after_a_full_day_of_pages() -> None:
+    """A person who opened many pages first still has their SOS and their "number did not
+    work" counted: those have allowances of their own, which the noise is scaled to."""
+    cap = DailyCap(4)
+    cap.new_day(date(2026, 12, 1))
+    for topic in ("a", "b", "c", "d"):
+        assert cap.admit(1, ("topic", topic, "ru"))
+    assert not cap.admit(1, ("topic", "e", "ru"))  # the day's pages are used up
+    assert cap.admit(1, ("sos", "", "ru")) and cap.admit(1, ("sos", "RU", "ru"))
+    assert cap.admit(1, ("contact_failed", "ru-iom-hotline", ""))
+    assert cap.admit(1, ("contact_failed", "kg-mlsp-1966", ""))
+    assert not cap.admit(1, ("contact_failed", "kg-mfa-consular", ""))  # its own cap of 2
+    assert Noise(epsilon=1.0, cap=4, minimum=5).sensitivity == 8
+    assert Noise(epsilon=1.0, cap=4, minimum=5).scale == 8.0

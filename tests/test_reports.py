@@ -41,7 +41,7 @@ MONDAY = date(2026, 11, 23)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CONTENT = load_content(REAL_CONTENT)[0]
 assert CONTENT is not None
-NOISE = Noise(epsilon=1.0, cap=4, minimum=5)  # scale 4, threshold 12
+NOISE = Noise(epsilon=2.0, cap=4, minimum=5)  # sensitivity 8 (4 + reserved), scale 4, threshold 12
 
 
 async def record(engine: AsyncEngine, day: date, event: str, key: str = "", lang: str = "",
@@ -76,7 +76,7 @@ def test_shown_hides_noisy_values_below_the_threshold(value: int, shown_as: str)
 
 def test_noise_parameters() -> None:
     assert NOISE.scale == 4.0 and NOISE.threshold == 12
-    assert Noise(10.0, 1, 5).threshold == 5  # tiny noise: JOL_MIN_REPORT_COUNT still holds
+    assert Noise(50.0, 1, 5).threshold == 5  # tiny noise: JOL_MIN_REPORT_COUNT still holds
 
 
 def test_period_is_the_iso_week() -> None:
@@ -102,7 +102,7 @@ async def test_release_noises_the_whole_key_space_once_and_deletes_raw_counts(
         release = (await conn.execute(select(Release))).one()
     assert set(stored) == set(key_space(CONTENT))  # every cell, zeros included
     assert raw_days == [TODAY + timedelta(days=1)]  # the released week's raw counts are gone
-    assert (release.epsilon, release.cap, release.scale) == (1.0, 4, 4.0)
+    assert (release.epsilon, release.cap, release.scale) == (2.0, 8, 4.0)
     # Real noise: with 200+ cells of scale 4, some cell moved (P(all zero) < 1e-100).
     assert any(n != 0 for cell, n in stored.items() if cell != ("topic", "russia", "ky"))
 

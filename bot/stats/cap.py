@@ -20,12 +20,20 @@ from datetime import date
 
 Cell = tuple[str, str, str]  # event, key, lang
 
+# Events that must never lose to page views: each has its own daily allowance beside `cap`,
+# so a person's SOS (the picker and a country) or "this number did not work" is counted
+# however many pages they opened first. The release adds these to its sensitivity
+# (bot.stats.release.Noise), so the privacy bound stays exact.
+RESERVED_CELLS: dict[str, int] = {"sos": 2, "contact_failed": 2}
+RESERVED_TOTAL = sum(RESERVED_CELLS.values())
+
 MAX_CHATS_PER_DAY = 200_000  # bounds memory; chats beyond it are not counted that day
 _DIGEST_BYTES = 8  # enough to tell a day's chats apart; a collision only under-counts
 
 
 class DailyCap:
-    """Admits (chat, cell) once per day, and at most `cap` cells per chat per day."""
+    """Admits (chat, cell) once per day, and at most `cap` cells per chat per day (plus each
+    reserved event's own allowance)."""
 
     def __init__(self, cap: int) -> None:
         if cap < 1:
@@ -53,7 +61,13 @@ class DailyCap:
             if len(self._cells) >= MAX_CHATS_PER_DAY:
                 return False
             cells = self._cells[digest] = set()
-        if cell in cells or len(cells) >= self.cap:
+        event = cell[0]
+        allowance = RESERVED_CELLS.get(event)
+        if allowance is None:
+            used = sum(1 for c in cells if c[0] not in RESERVED_CELLS)
+        else:
+            used = sum(1 for c in cells if c[0] == event)
+        if cell in cells or used >= (self.cap if allowance is None else allowance):
             return False
         cells.add(cell)
         return True

@@ -10,8 +10,9 @@ and nothing else, so overlapping reports differ only by other noisy cells, and a
 never draws new noise to average away.
 
 Privacy unit: the person-day. A chat adds at most 1 to a cell and to at most `cap` cells a
-day (bot.stats.cap), so one day of one person moves the whole release by at most `cap` (L1)
-and the noise scale b = cap / ε gives ε-differential privacy per person-day; a person active
+day, plus the reserved allowances of SOS and number reports (bot.stats.cap), so one day of one
+person moves the whole release by at most that sensitivity (L1), and the noise scale
+b = sensitivity / ε gives ε-differential privacy per person-day; a person active
 on k days of a week is protected at k·ε.
 
 Gap words are the one part of the key space that comes from the data: a word is a cell only
@@ -37,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import LANGUAGES
 from bot.content.campaigns import OTHER
 from bot.content.model import ContentSnapshot
-from bot.stats.cap import Cell
+from bot.stats.cap import RESERVED_TOTAL, Cell
 from bot.stats.models import Counter, Release, ReleasedCell
 from bot.stats.recorder import utc_today
 
@@ -64,12 +65,18 @@ class Noise:
     """The release parameters, printed with every report."""
 
     epsilon: float  # per person-day
-    cap: int  # cells one chat may add to a day (the L1 sensitivity)
+    cap: int  # cells one chat may add to a day, besides the reserved events
     minimum: int  # JOL_MIN_REPORT_COUNT
 
     @property
+    def sensitivity(self) -> int:
+        """The most one chat can add to a release in a day: the cap plus the reserved
+        allowances (bot.stats.cap), the L1 bound the noise is scaled to."""
+        return self.cap + RESERVED_TOTAL
+
+    @property
     def scale(self) -> float:
-        return self.cap / self.epsilon
+        return self.sensitivity / self.epsilon
 
     @property
     def threshold(self) -> int:
@@ -161,10 +168,10 @@ async def _release_one(engine: AsyncEngine, content: ContentSnapshot, noise: Noi
         cells = key_space(content)
         known = set(cells)
         cells += sorted(c for c in true if c[0] == "gap" and c[2] == "" and c not in known)
-        noisy = add_noise([true.get(c, 0) for c in cells], noise.scale, noise.cap,
+        noisy = add_noise([true.get(c, 0) for c in cells], noise.scale, noise.sensitivity,
                           noise.epsilon)
         await conn.execute(insert(Release).values(
-            period_start=start, period_end=end, epsilon=noise.epsilon, cap=noise.cap,
+            period_start=start, period_end=end, epsilon=noise.epsilon, cap=noise.sensitivity,
             scale=noise.scale, mechanism=MECHANISM))
         await conn.execute(insert(ReleasedCell), [
             {"period_start": start, "event": e, "key": k, "lang": lang, "noisy": n}
