@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from bot import REPO_ROOT
 
@@ -20,14 +21,44 @@ class SettingsError(ValueError):
 CONFIGURATION_ERROR = "configuration error: "  # how `jol` prefixes a SettingsError's line
 
 
-def _int_env(env: dict[str, str], name: str, default: int) -> int:
+def _int_env(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {raw}")
+    return value
+
+
+def _float_env(env: dict[str, str], name: str, default: float, low: float,
+               high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:  # also refuses nan and inf
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}, got {raw}")
+    return value
+
+
+def _webhook_url(env: dict[str, str]) -> str | None:
+    """Telegram delivers only to https; plain http is left for a loopback address (the
+    stand-in, a test), which Telegram itself could never reach."""
+    raw = env.get("JOL_WEBHOOK_URL") or None
+    if raw is None:
+        return None
+    url = urlparse(raw)
+    loopback = url.hostname in ("127.0.0.1", "localhost", "::1")
+    if not url.hostname or not (url.scheme == "https" or (url.scheme == "http" and loopback)):
+        raise SettingsError(f"JOL_WEBHOOK_URL must be an https:// address, got {raw!r}")
+    return raw
 
 
 def _choice_env(env: dict[str, str], name: str, choices: tuple[str, ...], default: str,
@@ -96,29 +127,12 @@ class Settings:
         content_dir = Path(env.get("JOL_CONTENT_DIR") or REPO_ROOT / "content")
         database_url = (env.get("JOL_DATABASE_URL")
                         or f"sqlite+aiosqlite:///{Path.cwd() / 'jol.sqlite3'}")
-        webhook_url = env.get("JOL_WEBHOOK_URL") or None
+        webhook_url = _webhook_url(env)
         webhook_secret = env.get("JOL_WEBHOOK_SECRET") or None
         if webhook_url and not webhook_secret:
             raise SettingsError("JOL_WEBHOOK_SECRET must be set when JOL_WEBHOOK_URL is set")
         if webhook_secret and not all(c.isalnum() or c in "_-" for c in webhook_secret):
             raise SettingsError("JOL_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and -")
-        flush = env.get("JOL_STATS_FLUSH_SECONDS", "").strip()
-        try:
-            flush_seconds = float(flush) if flush else 2.0
-        except ValueError:
-            raise SettingsError(
-                f"JOL_STATS_FLUSH_SECONDS must be a number, got {flush!r}") from None
-        raw_epsilon = env.get("JOL_STATS_EPSILON", "").strip()
-        try:
-            epsilon = float(raw_epsilon) if raw_epsilon else 1.0
-        except ValueError:
-            raise SettingsError(
-                f"JOL_STATS_EPSILON must be a number, got {raw_epsilon!r}") from None
-        if not 0.01 <= epsilon <= 10:
-            raise SettingsError(f"JOL_STATS_EPSILON must be between 0.01 and 10, got {epsilon}")
-        cap = _int_env(env, "JOL_STATS_CAP", 4)
-        if not 1 <= cap <= 100:
-            raise SettingsError(f"JOL_STATS_CAP must be between 1 and 100, got {cap}")
         return cls(
             token=env.get("TELEGRAM_BOT_TOKEN") or None,
             api_base_url=env.get("JOL_API_BASE_URL") or DEFAULT_API_BASE_URL,
@@ -130,14 +144,15 @@ class Settings:
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             http_host=env.get("JOL_HTTP_HOST") or "127.0.0.1",
-            http_port=_int_env(env, "JOL_HTTP_PORT", 8080),
-            min_report_count=_int_env(env, "JOL_MIN_REPORT_COUNT", 5),
-            retention_days=_int_env(env, "JOL_RETENTION_DAYS", 730),
-            stale_after_days=_int_env(env, "JOL_STALE_AFTER_DAYS", 180),
-            stats_flush_seconds=flush_seconds,
-            max_messages_per_second=_int_env(env, "JOL_MAX_MESSAGES_PER_SECOND", 0),
-            stats_epsilon=epsilon,
-            stats_cap=cap,
+            http_port=_int_env(env, "JOL_HTTP_PORT", 8080, 0, 65535),  # 0: any free port
+            # Below 2 one chat's word or count would be written or released on its own.
+            min_report_count=_int_env(env, "JOL_MIN_REPORT_COUNT", 5, 2, 1000),
+            retention_days=_int_env(env, "JOL_RETENTION_DAYS", 730, 1, 36500),
+            stale_after_days=_int_env(env, "JOL_STALE_AFTER_DAYS", 180, 1, 3650),
+            stats_flush_seconds=_float_env(env, "JOL_STATS_FLUSH_SECONDS", 2.0, 0.1, 3600),
+            max_messages_per_second=_int_env(env, "JOL_MAX_MESSAGES_PER_SECOND", 0, 0, 1000),
+            stats_epsilon=_float_env(env, "JOL_STATS_EPSILON", 1.0, 0.01, 10),
+            stats_cap=_int_env(env, "JOL_STATS_CAP", 4, 1, 100),
             log_level=_choice_env(env, "JOL_LOG_LEVEL", LOG_LEVELS, "INFO", fold="upper"),
             log_format=_choice_env(env, "JOL_LOG_FORMAT", LOG_FORMATS, "text"),
         )

@@ -75,10 +75,12 @@ def test_a_good_configuration_is_all_ok(
                                     "`jol content check`"),
     ("JOL_SECRET", "short", "PROBLEM secret: JOL_SECRET is only 5 characters"),
     ("JOL_WEBHOOK_URL", "http://jol.example.org/telegram",
-     "PROBLEM webhook: JOL_WEBHOOK_URL is not an https:// address"),
+     "PROBLEM configuration: JOL_WEBHOOK_URL must be an https:// address, got "
+     "'http://jol.example.org/telegram' → "),
     ("JOL_WEBHOOK_URL", "https://jol.example.org", "PROBLEM webhook: JOL_WEBHOOK_URL "
                                                    "jol.example.org has no path"),
-    ("JOL_HTTP_PORT", "70000", "PROBLEM http: JOL_HTTP_PORT 70000 is not a port"),
+    ("JOL_HTTP_PORT", "70000", "PROBLEM configuration: JOL_HTTP_PORT must be between 0 and "
+                                "65535, got 70000 → "),
     ("JOL_WEBHOOK_SECRET", "", "PROBLEM configuration: JOL_WEBHOOK_SECRET must be set when "
                                "JOL_WEBHOOK_URL is set → "),
 ])

@@ -96,6 +96,35 @@ def test_a_malformed_setting_is_one_line(
                                "got 'eighty'"
 
 
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("JOL_MIN_REPORT_COUNT", "0", "JOL_MIN_REPORT_COUNT must be between 2 and 1000, got 0"),
+    ("JOL_MIN_REPORT_COUNT", "1", "JOL_MIN_REPORT_COUNT must be between 2 and 1000, got 1"),
+    ("JOL_RETENTION_DAYS", "-5", "JOL_RETENTION_DAYS must be between 1 and 36500, got -5"),
+    ("JOL_STALE_AFTER_DAYS", "0", "JOL_STALE_AFTER_DAYS must be between 1 and 3650, got 0"),
+    ("JOL_HTTP_PORT", "99999", "JOL_HTTP_PORT must be between 0 and 65535, got 99999"),
+    ("JOL_MAX_MESSAGES_PER_SECOND", "-1",
+     "JOL_MAX_MESSAGES_PER_SECOND must be between 0 and 1000, got -1"),
+    ("JOL_STATS_FLUSH_SECONDS", "-5",
+     "JOL_STATS_FLUSH_SECONDS must be between 0.1 and 3600, got -5"),
+    ("JOL_STATS_FLUSH_SECONDS", "nan",
+     "JOL_STATS_FLUSH_SECONDS must be between 0.1 and 3600, got nan"),
+    ("JOL_STATS_EPSILON", "inf", "JOL_STATS_EPSILON must be between 0.01 and 10, got inf"),
+    ("JOL_WEBHOOK_URL", "http://jol.example.org/telegram",
+     "JOL_WEBHOOK_URL must be an https:// address, got 'http://jol.example.org/telegram'"),
+])
+@pytest.mark.parametrize("command", [["run"], ["chat"], ["stats"], ["content", "check"]])
+def test_an_out_of_range_setting_is_one_line_for_every_command(
+    name: str, value: str, says: str, command: list[str],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Before: a threshold of 0 wrote every word one chat typed, a negative flush period was a
+    # traceback inside `jol run`, and an http webhook was registered with Telegram.
+    monkeypatch.setenv("JOL_WEBHOOK_SECRET", "s3cret")
+    monkeypatch.setenv(name, value)
+    assert main(command) == 2
+    assert one_line(capsys) == f"configuration error: {says}"
+
+
 def jol(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=120)

@@ -47,8 +47,9 @@ async def test_reload_keeps_last_good_content_and_reports_the_line(
         path.write_text(good.replace("order: 10", "order: [10"), encoding="utf-8")
         reply = await admin.send("/reload")
         assert reply.text.startswith("Контент НЕ обновлён")
-        assert re.search(r"content/ru/russia\.md:\d+: error: a list opened with '\[' here is "
-                         r"not closed", reply.text)
+        # The editor reads the problem in the chat's language, as `jol content check` prints it.
+        assert re.search(r"content/ru/russia\.md:\d+: error: список открыт здесь скобкой '\['",
+                         reply.text)
         screen = await user.send("/start russia")
         assert screen.text.startswith(russia.title)  # still the previous content
 

@@ -33,8 +33,10 @@ MESSAGE_BUDGET = 3800  # below Telegram's 4096, leaving room for the heading
 REPORT_WEEKS = 5  # the last five closed weeks, about a month
 
 
-def problem_lines(problems: list[Problem]) -> list[str]:
-    return [html.escape(str(p), quote=False) for p in problems]
+def problem_lines(problems: list[Problem], lang: str | None) -> list[str]:
+    """Each problem as `path:line: severity: message`, the message in the admin's language
+    (Kyrgyz falls back to Russian, as in `jol content check`)."""
+    return [html.escape(p.show(lang or "ru"), quote=False) for p in problems]
 
 
 def chunks(heading: str, lines: list[str]) -> list[str]:
@@ -59,11 +61,11 @@ async def reload_command(update: Update, context: JolContext) -> None:
     if applied:
         heading = texts("Content reloaded: version {version}, {topics} topics.",
                         version=snapshot.version, topics=len(snapshot.topic_ids()))
-        lines = problem_lines(problems)
+        lines = problem_lines(problems, context.lang)
     else:
         heading = texts("Content NOT reloaded: users still get version {version}. Fix these "
                         "problems and send /reload again:", version=snapshot.version)
-        lines = problem_lines(errors)
+        lines = problem_lines(errors, context.lang)
     for message in chunks(heading, lines):
         await reply(update, context, message)
 
@@ -77,7 +79,7 @@ async def content_command(update: Update, context: JolContext) -> None:
                     when=snapshot.loaded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
                     topics=len(snapshot.topic_ids()), contacts=len(snapshot.contacts),
                     warnings=len(snapshot.warnings))
-    lines = problem_lines(list(snapshot.warnings))
+    lines = problem_lines(list(snapshot.warnings), context.lang)
     lines += _recheck_lines(context, await _released(context))
     for message in chunks(heading, lines):
         await reply(update, context, message)
