@@ -1,1 +1,0 @@
-"""One module per feature; bot/app.py registers them in order."""

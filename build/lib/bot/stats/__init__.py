@@ -1,1 +1,0 @@
-"""Anonymous statistics and chat-language memory: counters by day, never who asked."""
