@@ -27,6 +27,7 @@ async def on_error(update: object, context: JolContext) -> None:
         log.warning("Telegram unreachable or rate-limited: %s", type(error).__name__)
         return
     else:
+        metrics.ERRORS.inc()
         # The exception type and where it happened; never the update, which holds user data.
         log.error("handler failed: %s", type(error).__name__, exc_info=error)
     if isinstance(update, Update) and update.effective_chat is not None and (
