@@ -39,7 +39,7 @@ SCHEMA_HEAD = "0002"
 MIGRATION_LOCK_ID = 0x4A4F4C  # "JOL": the PostgreSQL advisory lock held while migrating
 
 
-def _sqlite_file(url: URL) -> Path | None:
+def sqlite_path(url: URL) -> Path | None:
     """The database file of a SQLite URL, or None for in-memory databases and other backends."""
     if url.get_backend_name() != "sqlite":
         return None
@@ -54,7 +54,7 @@ def _sqlite_file(url: URL) -> Path | None:
 def sqlite_file(database_url: str) -> Path | None:
     """The SQLite file a JOL_DATABASE_URL names, or None (another database, or not a URL)."""
     try:
-        return _sqlite_file(make_url(database_url))
+        return sqlite_path(make_url(database_url))
     except ArgumentError:
         return None
 
@@ -130,7 +130,7 @@ def create_engine(url: str) -> AsyncEngine:
     """
     parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
-        path = _sqlite_file(parsed)
+        path = sqlite_path(parsed)
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from telegram import Update
 
 from bot import metrics
 from bot.context import Services
-from bot.db import _sqlite_file
+from bot.db import sqlite_path
 from bot.processor import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ async def health(request: web.Request) -> web.Response:
 def database_file(services: Services) -> tuple[Path, tuple[int, int]] | None:
     """The SQLite file and its identity (device, inode) now, to notice it deleted or replaced
     later (SQLite opens a new, empty file in its place on the next connection)."""
-    path = _sqlite_file(services.engine.url)
+    path = sqlite_path(services.engine.url)
     if path is None or not path.is_file():
         return None
     stat = path.stat()
