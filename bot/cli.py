@@ -137,7 +137,7 @@ async def _stats(args: argparse.Namespace, settings: Settings, snapshot: Content
     from bot import db
     from bot.stats import release, reports
 
-    noise = release.Noise(settings.stats_epsilon, settings.stats_cap, settings.min_report_count)
+    noise = release.Noise.from_settings(settings)
     engine = db.create_engine(settings.database_url)
     try:
         await release.release_closed_periods(engine, snapshot, noise)
@@ -178,7 +178,7 @@ def _stats_problem(args: argparse.Namespace, settings: Settings) -> str | None:
         if not chart.parent.is_dir():
             return f"--chart {args.chart}: the folder {chart.parent} does not exist"
     # Unusable URLs raise DatabaseUnusable: main prints its one line.
-    sqlite_file = db._sqlite_file(db.parse_database_url(settings.database_url))
+    sqlite_file = db.sqlite_path(db.parse_database_url(settings.database_url))
     if sqlite_file is not None and not sqlite_file.exists():  # never create an empty file
         return (f"no database at {sqlite_file}: the bot has not counted anything there yet. "
                 "Check JOL_DATABASE_URL, or run `jol db upgrade` to create it")

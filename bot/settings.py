@@ -115,7 +115,8 @@ class Settings:
     stats_flush_seconds: float = 2.0
     max_messages_per_second: int = 0  # 0: no proactive cap; 429s are always waited out
     # Differential privacy of the weekly releases: ε per person-day, and how many cells one
-    # chat may add to in a day (the noise scale is cap/ε).
+    # chat may add to in a day besides SOS and number reports (bot.stats.cap); the noise
+    # scale is (cap + their allowances)/ε.
     stats_epsilon: float = 1.0
     stats_cap: int = 4
     log_level: str = "INFO"  # DEBUG, INFO, WARNING or ERROR; user data is never logged

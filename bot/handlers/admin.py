@@ -86,8 +86,7 @@ async def content_command(update: Update, context: JolContext) -> None:
 
 
 def _noise(context: JolContext) -> Noise:
-    settings = context.services.settings
-    return Noise(settings.stats_epsilon, settings.stats_cap, settings.min_report_count)
+    return Noise.from_settings(context.services.settings)
 
 
 async def _released(context: JolContext) -> Released:

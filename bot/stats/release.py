@@ -44,6 +44,7 @@ from bot.stats.recorder import utc_today
 
 if TYPE_CHECKING:
     from bot.context import Services
+    from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,10 @@ class Noise:
     epsilon: float  # per person-day
     cap: int  # cells one chat may add to a day, besides the reserved events
     minimum: int  # JOL_MIN_REPORT_COUNT
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Noise:
+        return cls(settings.stats_epsilon, settings.stats_cap, settings.min_report_count)
 
     @property
     def sensitivity(self) -> int:
@@ -240,8 +245,7 @@ async def load_released(engine: AsyncEngine, weeks: int) -> Released:
 async def release_loop(services: Services, stopping: asyncio.Event,
                        seconds: float = RELEASE_CHECK_SECONDS) -> None:
     """In the running bot: flush, then release any week that closed, every `seconds`."""
-    settings = services.settings
-    noise = Noise(settings.stats_epsilon, settings.stats_cap, settings.min_report_count)
+    noise = Noise.from_settings(services.settings)
     while not stopping.is_set():
         try:
             await services.stats.flush()
