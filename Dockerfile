@@ -8,8 +8,9 @@ WORKDIR /src
 # the package itself, for its `jol` script, without letting pip resolve anything again.
 COPY requirements.lock ./
 RUN pip install --no-cache-dir --prefix=/install -r requirements.lock
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY bot ./bot
+COPY migrations ./migrations
 RUN pip install --no-cache-dir --prefix=/install --no-deps .
 
 FROM python:3.11-slim
@@ -17,8 +18,6 @@ FROM python:3.11-slim
 # hadolint ignore=DL3064
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    # /app first on the path: the code runs from /app, beside migrations/ and content/.
-    PYTHONPATH=/app \
     JOL_CONTENT_DIR=/app/content \
     JOL_DATABASE_URL=sqlite+aiosqlite:////data/jol.sqlite3 \
     # Never on /data: a copy of the database must not carry the key that reverses its keys.
@@ -31,10 +30,8 @@ RUN useradd --create-home --uid 10001 jol \
     && chmod 700 /secret
 COPY --from=build /install /usr/local
 WORKDIR /app
-COPY alembic.ini ./
-COPY migrations ./migrations
+# The package (migrations included, see setup.py) is installed; only the content is data.
 COPY content ./content
-COPY bot ./bot
 USER 10001:10001
 VOLUME ["/data", "/secret"]
 EXPOSE 8080

@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `python bench/run.py` as well as `python -m bench`
     sys.path.insert(0, str(REPO))
 
-from bot.local import ChatLog  # noqa: E402
+from bot.fake_telegram import ChatLog  # noqa: E402
 from bot.standin import STANDIN, StandIn, StandInBot, start_standin  # noqa: E402
 
 QUERIES = {

@@ -91,7 +91,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.chat import chat
+    from bot.terminal_chat import chat
 
     asyncio.run(chat(settings, args.lang))
     return 0
@@ -182,7 +182,7 @@ def _stats_problem(args: argparse.Namespace, settings: Settings) -> str | None:
     if sqlite_file is not None and not sqlite_file.exists():  # never create an empty file
         return (f"no database at {sqlite_file}: the bot has not counted anything there yet. "
                 "Check JOL_DATABASE_URL, or run `jol db upgrade` to create it")
-    if asyncio.run(db.schema_version(settings.database_url)) != db.SCHEMA_HEAD:
+    if asyncio.run(db.schema_version(settings.database_url)) != db.schema_head():
         return ("the database is not migrated to this version of Jol; "
                 "run `jol db upgrade` first")
     return None

@@ -17,7 +17,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from bot.stats.memory import LanguageMemory
+    from bot.db.language_memory import LanguageMemory
     from bot.stats.recorder import StatsRecorder
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 from bot import db
 from bot.content.loader import load_content
+from bot.db.secret import secret_beside_database
 from bot.settings import Settings, SettingsError
 
 # What @BotFather hands out: the bot's numeric id, a colon, 35 characters.
@@ -72,14 +73,14 @@ def check_database(settings: Settings) -> Iterator[Finding]:
         yield Finding("PROBLEM", "database", str(error),
                       "check JOL_DATABASE_URL and that the database is running")
         return
-    if version == db.SCHEMA_HEAD:
+    if version == db.schema_head():
         yield Finding("ok", "database", f"{url} answers, schema {version} (up to date)")
     elif version is None:
         yield Finding("PROBLEM", "database", f"{url} answers but was never migrated",
                       "run `jol db upgrade`")
     else:
         yield Finding("PROBLEM", "database",
-                      f"{url} is at schema {version}, this jol expects {db.SCHEMA_HEAD}",
+                      f"{url} is at schema {version}, this jol expects {db.schema_head()}",
                       "run `jol db upgrade` (if that fails, this jol is older than the "
                       "database: upgrade jol)")
 
@@ -119,7 +120,7 @@ def check_secret(settings: Settings) -> Iterator[Finding]:
                       f"`mkdir -p {settings.secret_file.parent} && "
                       f"mv {path} {settings.secret_file}`, or set JOL_SECRET_FILE / JOL_SECRET")
         return
-    if db.secret_beside_database(path, settings.database_url):
+    if secret_beside_database(path, settings.database_url):
         yield Finding("PROBLEM", "secret", f"{path} is in the same folder as the database",
                       "set JOL_SECRET_FILE to a place apart from the database (and move the "
                       "file there), or set JOL_SECRET")

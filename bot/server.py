@@ -31,7 +31,7 @@ from bot.app import JolApplication, build_application
 from bot.context import Services
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import FloodControl, retry_seconds
-from bot.runtime import open_services
+from bot.services import open_services
 from bot.settings import Settings
 from bot.stats.release import release_loop
 from bot.stats.reports import delete_older_than

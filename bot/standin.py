@@ -1,7 +1,7 @@
 """A Bot API stand-in over real HTTP, for end-to-end tests and the benchmark.
 
-Each bot token gets its own FakeTelegram (bot/local.py), so Telegram's limits and error texts
-are the same as in the offline tests; this module adds what only HTTP needs: the
+Each bot token gets its own FakeTelegram (bot/fake_telegram.py), so Telegram's limits and error
+texts are the same as in the offline tests; this module adds what only HTTP needs: the
 `/bot{token}/{method}` routes, long-polling getUpdates, webhook delivery, and a control API
 through which simulated users write to the bot and wait for its answers.
 
@@ -66,7 +66,7 @@ from urllib.parse import urlparse
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
-from bot.local import JSON, ChatLog, FakeTelegram, SentMessage, encode_response
+from bot.fake_telegram import JSON, ChatLog, FakeTelegram, SentMessage, encode_response
 
 log = logging.getLogger(__name__)
 

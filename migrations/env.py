@@ -9,8 +9,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bot.db import create_engine, lock_for_migrations
+from bot.db.models import Base
 from bot.settings import Settings
-from bot.stats.models import Base
 
 config = context.config
 target_metadata = Base.metadata

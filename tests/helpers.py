@@ -8,8 +8,8 @@ from pathlib import Path
 
 from bot.app import JolApplication, build_application
 from bot.context import Services
-from bot.local import FakeTelegram, LocalRequest, LocalUser
-from bot.runtime import open_services
+from bot.fake_telegram import FakeTelegram, LocalRequest, LocalUser
+from bot.services import open_services
 from bot.settings import Settings
 
 

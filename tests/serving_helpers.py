@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bot import REPO_ROOT
 from bot.app import build_application
-from bot.local import FakeTelegram, LocalRequest
-from bot.runtime import open_services
+from bot.fake_telegram import FakeTelegram, LocalRequest
+from bot.services import open_services
 from bot.settings import Settings
 from tests.helpers import Harness
 

@@ -6,7 +6,7 @@ import pytest
 
 from bot import LANGUAGES
 from bot.content.loader import load_content
-from bot.local import MESSAGE_LIMIT, visible_text
+from bot.fake_telegram import MESSAGE_LIMIT, visible_text
 from tests.conftest import REAL_CONTENT
 
 SNAPSHOT, PROBLEMS = load_content(REAL_CONTENT)

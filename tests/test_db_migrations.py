@@ -15,7 +15,7 @@ from sqlalchemy import Connection, inspect, text
 
 from bot import REPO_ROOT
 from bot.db import create_engine, downgrade, upgrade
-from bot.stats.models import Base
+from bot.db.models import Base
 from tests.conftest import run_together
 
 

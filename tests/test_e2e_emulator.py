@@ -33,8 +33,8 @@ import pytest
 
 from bot import REPO_ROOT
 from bot.content.loader import load_content
+from bot.fake_telegram import visible_text
 from bot.i18n import texts
-from bot.local import visible_text
 from tests.conftest import REAL_CONTENT
 from tests.e2e.wire_proxy import VISIBLE, WireProxy
 

@@ -19,8 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.db import create_engine
+from bot.db.language_memory import LanguageMemory
 from bot.stats.flushing import FlushLoop
-from bot.stats.memory import LanguageMemory
 from bot.stats.recorder import StatsRecorder
 from tests.helpers import running_bot
 

@@ -14,8 +14,8 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import create_engine, upgrade
-from bot.stats.memory import LanguageMemory
-from bot.stats.models import ChatLanguage
+from bot.db.language_memory import LanguageMemory
+from bot.db.models import ChatLanguage
 
 DAY = date(2026, 11, 29)
 CHAT = 736251849372  # distinctive digits to look for in the stored bytes

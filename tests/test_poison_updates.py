@@ -57,7 +57,7 @@ async def test_poison_updates_are_skipped_and_later_users_answered(tmp_path: Pat
 async def test_parse_updates_keeps_the_good_ones(caplog: pytest.LogCaptureFixture) -> None:
     from telegram import Bot
 
-    from bot.local import FakeTelegram
+    from bot.fake_telegram import FakeTelegram
     from bot.server import parse_updates
 
     telegram = FakeTelegram()

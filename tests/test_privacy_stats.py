@@ -27,9 +27,9 @@ from bot.content.campaigns import parse_campaigns
 from bot.content.loader import load_content
 from bot.content.model import Problem
 from bot.db import create_engine, upgrade
+from bot.db.models import Counter, ReleasedCell
 from bot.stats.cap import DailyCap
 from bot.stats.gaps import gap_words
-from bot.stats.models import Counter, ReleasedCell
 from bot.stats.recorder import StatsRecorder, utc_today
 from bot.stats.release import (
     Noise,
@@ -398,7 +398,7 @@ async def test_a_topic_without_numbers_has_no_report_button_and_forged_data_is_s
 
 
 async def test_upgrading_deletes_words_and_sources_the_old_rules_stored(tmp_path: Path) -> None:
-    from bot.db import _run_alembic
+    from bot.db.schema import _run_alembic
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}"
     await _run_alembic(url, "upgrade", "0001")

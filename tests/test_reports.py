@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.content.loader import load_content
-from bot.stats.models import Counter, Release, ReleasedCell
+from bot.db.models import Counter, Release, ReleasedCell
 from bot.stats.recorder import StatsRecorder
 from bot.stats.release import (
     Noise,

@@ -17,7 +17,7 @@ import pytest
 
 from bot import REPO_ROOT
 from bot.db import SecretUnusable, load_or_create_secret
-from bot.runtime import open_services
+from bot.services import open_services
 from bot.settings import Settings
 
 

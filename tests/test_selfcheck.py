@@ -13,7 +13,7 @@ import pytest
 from bot import LANGUAGES
 from bot.content.loader import load_content
 from bot.content.selfcheck import Destination
-from bot.local import LocalUser, SentMessage
+from bot.fake_telegram import LocalUser, SentMessage
 from bot.stats.reports import load_counts
 from tests.conftest import REAL_CONTENT
 from tests.helpers import running_bot

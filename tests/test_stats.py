@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import create_engine, upgrade
-from bot.stats.models import Counter
+from bot.db.models import Counter
 from bot.stats.recorder import StatsRecorder
 from tests.conftest import run_together
 

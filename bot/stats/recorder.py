@@ -23,10 +23,10 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db.models import EVENT_LEN, KEY_LEN, LANG_LEN, SOURCE_LEN, Counter
 from bot.stats.cap import DailyCap
 from bot.stats.flushing import FlushLoop
 from bot.stats.gaps import GapGate
-from bot.stats.models import EVENT_LEN, KEY_LEN, LANG_LEN, SOURCE_LEN, Counter
 
 logger = logging.getLogger(__name__)
 

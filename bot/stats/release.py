@@ -38,8 +38,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import LANGUAGES
 from bot.content.campaigns import OTHER
 from bot.content.model import ContentSnapshot
+from bot.db.models import Counter, Release, ReleasedCell
 from bot.stats.cap import RESERVED_TOTAL, Cell
-from bot.stats.models import Counter, Release, ReleasedCell
 from bot.stats.recorder import utc_today
 
 if TYPE_CHECKING:

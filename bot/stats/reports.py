@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.content.campaigns import OTHER
-from bot.stats.models import Counter
+from bot.db.models import Counter
 from bot.stats.recorder import utc_today
 from bot.stats.release import Noise, Released
 

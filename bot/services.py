@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from bot import db
 from bot.content.store import ContentStore
 from bot.context import Services
+from bot.db.language_memory import LanguageMemory
 from bot.settings import Settings
-from bot.stats.memory import LanguageMemory
 from bot.stats.recorder import StatsRecorder
 
 log = logging.getLogger(__name__)

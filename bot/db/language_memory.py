@@ -22,8 +22,8 @@ from datetime import date
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db.models import LANG_LEN, ChatLanguage
 from bot.stats.flushing import FlushLoop
-from bot.stats.models import LANG_LEN, ChatLanguage
 from bot.stats.recorder import upsert_statement, utc_today
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.app import build_application
-from bot.local import FakeTelegram, LocalRequest, LocalUser, SentMessage
-from bot.runtime import open_services
+from bot.fake_telegram import FakeTelegram, LocalRequest, LocalUser, SentMessage
+from bot.services import open_services
 from bot.settings import Settings
 
 WIDTH = 60
