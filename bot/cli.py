@@ -177,7 +177,6 @@ def _stats_problem(args: argparse.Namespace, settings: Settings) -> str | None:
             return f"--chart {args.chart}: the chart is a PNG picture; give a name ending in .png"
         if not chart.parent.is_dir():
             return f"--chart {args.chart}: the folder {chart.parent} does not exist"
-    # Unusable URLs raise DatabaseUnusable: main prints its one line.
     sqlite_file = db.sqlite_path(db.parse_database_url(settings.database_url))
     if sqlite_file is not None and not sqlite_file.exists():  # never create an empty file
         return (f"no database at {sqlite_file}: the bot has not counted anything there yet. "

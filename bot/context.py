@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.content.model import ContentSnapshot
 from bot.content.store import ContentStore
+from bot.events import Event
 from bot.i18n import DEFAULT_LANGUAGE, Texts, texts
 from bot.settings import Settings
 
@@ -90,7 +91,7 @@ class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def stats(self) -> StatsRecorder:
         return self.services.stats
 
-    def count(self, event: str, key: str = "", source: str = "") -> None:
+    def count(self, event: Event, key: str = "", source: str = "") -> None:
         """Count an anonymous event in the current language; never blocks the reply.
 
         The chat id only passes the in-memory daily cap (bot.stats.cap); it is never stored."""

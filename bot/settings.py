@@ -1,10 +1,18 @@
-"""Settings read once from the environment; a bad value stops the bot with the variable's name."""
+"""Settings declared once: each variable's name, type, default, range and help live in SETTINGS.
+
+The parser, the one-line error naming the variable, and the README's configuration table
+(`python -m bot.settings` prints it; a test compares) all come from that table. Adding a
+setting is one declaration there and its typed field in `Settings`.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from bot import REPO_ROOT
@@ -12,6 +20,8 @@ from bot import REPO_ROOT
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
+
+Env = Mapping[str, str]
 
 
 class SettingsError(ValueError):
@@ -21,82 +31,219 @@ class SettingsError(ValueError):
 CONFIGURATION_ERROR = "configuration error: "  # how `jol` prefixes a SettingsError's line
 
 
-def _int_env(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {raw}")
-    return value
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One environment variable: how it is read, its default, and its line in the README."""
+
+    env: str  # the variable's name
+    attr: str  # the Settings field it fills
+    help: str  # what it does, one line for the README
+    shown_default: str  # the default as the README states it
+    # A set value → the setting; ValueError("must be …, got …") for a bad one.
+    parse: Callable[[str, Env], object]
+    default: Callable[[Env], object]  # the value when unset or empty
+    rule: str = ""  # the accepted range or choices, for the README
+
+    def read(self, env: Env) -> object:
+        raw = env.get(self.env, "")
+        if not raw.strip():
+            return self.default(env)
+        try:
+            return self.parse(raw, env)
+        except SettingsError:
+            raise  # already one line naming the variable (bot.db's URL check)
+        except ValueError as error:
+            raise SettingsError(f"{self.env} {error}") from None
 
 
-def _float_env(env: dict[str, str], name: str, default: float, low: float,
-               high: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if not low <= value <= high:  # also refuses nan and inf
-        raise SettingsError(f"{name} must be between {low:g} and {high:g}, got {raw}")
-    return value
+def _constant(value: object) -> Callable[[Env], object]:
+    return lambda env: value
 
 
-def _webhook_url(env: dict[str, str]) -> str | None:
-    """Telegram delivers only to https; plain http is left for a loopback address (the
-    stand-in, a test), which Telegram itself could never reach."""
-    raw = env.get("JOL_WEBHOOK_URL") or None
-    if raw is None:
-        return None
-    url = urlparse(raw)
-    loopback = url.hostname in ("127.0.0.1", "localhost", "::1")
-    if not url.hostname or not (url.scheme == "https" or (url.scheme == "http" and loopback)):
-        raise SettingsError(f"JOL_WEBHOOK_URL must be an https:// address, got {raw!r}")
+def _text(raw: str, env: Env) -> str:
     return raw
 
 
-def _choice_env(env: dict[str, str], name: str, choices: tuple[str, ...], default: str,
-                fold: str = "") -> str:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    value = raw.upper() if fold == "upper" else raw.lower()
-    if value not in choices:
-        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
-    return value
+def text(env: str, attr: str, help: str, default: str | None = None,
+         shown_default: str = "unset") -> Setting:
+    return Setting(env, attr, help, f"`{default}`" if default else shown_default, _text,
+                   _constant(default))
 
 
-def _admin_ids(raw: str) -> frozenset[int]:
+def integer(env: str, attr: str, help: str, default: int, low: int, high: int,
+            shown_default: str = "") -> Setting:
+    def parse(raw: str, _: Env) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {raw.strip()}")
+        return value
+
+    return Setting(env, attr, help, shown_default or str(default), parse, _constant(default),
+                   f"{low}–{high}")
+
+
+def number(env: str, attr: str, help: str, default: float, low: float, high: float) -> Setting:
+    def parse(raw: str, _: Env) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError(f"must be a number, got {raw!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ValueError(f"must be between {low:g} and {high:g}, got {raw.strip()}")
+        return value
+
+    return Setting(env, attr, help, f"{default:g}", parse, _constant(default),
+                   f"{low:g}–{high:g}")
+
+
+def choice(env: str, attr: str, help: str, default: str, choices: tuple[str, ...]) -> Setting:
+    """One of `choices`, in any letter case."""
+    def parse(raw: str, _: Env) -> str:
+        value = next((c for c in choices if c.lower() == raw.strip().lower()), None)
+        if value is None:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {raw!r}")
+        return value
+
+    return Setting(env, attr, help, f"`{default}`", parse, _constant(default),
+                   "one of " + ", ".join(f"`{c}`" for c in choices))
+
+
+def _http_url(raw: str, env: Env) -> str:
+    url = urlparse(raw)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError(f"must be an http:// or https:// address, got {raw!r}")
+    return raw
+
+
+def _database_url(raw: str, env: Env) -> str:
+    from bot.db import parse_database_url  # bot.db imports this module: import on use
+
+    parse_database_url(raw)  # raises DatabaseUnusable, one line naming JOL_DATABASE_URL
+    return raw
+
+
+def _default_database_url(env: Env) -> str:
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'jol.sqlite3'}"
+
+
+def _folder(raw: str, env: Env) -> Path:
+    path = Path(raw)
+    if not path.is_dir():
+        raise ValueError(f"must be a folder that exists, got {raw!r}")
+    return path
+
+
+def _admin_ids(raw: str, env: Env) -> frozenset[int]:
     ids: set[int] = set()
     for part in raw.replace(" ", "").split(","):
         if not part:
             continue
         if not part.lstrip("-").isdigit():
-            raise SettingsError(
-                f"JOL_ADMIN_IDS must be comma-separated Telegram user ids, got {part!r}"
-            )
+            raise ValueError(f"must be comma-separated Telegram user ids, got {part!r}")
         ids.add(int(part))
     return frozenset(ids)
 
 
-def _secret_file(env: dict[str, str]) -> Path:
-    """JOL_SECRET_FILE, else the user's config folder: never the database's folder, so a copy
-    of the database (a backup, a seized disk) does not carry the key that reverses its keys."""
-    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
-    if raw := env.get("JOL_SECRET_FILE"):
-        return home / raw[2:] if raw.startswith("~/") else Path(raw)
-    config_home = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+def _home(env: Env) -> Path:
+    return Path(env["HOME"]) if env.get("HOME") else Path.home()
+
+
+def _secret_file(raw: str, env: Env) -> Path:
+    return _home(env) / raw[2:] if raw.startswith("~/") else Path(raw)
+
+
+def _default_secret_file(env: Env) -> Path:
+    """The user's config folder: never the database's folder, so a copy of the database (a
+    backup, a seized disk) does not carry the key that reverses its keys."""
+    config_home = Path(env.get("XDG_CONFIG_HOME") or _home(env) / ".config")
     return config_home / "jol" / "secret"
+
+
+def _webhook_url(raw: str, env: Env) -> str:
+    """Telegram delivers only to https; plain http is left for a loopback address (the
+    stand-in, a test), which Telegram itself could never reach."""
+    url = urlparse(raw)
+    loopback = url.hostname in ("127.0.0.1", "localhost", "::1")
+    if not url.hostname or not (url.scheme == "https" or (url.scheme == "http" and loopback)):
+        raise ValueError(f"must be an https:// address, got {raw!r}")
+    return raw
+
+
+def _webhook_secret(raw: str, env: Env) -> str:
+    if not all(c.isalnum() or c in "_-" for c in raw):
+        raise ValueError("may hold only A-Z, a-z, 0-9, _ and -")
+    return raw
+
+
+SETTINGS: tuple[Setting, ...] = (
+    text("TELEGRAM_BOT_TOKEN", "token", "the bot's token", shown_default="required by `jol run`"),
+    Setting("JOL_API_BASE_URL", "api_base_url",
+            "Bot API base; token and method are appended (`{base}{token}/{method}`)",
+            f"`{DEFAULT_API_BASE_URL}`", _http_url, _constant(DEFAULT_API_BASE_URL)),
+    Setting("JOL_DATABASE_URL", "database_url",
+            "SQLAlchemy URL: `sqlite+aiosqlite:///path.db` or `postgresql+asyncpg://…`",
+            "`jol.sqlite3` in the working directory", _database_url, _default_database_url),
+    Setting("JOL_CONTENT_DIR", "content_dir", "content folder; it must exist",
+            "the repository's `content/`", _folder, _constant(REPO_ROOT / "content")),
+    Setting("JOL_ADMIN_IDS", "admin_ids",
+            "comma-separated Telegram user ids of NGO staff (admin commands)", "none",
+            _admin_ids, _constant(frozenset())),
+    text("JOL_SECRET", "secret",
+         "key for the HMAC of chat ids (language memory); wins over the file",
+         shown_default="unset: read from `JOL_SECRET_FILE`"),
+    Setting("JOL_SECRET_FILE", "secret_file",
+            "file holding that key; generated there once (0600, logged at start) when missing. "
+            "Keep it apart from the database (see Privacy)",
+            "`$XDG_CONFIG_HOME/jol/secret`, else `~/.config/jol/secret`; `/secret/jol.secret` "
+            "in the Docker image", _secret_file, _default_secret_file),
+    Setting("JOL_WEBHOOK_URL", "webhook_url",
+            "webhook mode (else long polling): an `https://` address (plain `http://` only on "
+            "127.0.0.1/localhost, for the stand-in)", "unset", _webhook_url, _constant(None)),
+    Setting("JOL_WEBHOOK_SECRET", "webhook_secret",
+            "required with `JOL_WEBHOOK_URL`: Telegram sends it with every update", "unset",
+            _webhook_secret, _constant(None), "A-Z a-z 0-9 _ -"),
+    text("JOL_HTTP_HOST", "http_host", "the HTTP server's address: webhook, `/healthz`, "
+         "`/metrics`", default="127.0.0.1"),
+    integer("JOL_HTTP_PORT", "http_port", "the HTTP server's port; 0 picks a free one",
+            8080, 0, 65535),
+    # Below 2 one chat's word or count would be written or released on its own.
+    integer("JOL_MIN_REPORT_COUNT", "min_report_count",
+            "a search-gap word is written only once this many different chats typed it the "
+            "same day; the smallest threshold for released figures (`<N`); never 1: one chat "
+            "alone must not be written", 5, 2, 1000),
+    # ε per person-day, and the cells one chat may add to a day besides the reserved events
+    # (bot.stats.cap): the release's noise scale is (cap + their allowances)/ε.
+    number("JOL_STATS_EPSILON", "stats_epsilon",
+           "ε of the weekly releases, per person-day (smaller: more noise, more privacy)",
+           1.0, 0.01, 10),
+    integer("JOL_STATS_CAP", "stats_cap",
+            "cells one chat may add 1 to per day (the rest are not counted), besides SOS and "
+            "number reports, which have 2 each of their own; noise scale = (cap + 4)/ε",
+            4, 1, 100),
+    integer("JOL_RETENTION_DAYS", "retention_days",
+            "counters older than this are deleted daily", 730, 1, 36500),
+    integer("JOL_STALE_AFTER_DAYS", "stale_after_days",
+            "`reviewed` / `verified_on` older than this is a warning", 180, 1, 3650),
+    number("JOL_STATS_FLUSH_SECONDS", "stats_flush_seconds",
+           "how often counters and language choices are written; a crash loses at most this "
+           "much", 2.0, 0.1, 3600),
+    integer("JOL_MAX_MESSAGES_PER_SECOND", "max_messages_per_second",
+            "optional proactive cap on sends; 429s are always waited out", 0, 0, 1000,
+            shown_default="0 (off)"),
+    choice("JOL_LOG_LEVEL", "log_level", "how much is logged; even at `DEBUG` never Bot API "
+           "parameters, answers or SQL parameters", "INFO", LOG_LEVELS),
+    choice("JOL_LOG_FORMAT", "log_format", "`json` is one JSON object a line with `time`, "
+           "`level`, `logger`, `message` (and `error` with a traceback)", "text", LOG_FORMATS),
+)
 
 
 @dataclass(frozen=True)
 class Settings:
+    """The values of SETTINGS, typed; built by from_env only."""
+
     token: str | None
     api_base_url: str
     database_url: str
@@ -108,52 +255,33 @@ class Settings:
     webhook_secret: str | None
     http_host: str
     http_port: int
-    # Counts below this are shown as "<N" in anything that leaves the server.
-    min_report_count: int = 5
-    retention_days: int = 730
-    stale_after_days: int = 180
-    stats_flush_seconds: float = 2.0
-    max_messages_per_second: int = 0  # 0: no proactive cap; 429s are always waited out
-    # Differential privacy of the weekly releases: ε per person-day, and how many cells one
-    # chat may add to in a day besides SOS and number reports (bot.stats.cap); the noise
-    # scale is (cap + their allowances)/ε.
-    stats_epsilon: float = 1.0
-    stats_cap: int = 4
-    log_level: str = "INFO"  # DEBUG, INFO, WARNING or ERROR; user data is never logged
-    log_format: str = "text"  # text, or json: one object a line (time, level, logger, message)
+    min_report_count: int  # counts below this are shown as "<N" in anything that leaves
+    stats_epsilon: float
+    stats_cap: int
+    retention_days: int
+    stale_after_days: int
+    stats_flush_seconds: float
+    max_messages_per_second: int  # 0: no proactive cap; 429s are always waited out
+    log_level: str  # user data is never logged, at any level
+    log_format: str
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Env | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
-        content_dir = Path(env.get("JOL_CONTENT_DIR") or REPO_ROOT / "content")
-        database_url = (env.get("JOL_DATABASE_URL")
-                        or f"sqlite+aiosqlite:///{Path.cwd() / 'jol.sqlite3'}")
-        webhook_url = _webhook_url(env)
-        webhook_secret = env.get("JOL_WEBHOOK_SECRET") or None
-        if webhook_url and not webhook_secret:
+        values: dict[str, Any] = {setting.attr: setting.read(env) for setting in SETTINGS}
+        if values["webhook_url"] and not values["webhook_secret"]:
             raise SettingsError("JOL_WEBHOOK_SECRET must be set when JOL_WEBHOOK_URL is set")
-        if webhook_secret and not all(c.isalnum() or c in "_-" for c in webhook_secret):
-            raise SettingsError("JOL_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and -")
-        return cls(
-            token=env.get("TELEGRAM_BOT_TOKEN") or None,
-            api_base_url=env.get("JOL_API_BASE_URL") or DEFAULT_API_BASE_URL,
-            database_url=database_url,
-            content_dir=content_dir,
-            admin_ids=_admin_ids(env.get("JOL_ADMIN_IDS", "")),
-            secret=env.get("JOL_SECRET") or None,
-            secret_file=_secret_file(env),
-            webhook_url=webhook_url,
-            webhook_secret=webhook_secret,
-            http_host=env.get("JOL_HTTP_HOST") or "127.0.0.1",
-            http_port=_int_env(env, "JOL_HTTP_PORT", 8080, 0, 65535),  # 0: any free port
-            # Below 2 one chat's word or count would be written or released on its own.
-            min_report_count=_int_env(env, "JOL_MIN_REPORT_COUNT", 5, 2, 1000),
-            retention_days=_int_env(env, "JOL_RETENTION_DAYS", 730, 1, 36500),
-            stale_after_days=_int_env(env, "JOL_STALE_AFTER_DAYS", 180, 1, 3650),
-            stats_flush_seconds=_float_env(env, "JOL_STATS_FLUSH_SECONDS", 2.0, 0.1, 3600),
-            max_messages_per_second=_int_env(env, "JOL_MAX_MESSAGES_PER_SECOND", 0, 0, 1000),
-            stats_epsilon=_float_env(env, "JOL_STATS_EPSILON", 1.0, 0.01, 10),
-            stats_cap=_int_env(env, "JOL_STATS_CAP", 4, 1, 100),
-            log_level=_choice_env(env, "JOL_LOG_LEVEL", LOG_LEVELS, "INFO", fold="upper"),
-            log_format=_choice_env(env, "JOL_LOG_FORMAT", LOG_FORMATS, "text"),
-        )
+        return cls(**values)
+
+
+def markdown_table() -> str:
+    """The README's configuration table, generated from SETTINGS."""
+    lines = ["| variable | meaning | default |", "|---|---|---|"]
+    for setting in SETTINGS:
+        meaning = f"{setting.help} ({setting.rule})" if setting.rule else setting.help
+        lines.append(f"| `{setting.env}` | {meaning} | {setting.shown_default} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

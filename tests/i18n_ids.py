@@ -22,10 +22,13 @@ def _is_texts_call(node: ast.Call) -> bool:
 
 
 def used_message_ids() -> set[str]:
-    """Literal ids in the code, plus the command descriptions (translated from a table)."""
+    """Literal ids in the code, plus the command descriptions and the statistics events'
+    report labels (translated from tables)."""
     from bot.app import ADMIN_COMMANDS, USER_COMMANDS
+    from bot.events import EVENTS
 
     found = {description for _, description in USER_COMMANDS + ADMIN_COMMANDS}
+    found |= {event.label for event in EVENTS.values()}
     for path in (REPO_ROOT / "bot").rglob("*.py"):
         tree = ast.parse(Path(path).read_text(encoding="utf-8"))
         # texts(lang)("…"): the inner call picks the language, its argument is no message id.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot import events
 from bot.db import create_engine
 from tests.helpers import running_bot
 from tests.test_web import webhook
@@ -25,7 +26,7 @@ async def test_healthz_says_503_when_the_sqlite_file_is_deleted(tmp_path: Path) 
 async def test_healthz_says_503_when_counts_wait_unwritten(tmp_path: Path) -> None:
     async with webhook(tmp_path) as (bot, client):
         stats = bot.services.stats
-        stats.count("start")
+        stats.count(events.START)
         stats._oldest = (stats._oldest or 0) - 100_000  # a day of failed flushes
         answer = await client.get("/healthz")
         assert answer.status == 503

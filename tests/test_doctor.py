@@ -67,12 +67,12 @@ def test_a_good_configuration_is_all_ok(
     ("TELEGRAM_BOT_TOKEN", "123:abc", "PROBLEM token: TELEGRAM_BOT_TOKEN (7 characters) is not "
                                       "shaped like <digits>:<35 characters"),
     ("TELEGRAM_BOT_TOKEN", TOKEN + " ", "PROBLEM token: "),
-    ("JOL_DATABASE_URL", "mysql://jol@db/jol", "PROBLEM database: JOL_DATABASE_URL "
+    ("JOL_DATABASE_URL", "mysql://jol@db/jol", "PROBLEM configuration: JOL_DATABASE_URL "
                                                "mysql://jol@db/jol is not supported"),
     ("JOL_DATABASE_URL", "postgresql+asyncpg://jol:pw@127.0.0.1:1/jol",
      "PROBLEM database: cannot use the database JOL_DATABASE_URL=postgresql+asyncpg://jol:***@"),
-    ("JOL_CONTENT_DIR", "/nowhere", "PROBLEM content: /nowhere: 1 errors, 0 warnings → run "
-                                    "`jol content check`"),
+    ("JOL_CONTENT_DIR", "/nowhere", "PROBLEM configuration: JOL_CONTENT_DIR must be a folder "
+                                    "that exists, got '/nowhere' → "),
     ("JOL_SECRET", "short", "PROBLEM secret: JOL_SECRET is only 5 characters"),
     ("JOL_WEBHOOK_URL", "http://jol.example.org/telegram",
      "PROBLEM configuration: JOL_WEBHOOK_URL must be an https:// address, got "

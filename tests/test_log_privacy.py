@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot import events
 from bot.db import create_engine
 from bot.db.language_memory import LanguageMemory
 from bot.stats.flushing import FlushLoop
@@ -50,7 +51,7 @@ async def test_failed_language_and_counter_flushes_log_no_keys_or_values(
     stats = StatsRecorder(engine, flush_seconds=0.02, today=lambda: date(2026, 12, 2))
     try:
         memory.set(CHAT, "ky")
-        stats.count("gap", "secretword", "ky", "campaign_x")
+        stats.count(events.TOPIC, "secretword", "ky", "campaign_x")
         await memory.start()
         await stats.start()
         await wait_until(lambda: memory.failed_flushes and stats.failed_flushes)

@@ -81,10 +81,9 @@ def test_a_content_folder_that_does_not_exist_is_one_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("JOL_CONTENT_DIR", str(tmp_path / "nowhere"))
-    assert main(command) == 1
-    line = one_line(capsys)
-    assert line.startswith(f"JOL_CONTENT_DIR {tmp_path / 'nowhere'} does not load: ")
-    assert "content folder does not exist" in line
+    assert main(command) == 2  # a setting, refused at start like the others
+    assert one_line(capsys) == ("configuration error: JOL_CONTENT_DIR must be a folder that "
+                                f"exists, got '{tmp_path / 'nowhere'}'")
 
 
 def test_a_malformed_setting_is_one_line(

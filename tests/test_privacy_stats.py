@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import REPO_ROOT
+from bot import REPO_ROOT, events
 from bot.content.campaigns import parse_campaigns
 from bot.content.loader import load_content
 from bot.content.model import Problem
@@ -204,7 +204,7 @@ async def _two_weeks(engine: AsyncEngine, monday: date) -> None:
     for day, times in ((monday - timedelta(days=7), 6), (monday, 1)):
         recorder = StatsRecorder(engine, today=lambda day=day: day)
         for _ in range(times):
-            recorder.count("topic", "russia", "ky")
+            recorder.count(events.TOPIC, "russia", "ky")
         await recorder.close()
 
 
@@ -245,7 +245,7 @@ async def test_no_report_can_include_the_open_week(engine: AsyncEngine) -> None:
     today = utc_today()
     recorder = StatsRecorder(engine, today=lambda: today)
     for _ in range(50):
-        recorder.count("sos", lang="ru")
+        recorder.count(events.SOS, lang="ru")
     await recorder.close()
     assert await release_closed_periods(engine, CONTENT, NOISE, today=today) == []
     assert (await load_released(engine, 52)).periods == []
@@ -302,7 +302,7 @@ async def _released_weeks(url: str, weeks: int) -> None:
             day = monday - timedelta(days=7 * week)
             recorder = StatsRecorder(engine, today=lambda day=day: day)
             for _ in range(30):
-                recorder.count("topic", "russia", "ky")
+                recorder.count(events.TOPIC, "russia", "ky")
             await recorder.close()
         await release_closed_periods(engine, CONTENT, NOISE)
     finally:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.content.loader import load_content
 from bot.db.models import Counter, Release, ReleasedCell
+from bot.events import EVENTS
 from bot.stats.recorder import StatsRecorder
 from bot.stats.release import (
     Noise,
@@ -48,7 +49,7 @@ async def record(engine: AsyncEngine, day: date, event: str, key: str = "", lang
                  source: str = "", times: int = 1) -> None:
     recorder = StatsRecorder(engine, today=lambda: day)
     for _ in range(times):
-        recorder.count(event, key, lang, source)
+        recorder.count(EVENTS[event], key, lang, source)
     await recorder.close()
 
 
@@ -128,8 +129,9 @@ def test_summary_table_sections_threshold_and_noise_note() -> None:
         ("check", "high", "ky", 16), ("gap", "виза", "", 50),
     ])
     table = summary_table(report, NOISE, lang="en")
-    for heading in ("Topics viewed", "Starts by campaign source", "Searches", "SOS opened",
-                    "Languages chosen", "Job-offer check results by risk level"):
+    for heading in ("Topics viewed", "Starts by campaign source", "Actions",
+                    "Languages chosen", "Job-offer check results by risk level",
+                    "Job-offer checks by where the job is"):
         assert heading in table
     assert "ε=1 per person-day" in table and "scale 4" in table
     assert "2026-11-23 — 2026-11-29" in table
@@ -139,7 +141,12 @@ def test_summary_table_sections_threshold_and_noise_note() -> None:
     assert "trafficking" not in table  # a row entirely below the threshold is summarised
     assert "and 1 more rows, all below 12" in table
     assert table_line(table, "osh_bus_2026") == ["osh_bus_2026", "14"]
-    assert table_line(table, "found") == ["found", "25", "<12", "25"]
+    # Events without a key share one section, a row each, labelled as declared.
+    actions = table.split("Actions\n")[1].split("\n\n")[0].splitlines()
+    assert [line.split()[-3:] for line in actions] == [
+        ["ky", "ru", "total"], ["25", "<12", "25"], ["<12", "19", "19"], ["all", "below", "12"]]
+    assert actions[1].startswith("Searches that found a topic")
+    assert actions[2].startswith("SOS opened")
     assert "виза" not in table  # search words appear only in the gap list
 
 

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import events
 from bot.db import create_engine, upgrade
 from bot.db.models import Counter
 from bot.stats.recorder import StatsRecorder
@@ -48,8 +49,8 @@ def test_count_is_in_memory_only(tmp_path: Path) -> None:
     recorder = StatsRecorder(engine, today=lambda: DAY)  # no event loop running: plain sync
 
     for _ in range(1000):
-        recorder.count("topic", "russia", "ky")
-    recorder.count("topic", "korea", "ru", "tiktok")
+        recorder.count(events.TOPIC, "russia", "ky")
+    recorder.count(events.TOPIC, "korea", "ru", "tiktok")
 
     assert recorder.pending == 2
     assert not db_file.exists(), "count() must not open the database"
@@ -58,38 +59,38 @@ def test_count_is_in_memory_only(tmp_path: Path) -> None:
 def test_count_truncates_to_column_sizes(tmp_path: Path) -> None:
     recorder = StatsRecorder(create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"),
                              today=lambda: DAY)
-    recorder.count("e" * 40, "k" * 70, "l" * 10, "s" * 70)
-    recorder.count("e" * 32, "k" * 64, "l" * 8, "s" * 64)  # the same counter once truncated
+    recorder.count(events.TOPIC, "k" * 70, "l" * 10, "s" * 70)
+    recorder.count(events.TOPIC, "k" * 64, "l" * 8, "s" * 64)  # the same counter once truncated
     assert recorder.pending == 1
 
 
 async def test_flush_upserts_and_adds_to_stored_counts(engine: AsyncEngine) -> None:
     recorder = StatsRecorder(engine, today=lambda: DAY)
-    recorder.count("topic", "russia", "ky")
-    recorder.count("topic", "russia", "ky")
-    recorder.count("start", "", "", "radio_azattyk")
-    recorder.count("x" * 40, "é" * 70, "ru")
+    recorder.count(events.TOPIC, "russia", "ky")
+    recorder.count(events.TOPIC, "russia", "ky")
+    recorder.count(events.START, "", "", "radio_azattyk")
+    recorder.count(events.CHECK, "é" * 70, "ru")
 
     assert await recorder.flush() == 3
     assert recorder.pending == 0
-    recorder.count("topic", "russia", "ky")
+    recorder.count(events.TOPIC, "russia", "ky")
     assert await recorder.flush() == 1
     assert await recorder.flush() == 0  # nothing pending: no transaction at all
 
     assert await stored(engine) == {
         (DAY, "topic", "russia", "ky", ""): 3,
         (DAY, "start", "", "", "radio_azattyk"): 1,
-        (DAY, "x" * 32, "é" * 64, "ru", ""): 1,
+        (DAY, "check", "é" * 64, "ru", ""): 1,
     }
 
 
 async def test_counts_keep_the_day_they_happened(sqlite_engine: AsyncEngine) -> None:
     today = [DAY]
     recorder = StatsRecorder(sqlite_engine, today=lambda: today[0])
-    recorder.count("sos", lang="ru")
+    recorder.count(events.SOS, lang="ru")
     today[0] = DAY + timedelta(days=1)  # midnight passes before the flush
-    recorder.count("sos", lang="ru")
-    recorder.count("sos", lang="ru")
+    recorder.count(events.SOS, lang="ru")
+    recorder.count(events.SOS, lang="ru")
     await recorder.flush()
 
     assert await stored(sqlite_engine) == {
@@ -105,9 +106,9 @@ async def test_pending_and_flush_lag_report_unwritten_counts(
     assert recorder.pending == 0
     assert recorder.last_flush_lag == 0.0
 
-    recorder.count("topic", "a")
+    recorder.count(events.TOPIC, "a")
     await asyncio.sleep(0.05)
-    recorder.count("topic", "b")
+    recorder.count(events.TOPIC, "b")
     assert recorder.pending == 2
     assert recorder.last_flush_lag >= 0.05  # measured from the oldest count, not the newest
 
@@ -123,11 +124,11 @@ async def test_database_error_keeps_counts_for_the_next_flush(
     engine = create_engine(url)  # no tables yet: every flush fails
     try:
         recorder = StatsRecorder(engine, today=lambda: DAY)
-        recorder.count("gap", "secretword", "ky", "campaign_x")
+        recorder.count(events.TOPIC, "secretword", "ky", "campaign_x")
         caplog.set_level(logging.DEBUG, logger="bot")
 
         assert await recorder.flush() == 0
-        recorder.count("gap", "secretword", "ky", "campaign_x")  # counted during the outage
+        recorder.count(events.TOPIC, "secretword", "ky", "campaign_x")  # counted during the outage
         assert recorder.pending == 1
         assert recorder.last_flush_lag > 0
         assert recorder.failed_flushes == 1
@@ -136,7 +137,7 @@ async def test_database_error_keeps_counts_for_the_next_flush(
 
         await upgrade(url)
         assert await recorder.flush() == 1
-        assert await stored(engine) == {(DAY, "gap", "secretword", "ky", "campaign_x"): 2}
+        assert await stored(engine) == {(DAY, "topic", "secretword", "ky", "campaign_x"): 2}
     finally:
         await engine.dispose()
 
@@ -147,7 +148,7 @@ async def test_background_task_flushes_and_close_writes_the_rest(
     recorder = StatsRecorder(sqlite_engine, flush_seconds=0.05, today=lambda: DAY)
     await recorder.start()
     await recorder.start()  # a second start does not add a second loop
-    recorder.count("topic", "russia", "ru")
+    recorder.count(events.TOPIC, "russia", "ru")
     deadline = time.monotonic() + 5
     # pending drops to 0 when a flush takes the batch, before it commits: wait for the row.
     while not await stored(sqlite_engine) and time.monotonic() < deadline:
@@ -155,7 +156,7 @@ async def test_background_task_flushes_and_close_writes_the_rest(
     assert recorder.pending == 0
     assert await stored(sqlite_engine) == {(DAY, "topic", "russia", "ru", ""): 1}
 
-    recorder.count("topic", "russia", "ru")
+    recorder.count(events.TOPIC, "russia", "ru")
     await recorder.close()
     assert recorder.pending == 0
     assert await stored(sqlite_engine) == {(DAY, "topic", "russia", "ru", ""): 2}
@@ -163,7 +164,7 @@ async def test_background_task_flushes_and_close_writes_the_rest(
 
 async def test_close_without_start_still_flushes(sqlite_engine: AsyncEngine) -> None:
     recorder = StatsRecorder(sqlite_engine, today=lambda: DAY)
-    recorder.count("forget", lang="ky")
+    recorder.count(events.FORGET, lang="ky")
     await recorder.close()
     assert await stored(sqlite_engine) == {(DAY, "forget", "", "ky", ""): 1}
 
@@ -180,7 +181,7 @@ async def test_fifty_tasks_sharing_one_recorder_add_up_exactly(engine: AsyncEngi
     async def worker(task: int) -> None:
         for i in range(200):
             event = _event_for(task, i)
-            recorder.count(*event)
+            recorder.count(events.TOPIC, *event[1:])
             expected[(DAY, *event)] += 1
             if i % 25 == 24:
                 await recorder.flush()  # flushes overlap with other tasks' counts
@@ -202,7 +203,7 @@ async def test_fifty_recorders_flushing_at_once_add_up_exactly(engine: AsyncEngi
         recorder = recorders[task]
         for i in range(200):
             event = _event_for(task, i)
-            recorder.count(*event)
+            recorder.count(events.TOPIC, *event[1:])
             expected[(DAY, *event)] += 1
             if i % 20 == 19:  # ten separate transactions per recorder, racing each other
                 await recorder.flush()
@@ -219,6 +220,7 @@ async def test_fifty_recorders_flushing_at_once_add_up_exactly(engine: AsyncEngi
 WORKER = """
 import asyncio, sys
 from datetime import date
+from bot import events
 from bot.db import create_engine
 from bot.stats.recorder import StatsRecorder
 
@@ -228,7 +230,7 @@ async def main(url, n):
     print("ready", flush=True)
     sys.stdin.readline()  # start together with the other process
     for i in range(n):
-        recorder.count("topic", f"t{i % 5}", "ky", "proc")
+        recorder.count(events.TOPIC, f"t{i % 5}", "ky", "proc")
         if i % 10 == 9:
             await recorder.flush()
     await recorder.close()

@@ -29,6 +29,7 @@ from bot.content.model import (
     Problem,
     Severity,
     Topic,
+    TopicAction,
 )
 from bot.content.render import (
     FOOTER_ROOM,
@@ -66,9 +67,8 @@ TOPIC_KEYS = {
     "sources": "where the facts come from, one line each",
     "contacts": "ids from contacts.yaml to show under the text",
     "related": "ids of topics offered as buttons under the text",
-    "actions": "bot features offered as buttons: check, family-check, clear-chat",
+    "actions": "bot features offered as buttons: " + ", ".join(TopicAction),
 }
-ACTIONS = ("check", "family-check", "clear-chat")
 # Fields with a fixed set of values; None among them makes the field optional. One line here
 # and one in Contact(...) add another, e.g. "kind": (None, "emergency", "consular", "hotline").
 CONTACT_CHOICES: dict[str, tuple[str | None, ...]] = {
@@ -245,10 +245,11 @@ def parse_topic(path: Path, lang: str, report: _Report, today: date) -> Topic | 
         if value is None:
             report(path, line_of(key), "{field} must be a list of ids: [id, id]", field=key)
             ok = False
+    known_actions = [action.value for action in TopicAction]
     for action in actions or ():
-        if action not in ACTIONS:
+        if action not in known_actions:
             report(path, line_of("actions"), "unknown action '{action}' (known: {known})",
-                   action=action, known=", ".join(ACTIONS))
+                   action=action, known=", ".join(known_actions))
             ok = False
 
     rest = lines[end + 1 :]
@@ -267,8 +268,8 @@ def parse_topic(path: Path, lang: str, report: _Report, today: date) -> Topic | 
     return Topic(
         id=topic_id, lang=lang, title=title.strip(), parent=parent, order=order,
         keywords=keywords, reviewed=reviewed, sources=sources, contacts=contacts or (),
-        related=related or (), actions=actions or (), body=body, path=path,
-        body_line=body_line, field_lines=at,
+        related=related or (), actions=tuple(map(TopicAction, actions or ())), body=body,
+        path=path, body_line=body_line, field_lines=at,
     )
 
 

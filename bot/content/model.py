@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -45,6 +46,16 @@ class Problem:
         return f"{self.path}:{self.line}: {self.severity}: {message}"
 
 
+class TopicAction(StrEnum):
+    """A bot feature a topic may offer as a button under its text (`actions:` in content).
+    The loader accepts exactly these; bot/handlers/menu.py gives each its button (mypy checks
+    that every one has one), and content/README.md names them for editors (a test checks)."""
+
+    CHECK = "check"  # the job-offer self-check
+    FAMILY_CHECK = "family-check"  # the same self-check, about a relative's offer
+    CLEAR_CHAT = "clear-chat"  # delete the bot's and the user's messages (the safety screen)
+
+
 @dataclass(frozen=True)
 class Topic:
     id: str
@@ -57,7 +68,7 @@ class Topic:
     sources: tuple[str, ...]
     contacts: tuple[str, ...]
     related: tuple[str, ...]
-    actions: tuple[str, ...]  # bot features offered under the text: check, family-check, …
+    actions: tuple[TopicAction, ...]  # bot features offered as buttons under the text
     body: str
     path: Path
     body_line: int

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot import LANGUAGES, callbacks
+from bot import LANGUAGES, callbacks, events
 from bot.context import JolContext
 from bot.handlers.screens import button, nav_row, reply, show, show_main_menu
 from bot.i18n import texts
@@ -65,7 +65,7 @@ async def language_button(update: Update, context: JolContext) -> None:
         return
     context.lang = parsed.lang
     context.services.memory.set(chat.id, parsed.lang)  # in memory now, written in a batch
-    context.count("language", parsed.lang)
+    context.count(events.LANGUAGE, parsed.lang)
     await show_main_menu(update, context, context.texts("Language changed"))
 
 
@@ -82,7 +82,7 @@ async def forget_command(update: Update, context: JolContext) -> None:
             "I could not forget your language choice right now. Please try /forget again "
             "later."), [nav_row(texts)])
         return
-    context.count("forget")
+    context.count(events.FORGET)
     what = (texts("I have deleted the language I remembered for this chat.") if deleted
             else texts("I had nothing remembered for this chat."))
     await reply(update, context, what + "\n\n" + texts(

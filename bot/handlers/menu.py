@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from telegram import Update
 
-from bot import callbacks
-from bot.content.model import Topic
+from bot import callbacks, events
+from bot.content.model import Topic, TopicAction
 from bot.context import JolContext
 from bot.handlers import sos
 from bot.handlers.reports import report_button
@@ -19,15 +21,19 @@ from bot.handlers.screens import (
 )
 
 
-def action_button(context: JolContext, action: str) -> Button:
+def action_button(context: JolContext, action: TopicAction) -> Button:
     """A button that starts a bot feature from a topic (content decides which topics)."""
     texts = context.texts
     check = context.content.selfcheck
-    if action == "check":
-        return button("✅ " + texts("Check a job offer"), check.data(family=False))
-    if action == "family-check":
-        return button("✅ " + texts("Check a relative's job offer"), check.data(family=True))
-    return button("🧹 " + texts("Clear this chat"), callbacks.CLEAR_CHAT)
+    match action:
+        case TopicAction.CHECK:
+            return button("✅ " + texts("Check a job offer"), check.data(family=False))
+        case TopicAction.FAMILY_CHECK:
+            return button("✅ " + texts("Check a relative's job offer"), check.data(family=True))
+        case TopicAction.CLEAR_CHAT:
+            return button("🧹 " + texts("Clear this chat"), callbacks.CLEAR_CHAT)
+        case unknown:  # a new TopicAction without its button fails mypy here
+            assert_never(unknown)
 
 
 def topic_screen(context: JolContext, topic: Topic, page: int) -> tuple[str, Keyboard]:
@@ -71,7 +77,7 @@ async def open_topic(update: Update, context: JolContext, topic_id: str, page: i
         await sos.show_sos(update, context)
         return True
     if page == 0:
-        context.count("topic", topic.id)
+        context.count(events.TOPIC, topic.id)
     await show(update, context, *topic_screen(context, topic, page))
     return True
 

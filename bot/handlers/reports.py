@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import callbacks
+from bot import callbacks, events
 from bot.content.model import Topic
 from bot.context import JolContext
 from bot.handlers.screens import Keyboard, button, nav_row, show, show_main_menu
@@ -51,7 +51,7 @@ async def report_button_pressed(update: Update, context: JolContext) -> None:
         chat = update.effective_chat
         if chat is not None:
             # No language: reports of one contact are pooled, so the cells stay larger.
-            context.stats.count("contact_failed", parsed.contact, chat=chat.id)
+            context.stats.count(events.CONTACT_FAILED, parsed.contact, chat=chat.id)
         await show_main_menu(update, context, texts(
             "Thank you. The NGO staff will check this number."))
         return

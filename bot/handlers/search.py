@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import callbacks
+from bot import callbacks, events
 from bot.content.search import clear_winner, small_talk
 from bot.context import JolContext
 from bot.handlers.menu import open_topic
@@ -34,7 +34,7 @@ async def search_text(update: Update, context: JolContext) -> None:
     search = context.content.search
     hits = search.search(message.text, texts.lang, limit=MAX_RESULTS)
     if clear_winner(hits) and await open_topic(update, context, hits[0].topic):
-        context.count("search_found", hits[0].topic)
+        context.count(events.SEARCH_FOUND, hits[0].topic)
         return
     keyboard: Keyboard = []
     for hit in hits:
@@ -42,10 +42,10 @@ async def search_text(update: Update, context: JolContext) -> None:
         if topic is not None:
             keyboard.append([button(topic.title, callbacks.topic_data(topic.id))])
     if keyboard:
-        context.count("search_found", hits[0].topic)
+        context.count(events.SEARCH_FOUND, hits[0].topic)
         text = texts("Here is what I found. Choose a topic:")
     else:
-        context.count("search_not_found")
+        context.count(events.SEARCH_NOT_FOUND)
         if update.effective_chat is not None:  # words wait in memory for enough other chats
             context.stats.count_gap_words(update.effective_chat.id, gap_words(message.text))
         text = texts("I found nothing for this question. Try other words, or open the menu. "

@@ -12,7 +12,7 @@ import html
 
 from telegram import Update
 
-from bot import callbacks
+from bot import callbacks, events
 from bot.content.selfcheck import Destination, Reason, SelfCheck
 from bot.context import JolContext
 from bot.handlers.screens import (
@@ -150,8 +150,8 @@ async def check_button(update: Update, context: JolContext) -> None:
     else:
         if not parsed.view:
             level = check.result(destination, parsed.answers).level
-            context.count("family_check" if family else "check", level.id)
-            context.count("check_destination", destination.id)
+            context.count(events.FAMILY_CHECK if family else events.CHECK, level.id)
+            context.count(events.CHECK_DESTINATION, destination.id)
         screen = result_screen(context, check, destination, parsed.answers, family)
     await show(update, context, *screen)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import callbacks
+from bot import callbacks, events
 from bot.content.model import Contact, ContentSnapshot, Topic
 from bot.content.render import (
     checked_dates,
@@ -115,7 +115,7 @@ def country_screen(context: JolContext, country: str) -> tuple[str, Keyboard]:
 
 async def show_sos(update: Update, context: JolContext) -> None:
     """The SOS picker: from /sos, the SOS button, SOS words and the sos topic."""
-    context.count("sos", "")
+    context.count(events.SOS, "")
     await show(update, context, *picker_screen(context))
 
 
@@ -134,7 +134,7 @@ async def sos_button(update: Update, context: JolContext) -> None:
         await show(update, context, *picker_screen(context),
                    notice=context.texts("This button is out of date."))
         return
-    context.count("sos", country)
+    context.count(events.SOS, country)
     await show(update, context, *country_screen(context, country))
 
 

@@ -16,6 +16,7 @@ import re
 
 from telegram import Update
 
+from bot import events
 from bot.callbacks import TOPIC_ID_RE
 from bot.content.campaigns import campaign_cell
 from bot.context import JolContext
@@ -42,7 +43,7 @@ async def start_command(update: Update, context: JolContext) -> None:
     payload = context.args[0] if context.args else ""
     topic_id, source = parse_payload(payload)
     opened = bool(topic_id) and await open_topic(update, context, topic_id)
-    context.count("start", campaign_cell(source, context.content.campaigns))
+    context.count(events.START, campaign_cell(source, context.content.campaigns))
     if not opened:
         await show_main_menu(update, context)
 

@@ -18,13 +18,15 @@ import hmac
 import secrets
 from datetime import date
 
+from bot.events import EVENTS
+
 Cell = tuple[str, str, str]  # event, key, lang
 
-# Events that must never lose to page views: each has its own daily allowance beside `cap`,
-# so a person's SOS (the picker and a country) or "this number did not work" is counted
-# however many pages they opened first. The release adds these to its sensitivity
-# (bot.stats.release.Noise), so the privacy bound stays exact.
-RESERVED_CELLS: dict[str, int] = {"sos": 2, "contact_failed": 2}
+# Events that must never lose to page views (`reserved` in bot/events.py): each has its own
+# daily allowance beside `cap`, so a person's SOS (the picker and a country) or "this number
+# did not work" is counted however many pages they opened first. The release adds these to
+# its sensitivity (bot.stats.release.Noise), so the privacy bound stays exact.
+RESERVED_CELLS: dict[str, int] = {e.name: e.reserved for e in EVENTS.values() if e.reserved}
 RESERVED_TOTAL = sum(RESERVED_CELLS.values())
 
 MAX_CHATS_PER_DAY = 200_000  # bounds memory; chats beyond it are not counted that day

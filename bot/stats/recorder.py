@@ -23,7 +23,8 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db.models import EVENT_LEN, KEY_LEN, LANG_LEN, SOURCE_LEN, Counter
+from bot.db.models import KEY_LEN, LANG_LEN, SOURCE_LEN, Counter
+from bot.events import GAP, Event, declared
 from bot.stats.cap import DailyCap
 from bot.stats.flushing import FlushLoop
 from bot.stats.gaps import GapGate
@@ -84,25 +85,27 @@ class StatsRecorder:
         self.dropped = 0  # counts lost to MAX_PENDING_KEYS, for metrics
         self.failed_flushes = 0  # flushes that hit a database error, for metrics
 
-    def count(self, event: str, key: str = "", lang: str = "", source: str = "",
+    def count(self, event: Event, key: str = "", lang: str = "", source: str = "",
               *, chat: int | None = None) -> None:
-        """Add one to a counter in memory; O(1), never touches the database or raises on input.
+        """Add one to a counter in memory; O(1), never touches the database or raises on input
+        (an event missing from bot/events.py is a programming mistake, and raises).
 
         With `chat`, the count passes the daily cap first and may be dropped.
         """
-        event, key, lang = event[:EVENT_LEN], key[:KEY_LEN], lang[:LANG_LEN]
-        if chat is not None and not self._admit(chat, (event, key, lang)):
+        name = declared(event).name  # declared names fit EVENT_LEN (tests/test_events.py)
+        key, lang = key[:KEY_LEN], (lang[:LANG_LEN] if event.per_language else "")
+        if chat is not None and not self._admit(chat, (name, key, lang)):
             return
-        self._add((self._today(), event, key, lang, source[:SOURCE_LEN]), 1)
+        self._add((self._today(), name, key, lang, source[:SOURCE_LEN]), 1)
 
     def count_gap_words(self, chat: int, words: list[str]) -> None:
         """Count words of a failed search; written only once enough chats typed them today."""
         for word in words:
             word = word[:KEY_LEN]
-            if self._admit(chat, ("gap", word, "")):
+            if self._admit(chat, (GAP.name, word, "")):
                 n = self._gaps.admit(word)
                 if n:
-                    self._add((self._today(), "gap", word, "", ""), n)
+                    self._add((self._today(), GAP.name, word, "", ""), n)
 
     def _admit(self, chat: int, cell: tuple[str, str, str]) -> bool:
         self._roll_day()

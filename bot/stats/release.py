@@ -2,12 +2,13 @@
 
 The recipe (see README, Statistics): raw counters are kept per day while a week (Monday to
 Sunday, UTC) is open. Once the week is over, every cell of a fixed key space taken from the
-content (events × languages, topic ids, declared campaigns + "other", contact ids, self-check
-levels), zeros included, gets discrete Laplace noise once, drawn by OpenDP; the noisy cells are
-stored, and the week's raw counters deleted, in one transaction. Every report (table, CSV,
-chart, /stats, gap words, contacts to re-check) adds up stored noisy cells of closed weeks
-and nothing else, so overlapping reports differ only by other noisy cells, and asking again
-never draws new noise to average away.
+content (each event of bot/events.py by what its key means: topic ids, declared campaigns +
+"other", contact ids, self-check levels and destinations, × languages), zeros included, gets
+discrete Laplace noise once, drawn by OpenDP; the noisy cells are stored, and the week's raw
+counters deleted, in one transaction. Every report (table, CSV, chart, /stats, gap words,
+contacts to re-check) adds up stored noisy cells of closed weeks and nothing else, so
+overlapping reports differ only by other noisy cells, and asking again never draws new noise
+to average away.
 
 Privacy unit: the person-day. A chat adds at most 1 to a cell and to at most `cap` cells a
 day, plus the reserved allowances of SOS and number reports (bot.stats.cap), so one day of one
@@ -29,7 +30,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +40,7 @@ from bot import LANGUAGES
 from bot.content.campaigns import OTHER
 from bot.content.model import ContentSnapshot
 from bot.db.models import Counter, Release, ReleasedCell
+from bot.events import EVENTS, GAP, Event, Key
 from bot.stats.cap import RESERVED_TOTAL, Cell
 from bot.stats.recorder import utc_today
 
@@ -51,9 +53,6 @@ logger = logging.getLogger(__name__)
 PERIOD_DAYS = 7
 MECHANISM = "opendp discrete Laplace"
 RELEASE_CHECK_SECONDS = 3600  # how often the running bot looks for a newly closed week
-
-# Events counted once with no key, in the user's language.
-_PLAIN_EVENTS = ("search_found", "search_not_found", "sos", "forget")
 
 
 def period_start(day: date) -> date:
@@ -95,17 +94,37 @@ class Noise:
         return max(self.minimum, math.ceil(3 * self.scale * math.sqrt(max(1, weeks))))
 
 
+def _keys(event: Event, content: ContentSnapshot, lang: str) -> tuple[str, ...]:
+    """The keys of an event's cells in one language, from the content."""
+    match event.released_key:
+        case Key.NONE:
+            return ("",)
+        case Key.TOPIC:
+            return tuple(content.topic_ids())
+        case Key.CAMPAIGN:
+            return ("", *sorted(content.campaigns), OTHER)
+        case Key.LANGUAGE:
+            return (lang,)
+        case Key.LEVEL:
+            return tuple(level.id for level in content.selfcheck.levels)
+        case Key.DESTINATION:
+            return tuple(d.id for d in content.selfcheck.destinations)
+        case Key.COUNTRY:  # "" is the country picker itself
+            return ("", *sorted({c.country for c in content.contacts.values()}))
+        case Key.CONTACT:
+            return tuple(sorted(content.contacts))
+        case Key.WORD:  # from the data, not the content: added by _release_one
+            return ()
+        case unknown:
+            assert_never(unknown)
+
+
 def key_space(content: ContentSnapshot) -> list[Cell]:
     """Every cell a release covers, fixed by the content, not by what was counted."""
     cells: list[Cell] = []
-    for lang in LANGUAGES:
-        cells += [("topic", topic_id, lang) for topic_id in content.topic_ids()]
-        cells += [("start", source, lang) for source in ("", *sorted(content.campaigns), OTHER)]
-        cells += [(event, "", lang) for event in _PLAIN_EVENTS]
-        cells.append(("language", lang, lang))
-        for event in ("check", "family_check"):
-            cells += [(event, level.id, lang) for level in content.selfcheck.levels]
-    cells += [("contact_failed", contact_id, "") for contact_id in sorted(content.contacts)]
+    for event in EVENTS.values():
+        for lang in LANGUAGES if event.per_language else ("",):
+            cells += [(event.name, key, lang) for key in _keys(event, content, lang)]
     return cells
 
 
@@ -166,13 +185,14 @@ async def _release_one(engine: AsyncEngine, content: ContentSnapshot, noise: Noi
             select(Counter.event, Counter.key, Counter.lang, func.sum(Counter.count))
             .where(*in_period).group_by(Counter.event, Counter.key, Counter.lang))
         true: dict[Cell, int] = defaultdict(int)
-        for event, key, lang, n in result:
-            # Plain events are one cell per language whatever the key (search_found keeps
+        for name, key, lang, n in result:
+            # A pooled event is one cell per language whatever the key (search_found keeps
             # its first topic): one chat still adds at most `cap` in all, the L1 bound.
-            true[(event, "" if event in _PLAIN_EVENTS else key, lang)] += int(n)
+            event = EVENTS.get(name)
+            true[(name, "" if event is None or event.pooled else key, lang)] += int(n)
         cells = key_space(content)
         known = set(cells)
-        cells += sorted(c for c in true if c[0] == "gap" and c[2] == "" and c not in known)
+        cells += sorted(c for c in true if c[0] == GAP.name and c[2] == "" and c not in known)
         noisy = add_noise([true.get(c, 0) for c in cells], noise.scale, noise.sensitivity,
                           noise.epsilon)
         await conn.execute(insert(Release).values(

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.content.campaigns import OTHER
 from bot.db.models import Counter
+from bot.events import CONTACT_FAILED, EVENTS, GAP, TOPIC, Event, Key
+from bot.i18n import texts
 from bot.stats.recorder import utc_today
 from bot.stats.release import Noise, Released
 
@@ -39,29 +41,17 @@ LABELS: dict[str, dict[str, str]] = {
                 "примерно 95 % чисел отличаются от правды не больше чем на ±{error}. "
                 "Числа меньше {n} показаны как «<{n}».",
         "empty": "Ни одна неделя ещё не закрыта и не выпущена: данных пока нет.",
-        "topics": "Просмотры тем",
         "topic": "тема",
         "total": "всего",
         "hidden_rows": "и ещё {n} строк, где всё меньше {t}",
-        "starts": "Запуски бота по источнику (кампании)",
         "source": "источник",
         "count": "число",
         "no_source": "(без источника)",
         "other_source": "другие (не объявлены)",
-        "searches": "Поиск",
-        "search": "результат",
-        "found": "нашлось",
-        "not_found": "не нашлось",
-        "sos": "SOS (экстренная помощь)",
-        "opened": "открыто",
-        "languages": "Выбор языка",
         "language": "язык",
-        "forget": "/forget (забыть язык)",
-        "checks": "Проверка вакансии: уровень риска",
-        "family_checks": "Проверка вакансии родственника: уровень риска",
         "risk": "риск",
-        "gaps": "Слова поиска без результата (только частые)",
-        "recheck": "Номера, которые надо перепроверить (люди нажали «не работает»)",
+        "place": "где работа",
+        "actions": "Действия",
         "contact": "номер",
         "none": "нет данных",
         "chart_title": "Просмотры тем по неделям",
@@ -76,29 +66,17 @@ LABELS: dict[str, dict[str, str]] = {
                 "сандардын болжол менен 95 % чындыктан ±{error} ашык айырмаланбайт. "
                 "{n} санынан аз сандар «<{n}» деп көрсөтүлөт.",
         "empty": "Бир да жума жабыла элек жана чыгарыла элек: азырынча маалымат жок.",
-        "topics": "Темаларды көрүү",
         "topic": "тема",
         "total": "баары",
         "hidden_rows": "дагы {n} сап, баары {t} санынан аз",
-        "starts": "Ботту ачуулар булак боюнча (кампаниялар)",
         "source": "булак",
         "count": "саны",
         "no_source": "(булаксыз)",
         "other_source": "башкалар (жарыяланбаган)",
-        "searches": "Издөө",
-        "search": "жыйынтык",
-        "found": "табылды",
-        "not_found": "табылган жок",
-        "sos": "SOS (шашылыш жардам)",
-        "opened": "ачылды",
-        "languages": "Тил тандоо",
         "language": "тил",
-        "forget": "/forget (тилди унутуу)",
-        "checks": "Жумуш сунушун текшерүү: тобокелдик деңгээли",
-        "family_checks": "Туугандын жумуш сунушун текшерүү: тобокелдик деңгээли",
         "risk": "тобокелдик",
-        "gaps": "Эч нерсе табылбаган издөө сөздөрү (көп кездешкендер гана)",
-        "recheck": "Кайра текшерүү керек болгон номерлер (адамдар «иштебейт» деп басышкан)",
+        "place": "жумуш кайда",
+        "actions": "Аракеттер",
         "contact": "номер",
         "none": "маалымат жок",
         "chart_title": "Темаларды жума сайын көрүү",
@@ -113,29 +91,17 @@ LABELS: dict[str, dict[str, str]] = {
                 "Laplace, scale {scale:g}, ε={epsilon:g} per person-day); about 95 % of "
                 "numbers are within ±{error} of the truth. Numbers below {n} show as \"<{n}\".",
         "empty": "No week has closed and been released yet: no data so far.",
-        "topics": "Topics viewed",
         "topic": "topic",
         "total": "total",
         "hidden_rows": "and {n} more rows, all below {t}",
-        "starts": "Starts by campaign source",
         "source": "source",
         "count": "count",
         "no_source": "(no source)",
         "other_source": "other (not declared)",
-        "searches": "Searches",
-        "search": "result",
-        "found": "found",
-        "not_found": "not found",
-        "sos": "SOS opened",
-        "opened": "opened",
-        "languages": "Languages chosen",
         "language": "language",
-        "forget": "/forget (language forgotten)",
-        "checks": "Job-offer check results by risk level",
-        "family_checks": "Relative's job-offer check results by risk level",
         "risk": "risk",
-        "gaps": "Words of searches that found nothing (frequent only)",
-        "recheck": "Numbers to re-check (people pressed \"did not work\")",
+        "place": "where",
+        "actions": "Actions",
         "contact": "number",
         "none": "no data",
         "chart_title": "Topic views per week",
@@ -277,33 +243,53 @@ def _pooled(released: Released, event: str) -> dict[str, int]:
     return dict(pooled)
 
 
+# The first column's header for each kind of key.
+_KEY_HEADERS = {Key.TOPIC: "topic", Key.CAMPAIGN: "source", Key.LANGUAGE: "language",
+                Key.LEVEL: "risk", Key.DESTINATION: "place"}
+# One total per key: a campaign's languages say little, and a chosen language is its own cell.
+_TOTALS_ONLY = (Key.CAMPAIGN, Key.LANGUAGE)
+# Reported on their own: contact_failed in recheck_section, gap words in gap_list.
+_OWN_REPORTS = (Key.CONTACT, Key.WORD)
+
+
+def event_label(event: Event, lang: str) -> str:
+    """An event's report label in the reader's language (English is the message id)."""
+    return event.label if lang == "en" else texts(lang)(event.label)
+
+
+def _event_section(released: Released, event: Event, labels: dict[str, str], lang: str,
+                   threshold: int, titles: Mapping[str, str] | None) -> list[str]:
+    """One keyed event's section: what its key means decides the rows."""
+    title, header = event_label(event, lang), labels.get(_KEY_HEADERS.get(event.key, ""), "")
+    names: dict[str, str] = {}
+    if event.key is Key.TOPIC:
+        names = dict(titles or {})
+    elif event.key is Key.CAMPAIGN:
+        names = {"": labels["no_source"], OTHER: labels["other_source"]}
+    if event.key in _TOTALS_ONLY:
+        totals = {names.get(k, k): n for k, n in released.totals(event.name).items()}
+        return _single_column_section(title, header, totals, labels, threshold)
+    return _by_language_section(title, header, released.sum_by(event.name), labels, threshold,
+                                names)
+
+
 def summary_table(released: Released, noise: Noise, lang: str = "ru",
                   titles: Mapping[str, str] | None = None) -> str:
-    """A plain-text summary for NGO staff, from noisy cells of released weeks only."""
+    """A plain-text summary for NGO staff, from noisy cells of released weeks only: a section
+    per declared event (bot/events.py), the events without a key together in one."""
     labels = _labels(lang)
     if not released.periods:
         return labels["empty"] + "\n"
     t = noise.threshold_for(len(released.periods))
-    starts = {labels["no_source"] if k == "" else labels["other_source"] if k == OTHER else k: n
-              for k, n in released.totals("start").items()}
-    searches = {labels["found"]: _pooled(released, "search_found"),
-                labels["not_found"]: _pooled(released, "search_not_found")}
-    chosen = {k: n for k, n in released.totals("language").items()}
-    sections = [
-        _by_language_section(labels["topics"], labels["topic"], released.sum_by("topic"),
-                             labels, t, titles),
-        _single_column_section(labels["starts"], labels["source"], starts, labels, t),
-        _by_language_section(labels["searches"], labels["search"], searches, labels, t),
-        _by_language_section(labels["sos"], "", {labels["opened"]: _pooled(released, "sos")},
-                             labels, t),
-        _single_column_section(labels["languages"], labels["language"], chosen, labels, t),
-        _by_language_section(labels["forget"], "", {labels["forget"]:
-                                                    _pooled(released, "forget")}, labels, t),
-        _by_language_section(labels["checks"], labels["risk"], released.sum_by("check"),
-                             labels, t),
-        _by_language_section(labels["family_checks"], labels["risk"],
-                             released.sum_by("family_check"), labels, t),
-    ]
+    reported = [e for e in EVENTS.values() if e.key not in _OWN_REPORTS]
+    keyless = [e for e in reported if e.released_key is Key.NONE]
+    sections = []
+    for event in reported:
+        if event is keyless[0]:
+            counts = {event_label(e, lang): _pooled(released, e.name) for e in keyless}
+            sections.append(_by_language_section(labels["actions"], "", counts, labels, t))
+        elif event not in keyless:
+            sections.append(_event_section(released, event, labels, lang, t, titles))
     lines = header(released, noise, lang)
     for section in sections:
         lines.append("")
@@ -313,7 +299,7 @@ def summary_table(released: Released, noise: Noise, lang: str = "ru",
 
 def gap_list(released: Released, noise: Noise) -> list[tuple[str, int]]:
     """Gap words whose noisy sum reaches the threshold, most first; no other word ever shows."""
-    totals = released.totals("gap")
+    totals = released.totals(GAP.name)
     t = noise.threshold_for(len(released.periods))
     return sorted(((w, n) for w, n in totals.items() if w and n >= t),
                   key=lambda item: (-item[1], item[0]))
@@ -321,7 +307,7 @@ def gap_list(released: Released, noise: Noise) -> list[tuple[str, int]]:
 
 def contacts_to_recheck(released: Released, noise: Noise) -> list[tuple[str, int]]:
     """Contact ids people reported as not working, noisy sum at or above τ, most first."""
-    totals = released.totals("contact_failed")
+    totals = released.totals(CONTACT_FAILED.name)
     t = noise.threshold_for(len(released.periods))
     return sorted(((c, n) for c, n in totals.items() if n >= t),
                   key=lambda item: (-item[1], item[0]))
@@ -346,7 +332,7 @@ def to_csv(released: Released, noise: Noise) -> str:
     writer = csv.writer(buffer)
     writer.writerow(CSV_HEADER)
     for cell in released.cells:
-        if cell.event == "gap" and cell.noisy < t:
+        if cell.event == GAP.name and cell.noisy < t:
             continue
         period = ends[cell.period]
         writer.writerow([
@@ -380,7 +366,7 @@ def chart_png(
     t = noise.threshold
     weekly: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for cell in released.cells:
-        if cell.event == "topic":
+        if cell.event == TOPIC.name:
             weekly[cell.key][cell.period] += cell.noisy
 
     figure = Figure(figsize=(10, 5.6), dpi=110, layout="constrained")
@@ -438,7 +424,7 @@ def recheck_section(released: Released, noise: Noise, names: Mapping[str, str],
     """"Numbers to re-check": contacts reported as not working by many, most first."""
     labels = _labels(lang)
     reported = contacts_to_recheck(released, noise)
-    lines = [labels["recheck"]]
+    lines = [event_label(CONTACT_FAILED, lang)]
     if not reported:
         return [*lines, f"  {labels['none']} (<{noise.threshold_for(len(released.periods))})"]
     body = [[names.get(contact_id, contact_id), str(n)] for contact_id, n in reported]
