@@ -16,7 +16,7 @@ import re
 
 from telegram import Update
 
-from bot.callbacks import TOPIC_ID_RE
+from bot.buttons import TOPIC_ID_RE
 from bot.content.campaigns import campaign_cell
 from bot.context import JolContext
 from bot.handlers.menu import open_topic
