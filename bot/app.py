@@ -7,8 +7,8 @@ Order matters, and is:
   group -1  other chats: groups and channels stop here, so features only see private chats.
   group  0  features, first match wins: commands, admin commands (only for JOL_ADMIN_IDS,
             registered before the unknown-command catch-all so that for anyone else they
-            are simply unknown), buttons by kind (BUTTONS), then free text (search), then
-            the rest.
+            are simply unknown), buttons by kind (each feature's PRESSES), then free text
+            (search), then the rest.
 """
 
 from __future__ import annotations
@@ -33,18 +33,6 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import LANGUAGES
-from bot.buttons import (
-    CheckButton,
-    ClearChatButton,
-    ClearChatConfirmedButton,
-    FailedNumberButton,
-    LanguageButton,
-    LanguagePickerButton,
-    MainMenuButton,
-    NumbersButton,
-    SosButton,
-    TopicButton,
-)
 from bot.context import JolContext, Services
 from bot.handlers import (
     admin,
@@ -59,7 +47,7 @@ from bot.handlers import (
     sos,
     start,
 )
-from bot.handlers.screens import ButtonHandler, out_of_date
+from bot.handlers.screens import out_of_date
 from bot.i18n import texts
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import FloodControl
@@ -81,20 +69,10 @@ USER_COMMANDS = (
 )
 
 
-# Each kind of button (bot.buttons) and the feature that answers its press. A press parses to
-# one kind only, so their order does not matter; CheckButton covers FamilyCheckButton too.
-BUTTONS: tuple[ButtonHandler[Any], ...] = (
-    ButtonHandler(MainMenuButton, menu.main_menu_pressed),
-    ButtonHandler(TopicButton, menu.topic_pressed),
-    ButtonHandler(SosButton, sos.sos_pressed),
-    ButtonHandler(LanguagePickerButton, language.language_picker_pressed),
-    ButtonHandler(LanguageButton, language.language_pressed),
-    ButtonHandler(CheckButton, selfcheck.check_pressed),
-    ButtonHandler(ClearChatButton, safety.clear_pressed),
-    ButtonHandler(ClearChatConfirmedButton, safety.clear_confirmed),
-    ButtonHandler(NumbersButton, reports.numbers_pressed),
-    ButtonHandler(FailedNumberButton, reports.failed_number_pressed),
-)
+# The features whose buttons are pressed; each declares PRESSES, its kinds of button
+# (bot.buttons) with the handler of each. A press parses to one kind only, so the order of
+# these handlers does not matter.
+FEATURES_WITH_BUTTONS = (menu, sos, language, selfcheck, safety, reports)
 
 
 def register_handlers(application: JolApplication, services: Services) -> None:
@@ -129,7 +107,8 @@ def register_handlers(application: JolApplication, services: Services) -> None:
     # A press without data: PTB hands it to the first handler with a pattern, whatever the
     # pattern says, so this one comes first and is the only one whose pattern wants no data.
     application.add_handler(CallbackQueryHandler(out_of_date, pattern=fallbacks.has_no_data))
-    application.add_handlers(BUTTONS)
+    for feature in FEATURES_WITH_BUTTONS:
+        application.add_handlers(feature.PRESSES)
     application.add_handler(CallbackQueryHandler(out_of_date))  # no kind of ours: stale
 
     application.add_handler(MessageHandler(private & new_message & filters.TEXT & ~filters.COMMAND,

@@ -10,7 +10,15 @@ from telegram.ext import ApplicationHandlerStop
 from bot import LANGUAGES
 from bot.buttons import LanguageButton, LanguagePickerButton
 from bot.context import JolContext
-from bot.handlers.screens import button, nav_row, out_of_date, reply, show, show_main_menu
+from bot.handlers.screens import (
+    ButtonHandler,
+    button,
+    nav_row,
+    out_of_date,
+    reply,
+    show,
+    show_main_menu,
+)
 from bot.i18n import texts
 
 log = logging.getLogger(__name__)
@@ -92,3 +100,6 @@ async def forget_command(update: Update, context: JolContext) -> None:
         "common words of searches that found nothing, only when many different people typed "
         "them."), [nav_row(texts)])
 
+
+PRESSES = (ButtonHandler(LanguagePickerButton, language_picker_pressed),
+           ButtonHandler(LanguageButton, language_pressed))

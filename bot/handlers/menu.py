@@ -11,6 +11,7 @@ from bot.handlers import sos
 from bot.handlers.reports import report_button
 from bot.handlers.screens import (
     MAIN_MENU,
+    ButtonHandler,
     InlineButton,
     Keyboard,
     button,
@@ -88,3 +89,7 @@ async def main_menu_pressed(update: Update, context: JolContext, _: MainMenuButt
 async def topic_pressed(update: Update, context: JolContext, pressed: TopicButton) -> None:
     if not await open_topic(update, context, pressed.topic, pressed.page):
         await out_of_date(update, context)
+
+
+PRESSES = (ButtonHandler(MainMenuButton, main_menu_pressed),
+           ButtonHandler(TopicButton, topic_pressed))

@@ -12,7 +12,15 @@ from telegram import Update
 from bot.buttons import FailedNumberButton, NumbersButton, TopicButton
 from bot.content.model import Topic
 from bot.context import JolContext
-from bot.handlers.screens import Keyboard, button, nav_row, out_of_date, show, show_main_menu
+from bot.handlers.screens import (
+    ButtonHandler,
+    Keyboard,
+    button,
+    nav_row,
+    out_of_date,
+    show,
+    show_main_menu,
+)
 
 LABEL_LIMIT = 40  # phone + short name, readable on a small screen
 
@@ -59,3 +67,7 @@ async def failed_number_pressed(update: Update, context: JolContext,
         context.stats.count("contact_failed", pressed.contact, chat=chat.id)
     await show_main_menu(update, context, context.texts(
         "Thank you. The NGO staff will check this number."))
+
+
+PRESSES = (ButtonHandler(NumbersButton, numbers_pressed),
+           ButtonHandler(FailedNumberButton, failed_number_pressed))

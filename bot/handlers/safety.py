@@ -13,7 +13,7 @@ from telegram.error import BadRequest
 
 from bot.buttons import ClearChatButton, ClearChatConfirmedButton
 from bot.context import JolContext
-from bot.handlers.screens import answer_callback, button, nav_row, show
+from bot.handlers.screens import ButtonHandler, answer_callback, button, nav_row, show
 
 log = logging.getLogger(__name__)
 BATCH = 100  # deleteMessages takes at most 100 ids
@@ -57,3 +57,6 @@ async def clear_confirmed(update: Update, context: JolContext,
     sent = await context.bot.send_message(chat.id, texts("Done."))
     context.services.recent.add(chat.id, sent.message_id)
 
+
+PRESSES = (ButtonHandler(ClearChatButton, clear_pressed),
+           ButtonHandler(ClearChatConfirmedButton, clear_confirmed))

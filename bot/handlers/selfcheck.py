@@ -16,6 +16,7 @@ from bot.buttons import CheckButton, TopicButton
 from bot.content.selfcheck import Destination, Reason, SelfCheck
 from bot.context import JolContext
 from bot.handlers.screens import (
+    ButtonHandler,
     Keyboard,
     button,
     nav_row,
@@ -153,3 +154,6 @@ async def check_pressed(update: Update, context: JolContext, pressed: CheckButto
             context.count("check_destination", destination.id)
         screen = result_screen(context, check, destination, answers, family)
     await show(update, context, *screen)
+
+
+PRESSES = (ButtonHandler(CheckButton, check_pressed),)  # FamilyCheckButton is a CheckButton

@@ -24,7 +24,7 @@ from bot.content.render import (
     split_blocks,
 )
 from bot.context import JolContext
-from bot.handlers.screens import MAIN_MENU, SOS, Keyboard, button, nav_row, show
+from bot.handlers.screens import MAIN_MENU, SOS, ButtonHandler, Keyboard, button, nav_row, show
 from bot.i18n import Texts
 
 SOS_TOPIC = "sos"
@@ -135,3 +135,6 @@ async def sos_pressed(update: Update, context: JolContext, pressed: SosButton) -
         return
     context.count("sos", country)
     await show(update, context, *country_screen(context, country))
+
+
+PRESSES = (ButtonHandler(SosButton, sos_pressed),)
