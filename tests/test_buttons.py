@@ -114,7 +114,8 @@ def test_a_taken_prefix_is_an_error_at_import(monkeypatch: pytest.MonkeyPatch) -
     "t:russia:0",  # a bad field: a page written with its default
     "nf:no-such-contact", "nw:no-such-topic",  # well formed, but gone from the content
     "m:", "sos:", "clear!!", "t:" + "a" * 70,  # malformed; over 64 bytes
-    "lang:ky", "q:0000",  # from no version of the bot; a self-check that never existed
+    "", "lang:ky", "q:0000",  # empty; from no version of the bot; a check that never was
+    "safe", "q:yyn", "q:0a1fyyn",  # formats of older versions (the safety screen, old checks)
 ])
 async def test_a_forged_or_stale_press_gets_out_of_date_and_the_menu(tmp_path: Path,
                                                                     data: str) -> None:
