@@ -7,7 +7,8 @@ Order matters, and is:
   group -1  other chats: groups and channels stop here, so features only see private chats.
   group  0  features, first match wins: commands, admin commands (only for JOL_ADMIN_IDS,
             registered before the unknown-command catch-all so that for anyone else they
-            are simply unknown), buttons by prefix, then free text (search), then the rest.
+            are simply unknown), buttons by kind (each feature's PRESSES), then free text
+            (search), then the rest.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from bot.handlers import (
     sos,
     start,
 )
+from bot.handlers.screens import out_of_date
 from bot.i18n import texts
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import FloodControl
@@ -65,6 +67,12 @@ USER_COMMANDS = (
     ("help", "How to use the bot"),
     ("about", "About Jol and privacy"),
 )
+
+
+# The features whose buttons are pressed; each declares PRESSES, its kinds of button
+# (bot.buttons) with the handler of each. A press parses to one kind only, so the order of
+# these handlers does not matter.
+FEATURES_WITH_BUTTONS = (menu, sos, language, selfcheck, safety, reports)
 
 
 def register_handlers(application: JolApplication, services: Services) -> None:
@@ -98,19 +106,10 @@ def register_handlers(application: JolApplication, services: Services) -> None:
 
     # A press without data: PTB hands it to the first handler with a pattern, whatever the
     # pattern says, so this one comes first and is the only one whose pattern wants no data.
-    application.add_handler(CallbackQueryHandler(fallbacks.stale_button,
-                                                 pattern=fallbacks.has_no_data))
-    application.add_handler(CallbackQueryHandler(language.language_button,
-                                                 pattern=language.is_language_button))
-    application.add_handler(CallbackQueryHandler(menu.menu_button, pattern=menu.is_menu_button))
-    application.add_handler(CallbackQueryHandler(sos.sos_button, pattern=sos.is_sos_button))
-    application.add_handler(CallbackQueryHandler(selfcheck.check_button,
-                                                 pattern=selfcheck.is_check_button))
-    application.add_handler(CallbackQueryHandler(safety.clear_button,
-                                                 pattern=safety.is_clear_button))
-    application.add_handler(CallbackQueryHandler(reports.report_button_pressed,
-                                                 pattern=reports.is_report_button))
-    application.add_handler(CallbackQueryHandler(fallbacks.stale_button))
+    application.add_handler(CallbackQueryHandler(out_of_date, pattern=fallbacks.has_no_data))
+    for feature in FEATURES_WITH_BUTTONS:
+        application.add_handlers(feature.PRESSES)
+    application.add_handler(CallbackQueryHandler(out_of_date))  # no kind of ours: stale
 
     application.add_handler(MessageHandler(private & new_message & filters.TEXT & ~filters.COMMAND,
                                            search.search_text))

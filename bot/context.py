@@ -7,8 +7,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.buttons import Button
 from bot.content.model import ContentSnapshot
 from bot.content.store import ContentStore
 from bot.events import Event
@@ -72,7 +74,17 @@ class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
                  chat_id: int | None = None, user_id: int | None = None) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.lang: str | None = None  # None: not known yet, the user is asked
+        self.button: Button | None = None  # the pressed button; None: no press, or stale data
         self.callback_answered = False  # a button press is answered once (screens.py)
+
+    @classmethod
+    def from_update(cls, update: object,
+                    application: Application[Any, Any, Any, Any, Any, Any]) -> JolContext:
+        """The context of one update, with a pressed button's data parsed once, here."""
+        context = super().from_update(update, application)
+        if isinstance(update, Update) and update.callback_query is not None:
+            context.button = Button.parse(update.callback_query.data)
+        return context
 
     @property
     def services(self) -> Services:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from bot import callbacks
+from bot.buttons import Button, TopicButton
 from bot.content.loader import load_content
 from bot.content.render import visible_length
 from bot.i18n import texts
@@ -52,8 +52,8 @@ def test_a_topic_with_more_pages_than_buttons_reach_is_an_error(small_content: P
     assert snapshot is None
     assert "content/ru/passport-taken.md:1: error: the topic has 101 pages; page buttons reach " \
            "at most 100: shorten it or split it into several topics" in map(str, problems)
-    assert callbacks.parse("t:passport-taken:99") is not None
-    assert callbacks.parse("t:passport-taken:100") is None
+    assert Button.parse("t:passport-taken:99") == TopicButton("passport-taken", 99)
+    assert Button.parse("t:passport-taken:100") is None
 
 
 def test_a_screen_above_telegrams_100_buttons_is_an_error(small_content: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import callbacks
+from bot.buttons import Button, SosButton, TopicButton
 from bot.content.loader import load_content
 from bot.stats.reports import load_counts
 from tests.conftest import REAL_CONTENT
@@ -93,7 +93,7 @@ async def test_every_way_into_sos_asks_for_the_country(tmp_path: Path) -> None:
         await user.send("/start")
         assert PICKER["ky"] in (await user.press("🆘 SOS")).text
         assert PICKER["ky"] in (await user.send("/start sos")).text
-        assert PICKER["ky"] in (await user.press_data(callbacks.topic_data("sos"))).text
+        assert PICKER["ky"] in (await user.press_data(TopicButton("sos").pack())).text
 
 
 @pytest.mark.parametrize("data", ["sos:XX", "sos:ru", "sos:RUS", "sos:", "sos:--"])
@@ -112,7 +112,7 @@ async def test_the_choice_is_only_a_counter_per_country(tmp_path: Path) -> None:
         for country in ("RU", "RU", "KZ", "-"):
             user = bot.user("ru")
             await user.send("/sos")
-            await user.press_data(callbacks.sos_data(country))
+            await user.press_data(SosButton(country).pack())
         await bot.services.stats.flush()
         rows = await load_counts(bot.services.engine, days=1)
     sos = {(r.key, r.lang, r.source): r.count for r in rows if r.event == "sos"}
@@ -122,11 +122,11 @@ async def test_the_choice_is_only_a_counter_per_country(tmp_path: Path) -> None:
 
 
 def test_callback_grammar_for_sos() -> None:
-    assert callbacks.parse("sos") == callbacks.Callback(action="sos")
-    assert callbacks.parse("sos:KG") == callbacks.Callback(action="sos", country="KG")
-    assert callbacks.parse("sos:-") == callbacks.Callback(action="sos", country="-")
-    for bad in ("sos:kg", "sos:K", "sos:KGZ", "sos:", "sos:K1", "sos:--", "sos:КГ"):
-        assert callbacks.parse(bad) is None, bad
+    assert Button.parse("sos") == SosButton()
+    assert Button.parse("sos:KG") == SosButton("KG")
+    assert Button.parse("sos:-") == SosButton("-")
+    for bad in ("sos:kg", "sos:K", "sos:KGZ", "sos:", "sos:K1", "sos:--", "sos:КГ", "sos:KG:1"):
+        assert Button.parse(bad) is None, bad
 
 
 def test_a_wrong_contact_kind_is_a_located_error(content_copy: Path) -> None:

@@ -19,7 +19,7 @@ import phonenumbers
 import yaml
 
 from bot import LANGUAGES
-from bot.callbacks import MAX_CALLBACK_BYTES, MAX_PAGES, TOPIC_ID_RE, topic_data
+from bot.buttons import MAX_PAGES, TOPIC_ID_RE, NumbersButton, TopicButton
 from bot.content.campaigns import parse_campaigns
 from bot.content.model import (
     CONTACT_KINDS,
@@ -537,9 +537,12 @@ def _render(topic: Topic, contacts: Mapping[str, Contact],
     if len(pages) > MAX_PAGES:
         report(topic.path, 1, "the topic has {pages} pages; page buttons reach at most {limit}: "
                "shorten it or split it into several topics", pages=len(pages), limit=MAX_PAGES)
-    last = topic_data(topic.id, len(pages) - 1)
-    if len(last.encode()) > MAX_CALLBACK_BYTES:
-        report(topic.path, 1, "topic id too long for a button ({data})", data=repr(last))
+    # The topic's own buttons must pack into Telegram's 64 bytes (bot.buttons checks).
+    try:
+        TopicButton(topic.id, min(len(pages), MAX_PAGES) - 1).pack()
+        NumbersButton(topic.id).pack()
+    except ValueError:
+        report(topic.path, 1, "topic id too long for a button ({data})", data=repr(topic.id))
     return replace(topic, pages=tuple(pages))
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from bot import LANGUAGES
-from bot.callbacks import CHECK_MAX_ANSWERS, TOPIC_ID_RE, check_data
+from bot.buttons import CHECK_MAX_ANSWERS, TOPIC_ID_RE, CheckButton, FamilyCheckButton
 from bot.content.yamlfile import DATA_LIMIT, Located, read_file, read_yaml
 
 DESTINATION_CODES = "0123456789abcdefghijklmnopqrstuvwxyz"  # one character in callback data
@@ -135,10 +135,11 @@ class SelfCheck:
         ordered = sorted(reasons, key=lambda r: (not r.strong, r.answer == "u", -r.points))
         return Result(score, level, tuple(ordered))
 
-    def data(self, family: bool, destination: Destination | None = None, answers: str = "",
-             view: str = "") -> str:
-        state = self.version + (f"{destination.code}{answers}{view}" if destination else "")
-        return check_data(state, family)
+    def button(self, family: bool, destination: Destination | None = None, answers: str = "",
+               view: str = "") -> CheckButton:
+        """The button of a step of this version of the check."""
+        kind = FamilyCheckButton if family else CheckButton
+        return kind(self.version, destination.code if destination else "", answers, view)
 
 
 def _read_yaml(path: Path, report: Report) -> tuple[Any, yaml.Node | None, str] | None:

@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import JolContext
-from bot.handlers.screens import nav_row, reply, show_main_menu
+from bot.handlers.screens import nav_row, reply
 from bot.i18n import texts
 
 
@@ -59,7 +59,3 @@ async def not_text(update: Update, context: JolContext) -> None:
 def has_no_data(data: object) -> bool:
     return not data
 
-
-async def stale_button(update: Update, context: JolContext) -> None:
-    """Any button data no feature recognises: forged, or from an older version of the bot."""
-    await show_main_menu(update, context, context.texts("This button is out of date."))

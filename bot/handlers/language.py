@@ -7,9 +7,18 @@ import logging
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot import LANGUAGES, callbacks, events
+from bot import LANGUAGES, events
+from bot.buttons import LanguageButton, LanguagePickerButton
 from bot.context import JolContext
-from bot.handlers.screens import button, nav_row, reply, show, show_main_menu
+from bot.handlers.screens import (
+    ButtonHandler,
+    button,
+    nav_row,
+    out_of_date,
+    reply,
+    show,
+    show_main_menu,
+)
 from bot.i18n import texts
 
 log = logging.getLogger(__name__)
@@ -34,18 +43,15 @@ async def resolve_language(update: Update, context: JolContext) -> None:
     user = update.effective_user
     code = (user.language_code or "").split("-")[0] if user else ""
     context.lang = remembered or (code if code in LANGUAGES else None)
-    if context.lang is None:
-        data = update.callback_query.data if update.callback_query else None
-        parsed = callbacks.parse(data)
-        if parsed is None or parsed.action != "l":
-            await ask_language(update, context)
-            raise ApplicationHandlerStop
+    if context.lang is None and not isinstance(context.button, LanguageButton):
+        await ask_language(update, context)
+        raise ApplicationHandlerStop
 
 
 async def ask_language(update: Update, context: JolContext) -> None:
     # Both languages at once: the user may not read the other one.
     text = f"{texts('ky')('Choose your language')} / {texts('ru')('Choose your language')}"
-    keyboard = [[button(LANGUAGE_NAMES[lang], callbacks.lang_data(lang)) for lang in LANGUAGES]]
+    keyboard = [[button(LANGUAGE_NAMES[lang], LanguageButton(lang)) for lang in LANGUAGES]]
     await show(update, context, text, keyboard)
 
 
@@ -53,19 +59,22 @@ async def language_command(update: Update, context: JolContext) -> None:
     await ask_language(update, context)
 
 
-async def language_button(update: Update, context: JolContext) -> None:
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    if parsed is None:
-        return
-    if parsed.action == "lang":
-        await ask_language(update, context)
+async def language_picker_pressed(update: Update, context: JolContext,
+                                  _: LanguagePickerButton) -> None:
+    await ask_language(update, context)
+
+
+async def language_pressed(update: Update, context: JolContext, pressed: LanguageButton) -> None:
+    if pressed.lang not in LANGUAGES:  # a language no longer offered
+        await (ask_language(update, context) if context.lang is None
+               else out_of_date(update, context))
         return
     chat = update.effective_chat
     if chat is None:
         return
-    context.lang = parsed.lang
-    context.services.memory.set(chat.id, parsed.lang)  # in memory now, written in a batch
-    context.count(events.LANGUAGE, parsed.lang)
+    context.lang = pressed.lang
+    context.services.memory.set(chat.id, pressed.lang)  # in memory now, written in a batch
+    context.count(events.LANGUAGE, pressed.lang)
     await show_main_menu(update, context, context.texts("Language changed"))
 
 
@@ -92,6 +101,5 @@ async def forget_command(update: Update, context: JolContext) -> None:
         "them."), [nav_row(texts)])
 
 
-def is_language_button(data: object) -> bool:
-    parsed = callbacks.parse(data if isinstance(data, str) else None)
-    return parsed is not None and parsed.action in ("l", "lang")
+PRESSES = (ButtonHandler(LanguagePickerButton, language_picker_pressed),
+           ButtonHandler(LanguageButton, language_pressed))

@@ -6,32 +6,36 @@ from typing import assert_never
 
 from telegram import Update
 
-from bot import callbacks, events
+from bot import events
+from bot.buttons import ClearChatButton, MainMenuButton, TopicButton
 from bot.content.model import Topic, TopicAction
 from bot.context import JolContext
 from bot.handlers import sos
 from bot.handlers.reports import report_button
 from bot.handlers.screens import (
-    Button,
+    MAIN_MENU,
+    ButtonHandler,
+    InlineButton,
     Keyboard,
     button,
     nav_row,
+    out_of_date,
     show,
     show_main_menu,
 )
 
 
-def action_button(context: JolContext, action: TopicAction) -> Button:
+def action_button(context: JolContext, action: TopicAction) -> InlineButton:
     """A button that starts a bot feature from a topic (content decides which topics)."""
     texts = context.texts
     check = context.content.selfcheck
     match action:
         case TopicAction.CHECK:
-            return button("✅ " + texts("Check a job offer"), check.data(family=False))
+            return button("✅ " + texts("Check a job offer"), check.button(family=False))
         case TopicAction.FAMILY_CHECK:
-            return button("✅ " + texts("Check a relative's job offer"), check.data(family=True))
+            return button("✅ " + texts("Check a relative's job offer"), check.button(family=True))
         case TopicAction.CLEAR_CHAT:
-            return button("🧹 " + texts("Clear this chat"), callbacks.CLEAR_CHAT)
+            return button("🧹 " + texts("Clear this chat"), ClearChatButton())
         case unknown:  # a new TopicAction without its button fails mypy here
             assert_never(unknown)
 
@@ -47,21 +51,20 @@ def topic_screen(context: JolContext, topic: Topic, page: int) -> tuple[str, Key
         row = []
         if page > 0:
             # Not "Back": that one leaves the topic; this one turns a page.
-            row.append(button("‹ " + texts("Previous"),
-                              callbacks.topic_data(topic.id, page - 1)))
+            row.append(button("‹ " + texts("Previous"), TopicButton(topic.id, page - 1)))
         if page < len(topic.pages) - 1:
-            row.append(button(texts("Next") + " ▶️", callbacks.topic_data(topic.id, page + 1)))
+            row.append(button(texts("Next") + " ▶️", TopicButton(topic.id, page + 1)))
         keyboard.append(row)
     for child in content.menu(topic.lang, topic.id):
-        keyboard.append([button(child.title, callbacks.topic_data(child.id))])
+        keyboard.append([button(child.title, TopicButton(child.id))])
     for action in topic.actions:
         keyboard.append([action_button(context, action)])
     keyboard += report_button(context, topic)
     for related_id in topic.related:
         related = content.topic(topic.lang, related_id)
         if related is not None:
-            keyboard.append([button("➡️ " + related.title, callbacks.topic_data(related.id))])
-    back = callbacks.topic_data(topic.parent) if topic.parent else callbacks.MAIN_MENU
+            keyboard.append([button("➡️ " + related.title, TopicButton(related.id))])
+    back = TopicButton(topic.parent) if topic.parent else MAIN_MENU
     keyboard.append(nav_row(texts, back))
     return text, keyboard
 
@@ -86,15 +89,14 @@ async def menu_command(update: Update, context: JolContext) -> None:
     await show_main_menu(update, context)
 
 
-async def menu_button(update: Update, context: JolContext) -> None:
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    if parsed is not None and parsed.action == "t":
-        if not await open_topic(update, context, parsed.topic, parsed.page):
-            await show_main_menu(update, context, context.texts("This button is out of date."))
-        return
+async def main_menu_pressed(update: Update, context: JolContext, _: MainMenuButton) -> None:
     await show_main_menu(update, context)
 
 
-def is_menu_button(data: object) -> bool:
-    parsed = callbacks.parse(data if isinstance(data, str) else None)
-    return parsed is not None and parsed.action in ("t", callbacks.MAIN_MENU)
+async def topic_pressed(update: Update, context: JolContext, pressed: TopicButton) -> None:
+    if not await open_topic(update, context, pressed.topic, pressed.page):
+        await out_of_date(update, context)
+
+
+PRESSES = (ButtonHandler(MainMenuButton, main_menu_pressed),
+           ButtonHandler(TopicButton, topic_pressed))

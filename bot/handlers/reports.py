@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import callbacks, events
+from bot import events
+from bot.buttons import FailedNumberButton, NumbersButton, TopicButton
 from bot.content.model import Topic
 from bot.context import JolContext
-from bot.handlers.screens import Keyboard, button, nav_row, show, show_main_menu
+from bot.handlers.screens import (
+    ButtonHandler,
+    Keyboard,
+    button,
+    nav_row,
+    out_of_date,
+    show,
+    show_main_menu,
+)
 
 LABEL_LIMIT = 40  # phone + short name, readable on a small screen
 
@@ -22,7 +31,7 @@ def report_button(context: JolContext, topic: Topic) -> Keyboard:
     if not any(c in context.content.contacts for c in topic.contacts):
         return []
     return [[button("📵 " + context.texts("A number did not work"),
-                    callbacks.numbers_data(topic.id))]]
+                    NumbersButton(topic.id))]]
 
 
 def _label(phone: str, name: str) -> str:
@@ -30,34 +39,36 @@ def _label(phone: str, name: str) -> str:
     return label if len(label) <= LABEL_LIMIT else label[: LABEL_LIMIT - 1] + "…"
 
 
-async def report_button_pressed(update: Update, context: JolContext) -> None:
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
+async def numbers_pressed(update: Update, context: JolContext, pressed: NumbersButton) -> None:
+    """The topic's numbers, one button each, to say which one did not work."""
     texts = context.texts
     content = context.content
-    if parsed is not None and parsed.action == "nw":
-        topic = content.topic(texts.lang, parsed.topic)
-        contacts = [content.contacts[c] for c in (topic.contacts if topic else ())
-                    if c in content.contacts]
-        if topic is not None and contacts:
-            keyboard: Keyboard = [
-                [button(_label(c.phone, c.name.get(texts.lang, "")),
-                        callbacks.failed_number_data(c.id))] for c in contacts]
-            keyboard.append(nav_row(texts, callbacks.topic_data(topic.id)))
-            await show(update, context, texts(
-                "Which number did not work? Tap it. We send nothing about you: the NGO only "
-                "learns that a number needs checking."), keyboard)
-            return
-    if parsed is not None and parsed.action == "nf" and parsed.contact in content.contacts:
-        chat = update.effective_chat
-        if chat is not None:
-            # No language: reports of one contact are pooled, so the cells stay larger.
-            context.stats.count(events.CONTACT_FAILED, parsed.contact, chat=chat.id)
-        await show_main_menu(update, context, texts(
-            "Thank you. The NGO staff will check this number."))
+    topic = content.topic(texts.lang, pressed.topic)
+    contacts = [content.contacts[c] for c in (topic.contacts if topic else ())
+                if c in content.contacts]
+    if topic is None or not contacts:
+        await out_of_date(update, context)
         return
-    await show_main_menu(update, context, texts("This button is out of date."))
+    keyboard: Keyboard = [[button(_label(c.phone, c.name.get(texts.lang, "")),
+                                  FailedNumberButton(c.id))] for c in contacts]
+    keyboard.append(nav_row(texts, TopicButton(topic.id)))
+    await show(update, context, texts(
+        "Which number did not work? Tap it. We send nothing about you: the NGO only "
+        "learns that a number needs checking."), keyboard)
 
 
-def is_report_button(data: object) -> bool:
-    parsed = callbacks.parse(data if isinstance(data, str) else None)
-    return parsed is not None and parsed.action in ("nw", "nf")
+async def failed_number_pressed(update: Update, context: JolContext,
+                                pressed: FailedNumberButton) -> None:
+    if pressed.contact not in context.content.contacts:
+        await out_of_date(update, context)
+        return
+    chat = update.effective_chat
+    if chat is not None:
+        # No language: reports of one contact are pooled, so the cells stay larger.
+        context.stats.count(events.CONTACT_FAILED, pressed.contact, chat=chat.id)
+    await show_main_menu(update, context, context.texts(
+        "Thank you. The NGO staff will check this number."))
+
+
+PRESSES = (ButtonHandler(NumbersButton, numbers_pressed),
+           ButtonHandler(FailedNumberButton, failed_number_pressed))

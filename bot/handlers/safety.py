@@ -11,9 +11,9 @@ import logging
 from telegram import Message, Update
 from telegram.error import BadRequest
 
-from bot import callbacks
+from bot.buttons import ClearChatButton, ClearChatConfirmedButton
 from bot.context import JolContext
-from bot.handlers.screens import answer_callback, button, nav_row, show
+from bot.handlers.screens import ButtonHandler, answer_callback, button, nav_row, show
 
 log = logging.getLogger(__name__)
 BATCH = 100  # deleteMessages takes at most 100 ids
@@ -26,21 +26,25 @@ async def remember_incoming(update: Update, context: JolContext) -> None:
         context.services.recent.add(message.chat.id, message.message_id)
 
 
-async def clear_button(update: Update, context: JolContext) -> None:
+async def clear_pressed(update: Update, context: JolContext, _: ClearChatButton) -> None:
+    """Ask first: deleting cannot be undone."""
+    texts = context.texts
+    await show(update, context, texts(
+        "Delete the messages of this chat, yours and mine, from the last 48 hours? "
+        "This cannot be undone."), [
+        [button("🧹 " + texts("Yes, delete"), ClearChatConfirmedButton())],
+        nav_row(texts, back=None)])
+
+
+async def clear_confirmed(update: Update, context: JolContext,
+                          _: ClearChatConfirmedButton) -> None:
     await answer_callback(update, context)
     texts = context.texts
-    if update.callback_query is None or update.callback_query.data == callbacks.CLEAR_CHAT:
-        await show(update, context, texts(
-            "Delete the messages of this chat, yours and mine, from the last 48 hours? "
-            "This cannot be undone."), [
-            [button("🧹 " + texts("Yes, delete"), callbacks.CLEAR_CHAT_CONFIRMED)],
-            nav_row(texts, back=None)])
-        return
     chat = update.effective_chat
     if chat is None:
         return
     ids = set(context.services.recent.pop(chat.id))
-    if isinstance(update.callback_query.message, Message):
+    if update.callback_query is not None and isinstance(update.callback_query.message, Message):
         ids.add(update.callback_query.message.message_id)
     ordered = sorted(ids)
     for start in range(0, len(ordered), BATCH):
@@ -54,5 +58,5 @@ async def clear_button(update: Update, context: JolContext) -> None:
     context.services.recent.add(chat.id, sent.message_id)
 
 
-def is_clear_button(data: object) -> bool:
-    return data in (callbacks.CLEAR_CHAT, callbacks.CLEAR_CHAT_CONFIRMED)
+PRESSES = (ButtonHandler(ClearChatButton, clear_pressed),
+           ButtonHandler(ClearChatConfirmedButton, clear_confirmed))

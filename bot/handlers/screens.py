@@ -1,6 +1,7 @@
 """Showing a screen: edit the pressed message in place, or send a new one; shared by features.
 
-Also the buttons every screen carries (Back, Main menu, SOS) so they look the same everywhere.
+Also the buttons every screen carries (Back, Main menu, SOS) so they look the same everywhere,
+and `ButtonHandler`, which routes a press to the feature that handles its kind of button.
 
 Screens are sent as plain Bot API calls (`do_api_request`): buttons are plain dicts dumped to
 JSON once, and Telegram's reply stays a dict. Building python-telegram-bot objects for each
@@ -16,20 +17,29 @@ import json
 import logging
 import re
 import warnings
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
 from telegram import Message, Update
 from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler
 from telegram.warnings import PTBUserWarning
 
-from bot import callbacks
+from bot.buttons import (
+    Button,
+    LanguagePickerButton,
+    MainMenuButton,
+    SosButton,
+    TopicButton,
+)
 from bot.context import JolContext
 from bot.i18n import Texts
 
 log = logging.getLogger(__name__)
 
-Button = dict[str, str]
-Keyboard = list[list[Button]]
+InlineButton = dict[str, str]  # as sent to Telegram: {"text": ..., "callback_data": ...}
+Keyboard = list[list[InlineButton]]
+B = TypeVar("B", bound=Button)
 SAFETY_TOPIC = "phone-safety"  # how to hide the chat, with the "clear this chat" button
 
 # do_api_request suggests bot.send_message for a method it knows; here the raw call is the point.
@@ -37,30 +47,33 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.(sendMessage|editMe
                         category=PTBUserWarning)
 
 
-def button(text: str, data: str) -> Button:
-    return {"text": text, "callback_data": data}
+def button(text: str, target: Button) -> InlineButton:
+    return {"text": text, "callback_data": target.pack()}
 
 
-def nav_row(texts: Texts, back: str | None = callbacks.MAIN_MENU) -> list[Button]:
+MAIN_MENU = MainMenuButton()
+SOS = SosButton()
+
+
+def nav_row(texts: Texts, back: Button | None = MAIN_MENU) -> list[InlineButton]:
     """Back (when there is somewhere to go back to), Main menu and SOS."""
     row = []
-    if back and back != callbacks.MAIN_MENU:
+    if back is not None and back != MAIN_MENU:
         row.append(button("⬅️ " + texts("Back"), back))
-    row.append(button("🏠 " + texts("Menu"), callbacks.MAIN_MENU))
-    row.append(button("🆘 SOS", callbacks.SOS))
+    row.append(button("🏠 " + texts("Menu"), MAIN_MENU))
+    row.append(button("🆘 SOS", SOS))
     return row
 
 
 def main_menu(context: JolContext) -> tuple[str, Keyboard]:
     """The first screen: the content's sections, then the self-check, safety, SOS, language."""
     texts = context.texts
-    keyboard = [[button(t.title, callbacks.topic_data(t.id))]
-                for t in context.content.menu(texts.lang)]
+    keyboard = [[button(t.title, TopicButton(t.id))] for t in context.content.menu(texts.lang)]
     keyboard.append([button("✅ " + texts("Check a job offer"),
-                            context.content.selfcheck.data(family=False))])
-    keyboard.append([button("🛡 " + texts("Safety"), callbacks.topic_data(SAFETY_TOPIC)),
-                     button("🆘 SOS", callbacks.SOS),
-                     button("🌐 " + texts("Language"), callbacks.LANGUAGE)])
+                            context.content.selfcheck.button(family=False))])
+    keyboard.append([button("🛡 " + texts("Safety"), TopicButton(SAFETY_TOPIC)),
+                     button("🆘 SOS", SOS),
+                     button("🌐 " + texts("Language"), LanguagePickerButton())])
     text = "<b>" + texts("Main menu") + "</b>\n\n" + texts(
         "Choose a topic, or just type your question in your own words.")
     return text, keyboard
@@ -68,6 +81,35 @@ def main_menu(context: JolContext) -> tuple[str, Keyboard]:
 
 async def show_main_menu(update: Update, context: JolContext, notice: str | None = None) -> None:
     await show(update, context, *main_menu(context), notice=notice)
+
+
+async def out_of_date(update: Update, context: JolContext) -> None:
+    """A press on data no feature recognises: forged, or from an older version of the bot."""
+    await show_main_menu(update, context, context.texts("This button is out of date."))
+
+
+class ButtonHandler(CallbackQueryHandler[JolContext, None], Generic[B]):
+    """Presses of one kind of button (or its subkinds), handed `context.button` typed.
+
+    Matching looks at the prefix only; the data was parsed once, into the context. Data with
+    this prefix whose fields do not parse (a forged page, an old format) is out of date."""
+
+    def __init__(self, kind: type[B],
+                 callback: Callable[[Update, JolContext, B], Awaitable[None]]) -> None:
+        self.kind = kind
+        self.pressed = callback
+
+        def claims_kind(data: object) -> bool:
+            claimed = Button.kind_of(data)
+            return claimed is not None and issubclass(claimed, kind)
+
+        super().__init__(self._route, pattern=claims_kind)
+
+    async def _route(self, update: Update, context: JolContext) -> None:
+        if isinstance(context.button, self.kind):
+            await self.pressed(update, context, context.button)
+        else:
+            await out_of_date(update, context)
 
 
 def _screen(text: str, keyboard: Keyboard | None) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import callbacks, events
+from bot import events
+from bot.buttons import TopicButton
 from bot.content.search import clear_winner, small_talk
 from bot.context import JolContext
 from bot.handlers.menu import open_topic
@@ -40,7 +41,7 @@ async def search_text(update: Update, context: JolContext) -> None:
     for hit in hits:
         topic = context.content.topic(texts.lang, hit.topic)
         if topic is not None:
-            keyboard.append([button(topic.title, callbacks.topic_data(topic.id))])
+            keyboard.append([button(topic.title, TopicButton(topic.id))])
     if keyboard:
         context.count(events.SEARCH_FOUND, hits[0].topic)
         text = texts("Here is what I found. Choose a topic:")

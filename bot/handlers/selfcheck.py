@@ -1,7 +1,7 @@
 """The job-offer self-check (/check): where is the job, then that country's yes / no / don't
 know questions, then a risk level with its strongest reasons.
 
-All state travels in the callback data (see bot.callbacks), so any replica can answer any
+All state travels in the callback data (bot.buttons.CheckButton), so any replica can answer any
 step and nothing about the person is kept. Only completions are counted: by risk level, and
 separately by destination (two unlinked counters, so neither can single a person out).
 """
@@ -12,15 +12,17 @@ import html
 
 from telegram import Update
 
-from bot import callbacks, events
+from bot import events
+from bot.buttons import CheckButton, TopicButton
 from bot.content.selfcheck import Destination, Reason, SelfCheck
 from bot.context import JolContext
 from bot.handlers.screens import (
+    ButtonHandler,
     Keyboard,
     button,
     nav_row,
+    out_of_date,
     show,
-    show_main_menu,
 )
 
 SHORT_REASONS = 3  # the result shows this many; "all reasons" shows the rest
@@ -42,7 +44,7 @@ def destination_screen(context: JolContext, check: SelfCheck,
                        family: bool) -> tuple[str, Keyboard]:
     texts = context.texts
     ask = texts("Where is your relative's job?") if family else texts("Where is the job?")
-    buttons = [button(d.name[texts.lang], check.data(family, d)) for d in check.destinations]
+    buttons = [button(d.name[texts.lang], check.button(family, d)) for d in check.destinations]
     keyboard: Keyboard = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     keyboard.append(nav_row(texts, back=None))
     return f"{_heading(context, family)}\n\n{_escape(ask)}", keyboard
@@ -59,13 +61,13 @@ def question_screen(context: JolContext, check: SelfCheck, destination: Destinat
                     total=len(destination.questions))
             + f"\n\n{_escape(ask[lang])}")
 
-    def step(answer: str) -> str:
-        return check.data(family, destination, answers + answer)
+    def step(answer: str) -> CheckButton:
+        return check.button(family, destination, answers + answer)
 
     keyboard: Keyboard = [[button(texts("Yes"), step("y")), button(texts("No"), step("n")),
                            button(texts("Don't know"), step("u"))]]
     # Back from the first question returns to "where is the job?".
-    back = check.data(family, destination, answers[:-1]) if answers else check.data(family)
+    back = check.button(family, destination, answers[:-1]) if answers else check.button(family)
     keyboard.append([button("⬅️ " + texts("Back"), back)])
     keyboard.append(nav_row(texts, back=None))
     return text, keyboard
@@ -96,12 +98,12 @@ def result_screen(context: JolContext, check: SelfCheck, destination: Destinatio
     keyboard: Keyboard = []
     if len(result.reasons) > SHORT_REASONS:
         keyboard.append([button("📋 " + texts("All reasons ({n})", n=len(result.reasons)),
-                                check.data(family, destination, answers, ALL_REASONS))])
+                                check.button(family, destination, answers, ALL_REASONS))])
     for topic_id in check.next_steps:
         topic = context.content.topic(lang, topic_id)
         if topic is not None:
-            keyboard.append([button("➡️ " + topic.title, callbacks.topic_data(topic.id))])
-    keyboard.append([button("🔁 " + texts("Check another offer"), check.data(family))])
+            keyboard.append([button("➡️ " + topic.title, TopicButton(topic.id))])
+    keyboard.append([button("🔁 " + texts("Check another offer"), check.button(family))])
     keyboard.append(nav_row(texts, back=None))
     return "\n\n".join(parts), keyboard
 
@@ -112,49 +114,47 @@ def all_reasons_screen(context: JolContext, check: SelfCheck, destination: Desti
     result = check.result(destination, answers)
     text = (f"<b>{_escape(texts('All reasons:'))}</b>\n"
             + _reason_lines(context, result.reasons, family))
-    back = check.data(family, destination, answers, RESULT_AGAIN)
+    back = check.button(family, destination, answers, RESULT_AGAIN)
     return text, [[button("⬅️ " + texts("Back"), back)], nav_row(texts, back=None)]
 
 
-def _current_step(check: SelfCheck, parsed: callbacks.Callback,
+def _current_step(check: SelfCheck, pressed: CheckButton,
                   destination: Destination | None) -> bool:
     """Whether a pressed step belongs to this version of the check and could have been sent."""
-    if parsed.version != check.version:
+    if pressed.version != check.version:
         return False
-    if not parsed.destination:
+    if not pressed.destination:
         return True
-    if destination is None or len(parsed.answers) > len(destination.questions):
+    if destination is None or len(pressed.answers) > len(destination.questions):
         return False
-    return not parsed.view or len(parsed.answers) == len(destination.questions)
+    return not pressed.view or len(pressed.answers) == len(destination.questions)
 
 
 async def check_command(update: Update, context: JolContext) -> None:
     await show(update, context, *destination_screen(context, context.content.selfcheck, False))
 
 
-async def check_button(update: Update, context: JolContext) -> None:
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
+async def check_pressed(update: Update, context: JolContext, pressed: CheckButton) -> None:
     check = context.content.selfcheck
-    destination = check.destination(parsed.destination) if parsed else None
-    if parsed is None or not _current_step(check, parsed, destination):
-        # A step of an older version of the questions, or forged.
-        await show_main_menu(update, context, context.texts("This button is out of date."))
+    destination = check.destination(pressed.destination)
+    if not _current_step(check, pressed, destination):
+        await out_of_date(update, context)  # a step of an older version of the questions
         return
-    family = parsed.action == "fq"
+    family = pressed.family
+    answers = pressed.answers
     if destination is None:
         screen = destination_screen(context, check, family)
-    elif len(parsed.answers) < len(destination.questions):
-        screen = question_screen(context, check, destination, parsed.answers, family)
-    elif parsed.view == ALL_REASONS:
-        screen = all_reasons_screen(context, check, destination, parsed.answers, family)
+    elif len(answers) < len(destination.questions):
+        screen = question_screen(context, check, destination, answers, family)
+    elif pressed.view == ALL_REASONS:
+        screen = all_reasons_screen(context, check, destination, answers, family)
     else:
-        if not parsed.view:
-            level = check.result(destination, parsed.answers).level
+        if not pressed.view:
+            level = check.result(destination, answers).level
             context.count(events.FAMILY_CHECK if family else events.CHECK, level.id)
             context.count(events.CHECK_DESTINATION, destination.id)
-        screen = result_screen(context, check, destination, parsed.answers, family)
+        screen = result_screen(context, check, destination, answers, family)
     await show(update, context, *screen)
 
 
-def is_check_button(data: object) -> bool:
-    return isinstance(data, str) and data.startswith(("q:", "fq:"))
+PRESSES = (ButtonHandler(CheckButton, check_pressed),)  # FamilyCheckButton is a CheckButton

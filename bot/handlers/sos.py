@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import callbacks, events
+from bot import events
+from bot.buttons import SosButton, TopicButton
 from bot.content.model import Contact, ContentSnapshot, Topic
 from bot.content.render import (
     checked_dates,
@@ -24,13 +25,13 @@ from bot.content.render import (
     split_blocks,
 )
 from bot.context import JolContext
-from bot.handlers.screens import Keyboard, button, nav_row, show
+from bot.handlers.screens import MAIN_MENU, SOS, ButtonHandler, Keyboard, button, nav_row, show
 from bot.i18n import Texts
 
 SOS_TOPIC = "sos"
 HOTLINES_TOPIC = "hotlines"
 HOME_COUNTRY = "KG"  # the consular department at home answers wherever the person is
-UNKNOWN_COUNTRY = "-"
+UNKNOWN_COUNTRY = SosButton.UNKNOWN
 GENERAL_NUMBER = "112"
 
 
@@ -65,10 +66,10 @@ def picker_screen(context: JolContext) -> tuple[str, Keyboard]:
     content = context.content
     topic = _sos_topic(context)
     text = _advice(topic) + "\n\n<b>" + texts("Which country are you in?") + "</b>"
-    choices = [button(f"{flag(c)} {_country_name(content, c, texts)}", callbacks.sos_data(c))
+    choices = [button(f"{flag(c)} {_country_name(content, c, texts)}", SosButton(c))
                for c in sos_countries(content, topic)]
     choices.append(button("🌍 " + texts("Another country / I don't know"),
-                          callbacks.sos_data(UNKNOWN_COUNTRY)))
+                          SosButton(UNKNOWN_COUNTRY)))
     keyboard: Keyboard = [choices[i:i + 2] for i in range(0, len(choices), 2)]
     keyboard.append(nav_row(texts, back=None))
     return text, keyboard
@@ -107,9 +108,9 @@ def country_screen(context: JolContext, country: str) -> tuple[str, Keyboard]:
     keyboard: Keyboard = []
     hotlines = content.topic(texts.lang, HOTLINES_TOPIC)
     if hotlines is not None:
-        keyboard.append([button("☎️ " + hotlines.title, callbacks.topic_data(HOTLINES_TOPIC))])
-    keyboard.append([button("🌍 " + texts("Other country"), callbacks.SOS),
-                     button("🏠 " + texts("Menu"), callbacks.MAIN_MENU)])
+        keyboard.append([button("☎️ " + hotlines.title, TopicButton(HOTLINES_TOPIC))])
+    keyboard.append([button("🌍 " + texts("Other country"), SOS),
+                     button("🏠 " + texts("Menu"), MAIN_MENU)])
     return "\n\n".join(blocks), keyboard
 
 
@@ -123,9 +124,8 @@ async def sos_command(update: Update, context: JolContext) -> None:
     await show_sos(update, context)
 
 
-async def sos_button(update: Update, context: JolContext) -> None:
-    parsed = callbacks.parse(update.callback_query.data if update.callback_query else None)
-    country = parsed.country if parsed is not None else ""
+async def sos_pressed(update: Update, context: JolContext, pressed: SosButton) -> None:
+    country = pressed.country
     if not country:
         await show_sos(update, context)
         return
@@ -138,6 +138,4 @@ async def sos_button(update: Update, context: JolContext) -> None:
     await show(update, context, *country_screen(context, country))
 
 
-def is_sos_button(data: object) -> bool:
-    parsed = callbacks.parse(data if isinstance(data, str) else None)
-    return parsed is not None and parsed.action == callbacks.SOS
+PRESSES = (ButtonHandler(SosButton, sos_pressed),)

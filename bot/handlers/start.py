@@ -17,7 +17,7 @@ import re
 from telegram import Update
 
 from bot import events
-from bot.callbacks import TOPIC_ID_RE
+from bot.buttons import TOPIC_ID_RE
 from bot.content.campaigns import campaign_cell
 from bot.context import JolContext
 from bot.handlers.menu import open_topic
