@@ -543,6 +543,9 @@ def _read_languages(content_dir: Path, locales_dir: Path, report: _Report
     A folder that looks like a language but is not listed is a warning: it is not served."""
     path = content_dir / "languages.yaml"
     report.current = path
+    if not os.path.lexists(path):
+        report(path, 1, "languages.yaml is missing: list the bot's languages in it, one a line")
+        return None
     read = read_file(path, DATA_LIMIT)
     if isinstance(read, Located):
         report.located(path, read)
