@@ -202,3 +202,18 @@ def test_cli_lang_takes_the_configured_languages(capsys: pytest.CaptureFixture[s
         "jol: --lang tg: not a configured language (content/languages.yaml: ky, ru)\n")
     assert main(["search", "паспорт", "--lang", "ky", "--json"]) == 0
     assert '"topic": "passport-taken"' in capsys.readouterr().out
+
+
+def test_a_partial_topic_under_another_parent_is_one_error_at_its_file(
+        small_content: Path, locales: Path) -> None:
+    add_catalog(locales, "uz", SCRATCH_CATALOG)
+    (small_content / "uz").mkdir()
+    text = (small_content / "ru" / "passport-taken.md").read_text(encoding="utf-8")
+    (small_content / "uz" / "passport-taken.md").write_text(
+        text.replace("parent: danger", "parent: help"), encoding="utf-8")
+    add_language_line(small_content, UZ_LINE)
+    snapshot, problems = load_content(small_content)
+    assert snapshot is None
+    assert [str(p) for p in problems if p.severity == "error"] == [
+        "content/uz/passport-taken.md:3: error: parent 'help' differs from ru/passport-taken.md "
+        "('danger')"]
