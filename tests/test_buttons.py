@@ -133,4 +133,4 @@ async def test_a_language_no_longer_offered_asks_for_the_language(tmp_path: Path
         user = bot.user("en")  # no language yet
         screen = await user.press_data("l:xx", (await user.send("/start")).message_id)
         assert screen.text == "Тилди тандаңыз / Выберите язык"
-        assert screen.button_labels == ["🇰🇬 Кыргызча", "🇷🇺 Русский"]
+        assert screen.button_labels == ["Кыргызча", "Русский"]

@@ -14,7 +14,7 @@ from bot.content.model import TopicAction
 from bot.db import create_engine
 from bot.db.models import EVENT_LEN
 from bot.events import EVENTS, Event, Key
-from bot.i18n import load_catalog
+from bot.i18n import discover
 from bot.stats.cap import RESERVED_CELLS, DailyCap
 from bot.stats.recorder import StatsRecorder
 from bot.stats.release import Noise, NoisyCell, Period, Released, key_space
@@ -96,7 +96,7 @@ def test_each_event_fits_the_counters_table_and_has_its_label_in_every_catalog(
         event: Event) -> None:
     assert event.name.isidentifier() and len(event.name) <= EVENT_LEN
     for lang in ("ky", "ru"):
-        message = load_catalog(lang).get(event.label)
+        message = discover().catalogs[lang].get(event.label)
         assert message is not None and message.string, f"{lang}: {event.label!r}"
         assert event_label(event, lang) == message.string
     assert event_label(event, "en") == event.label

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot import LANGUAGES, events
+from bot import events
 from bot.buttons import LanguageButton, LanguagePickerButton
 from bot.context import JolContext
 from bot.handlers.screens import (
@@ -19,15 +19,12 @@ from bot.handlers.screens import (
     show,
     show_main_menu,
 )
-from bot.i18n import texts
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_NAMES = {"ky": "🇰🇬 Кыргызча", "ru": "🇷🇺 Русский"}
-
-
 async def resolve_language(update: Update, context: JolContext) -> None:
-    """Set context.lang: the remembered choice, else Telegram's language_code if ky or ru.
+    """Set context.lang: the remembered choice, else Telegram's language_code if it is one of
+    the configured languages (content/languages.yaml).
 
     With neither, the user is asked first: any message or button shows the language picker,
     except the picker's own buttons.
@@ -42,16 +39,23 @@ async def resolve_language(update: Update, context: JolContext) -> None:
         remembered = None
     user = update.effective_user
     code = (user.language_code or "").split("-")[0] if user else ""
-    context.lang = remembered or (code if code in LANGUAGES else None)
+    languages = context.content.languages
+    # A remembered language that is no longer configured is asked again.
+    context.lang = (remembered if remembered in languages else None) or (
+        code if code in languages else None)
     if context.lang is None and not isinstance(context.button, LanguageButton):
         await ask_language(update, context)
         raise ApplicationHandlerStop
 
 
 async def ask_language(update: Update, context: JolContext) -> None:
-    # Both languages at once: the user may not read the other one.
-    text = f"{texts('ky')('Choose your language')} / {texts('ru')('Choose your language')}"
-    keyboard = [[button(LANGUAGE_NAMES[lang], LanguageButton(lang)) for lang in LANGUAGES]]
+    # Every language at once: the user may not read the others. Each language's own name.
+    content = context.content
+    text = " / ".join(dict.fromkeys(content.catalogs.texts(lang.code)("Choose your language")
+                                    for lang in content.languages))
+    buttons = [button(lang.name, LanguageButton(lang.code)) for lang in content.languages]
+    keyboard = [buttons[i:i + 2] for i in range(0, len(buttons), 2)] if len(buttons) > 3 else [
+        buttons]
     await show(update, context, text, keyboard)
 
 
@@ -65,7 +69,7 @@ async def language_picker_pressed(update: Update, context: JolContext,
 
 
 async def language_pressed(update: Update, context: JolContext, pressed: LanguageButton) -> None:
-    if pressed.lang not in LANGUAGES:  # a language no longer offered
+    if pressed.lang not in context.content.languages:  # forged, or a language removed since
         await (ask_language(update, context) if context.lang is None
                else out_of_date(update, context))
         return

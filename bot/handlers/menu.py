@@ -18,6 +18,7 @@ from bot.handlers.screens import (
     InlineButton,
     Keyboard,
     button,
+    fallback_note,
     nav_row,
     out_of_date,
     show,
@@ -44,7 +45,7 @@ def topic_screen(context: JolContext, topic: Topic, page: int) -> tuple[str, Key
     texts = context.texts
     content = context.content
     page = min(page, len(topic.pages) - 1)
-    text = topic.pages[page]
+    text = fallback_note(context, topic) + topic.pages[page]
     keyboard: Keyboard = []
     if len(topic.pages) > 1:
         text += "\n\n" + texts("Page {n} of {total}", n=page + 1, total=len(topic.pages))
@@ -55,13 +56,14 @@ def topic_screen(context: JolContext, topic: Topic, page: int) -> tuple[str, Key
         if page < len(topic.pages) - 1:
             row.append(button(texts("Next") + " ▶️", TopicButton(topic.id, page + 1)))
         keyboard.append(row)
-    for child in content.menu(topic.lang, topic.id):
+    # The user's language, not the topic's: a fallback topic's subtopics may be translated.
+    for child in content.menu(texts.lang, topic.id):
         keyboard.append([button(child.title, TopicButton(child.id))])
     for action in topic.actions:
         keyboard.append([action_button(context, action)])
     keyboard += report_button(context, topic)
     for related_id in topic.related:
-        related = content.topic(topic.lang, related_id)
+        related = content.topic(texts.lang, related_id)
         if related is not None:
             keyboard.append([button("➡️ " + related.title, TopicButton(related.id))])
     back = TopicButton(topic.parent) if topic.parent else MAIN_MENU

@@ -36,7 +36,6 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import LANGUAGES
 from bot.content.campaigns import OTHER
 from bot.content.model import ContentSnapshot
 from bot.db.models import Counter, Release, ReleasedCell
@@ -123,7 +122,7 @@ def key_space(content: ContentSnapshot) -> list[Cell]:
     """Every cell a release covers, fixed by the content, not by what was counted."""
     cells: list[Cell] = []
     for event in EVENTS.values():
-        for lang in LANGUAGES if event.per_language else ("",):
+        for lang in content.languages.codes if event.per_language else ("",):
             cells += [(event.name, key, lang) for key in _keys(event, content, lang)]
     return cells
 
@@ -236,6 +235,11 @@ class Released:
             if cell.event == event:
                 sums[cell.key][cell.lang if by_lang else ""] += cell.noisy
         return {key: dict(per_lang) for key, per_lang in sums.items()}
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages these weeks were released for: the configured ones at the time."""
+        return sorted({cell.lang for cell in self.cells if cell.lang})
 
     def totals(self, event: str) -> dict[str, int]:
         """key → sum over languages and periods."""

@@ -31,7 +31,6 @@ from bot.stats.release import Noise, Released
 CSV_HEADER = ("period_start", "period_end", "event", "key", "lang", "value", "epsilon",
               "scale")
 CHART_TOPICS = 8  # more lines than this are unreadable on a phone screen
-REPORT_LANGUAGES = ("ky", "ru")
 
 LABELS: dict[str, dict[str, str]] = {
     "ru": {
@@ -200,7 +199,7 @@ def _format_table(headers: Sequence[str], body: Sequence[Sequence[str]]) -> list
 
 
 def _by_language_section(title: str, first_header: str, groups: Mapping[str, Mapping[str, int]],
-                         labels: dict[str, str], threshold: int,
+                         labels: dict[str, str], threshold: int, languages: Sequence[str],
                          names: Mapping[str, str] | None = None) -> list[str]:
     """Rows with a column per bot language and a total; rows entirely below τ are summarised."""
     lines = [title]
@@ -208,7 +207,7 @@ def _by_language_section(title: str, first_header: str, groups: Mapping[str, Map
     hidden = 0
     order = sorted(groups, key=lambda key: (-sum(groups[key].values()), key))
     for key in order:
-        parts = [groups[key].get(lang, 0) for lang in REPORT_LANGUAGES]
+        parts = [groups[key].get(lang, 0) for lang in languages]
         total = sum(parts)
         if total < threshold and all(n < threshold for n in parts):
             hidden += 1
@@ -216,7 +215,7 @@ def _by_language_section(title: str, first_header: str, groups: Mapping[str, Map
         label = (names or {}).get(key, key) or "—"
         body.append([label, *(shown(n, threshold) for n in parts), shown(total, threshold)])
     if body:
-        lines += _format_table([first_header, *REPORT_LANGUAGES, labels["total"]], body)
+        lines += _format_table([first_header, *languages, labels["total"]], body)
     if body and hidden:
         lines.append("  " + labels["hidden_rows"].format(n=hidden, t=threshold))
     elif not body:
@@ -270,7 +269,7 @@ def _event_section(released: Released, event: Event, labels: dict[str, str], lan
         totals = {names.get(k, k): n for k, n in released.totals(event.name).items()}
         return _single_column_section(title, header, totals, labels, threshold)
     return _by_language_section(title, header, released.sum_by(event.name), labels, threshold,
-                                names)
+                                released.languages, names)
 
 
 def summary_table(released: Released, noise: Noise, lang: str = "ru",
@@ -287,7 +286,8 @@ def summary_table(released: Released, noise: Noise, lang: str = "ru",
     for event in reported:
         if event is keyless[0]:
             counts = {event_label(e, lang): _pooled(released, e.name) for e in keyless}
-            sections.append(_by_language_section(labels["actions"], "", counts, labels, t))
+            sections.append(_by_language_section(labels["actions"], "", counts, labels, t,
+                                                 released.languages))
         elif event not in keyless:
             sections.append(_event_section(released, event, labels, lang, t, titles))
     lines = header(released, noise, lang)
