@@ -155,7 +155,7 @@ def _read_yaml(path: Path, report: Report) -> tuple[Any, yaml.Node | None, str] 
     return data, node, read
 
 
-def _texts(value: Any, languages: Languages) -> dict[str, str] | None:
+def _per_language(value: Any, languages: Languages) -> dict[str, str] | None:
     """A text in every full language; a partial language without its own gets its fallback's."""
     if not isinstance(value, dict) or not all(
             isinstance(value.get(lang), str) and value[lang].strip() for lang in languages.full):
@@ -243,7 +243,7 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report,
              f"'destinations:' must list 2 to {len(DESTINATION_CODES)} places where a job can be")
     for item, line, _ in entries:
         did = item.get("id") if isinstance(item, dict) else None
-        name = _texts(item.get("name"), languages) if isinstance(item, dict) else None
+        name = _per_language(item.get("name"), languages) if isinstance(item, dict) else None
         if not isinstance(did, str) or not TOPIC_ID_RE.match(did):
             fail(line, f"destination id {did!r}: use lowercase latin letters, digits and '-'")
         elif did in destination_names:
@@ -289,12 +289,12 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report,
         if isinstance(applies, str):
             fail(at.get("applies_to", at.get("except", line)), f"question '{qid}': {applies}")
             applies = frozenset()
-        texts: dict[str, dict[str, str]] = {}
+        wording: dict[str, dict[str, str]] = {}
         for key, limit in (("ask", QUESTION_LIMIT), ("ask_family", QUESTION_LIMIT),
                            ("why", WHY_LIMIT), ("why_family", WHY_LIMIT)):
-            value = _texts(item.get(key), languages)
+            value = _per_language(item.get(key), languages)
             if value is None and key == "why_family" and "why_family" not in item:
-                value = texts["why"]
+                value = wording["why"]
             elif value is None:
                 fail(at.get(key, line), f"question '{qid}': {key} needs ky and ru texts")
                 value = {lang: "" for lang in languages.codes}
@@ -302,12 +302,12 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report,
                 if len(text) > limit:
                     fail(at.get(key, line), f"question '{qid}': {key} ({lang}) is {len(text)} "
                          f"characters; at most {limit}")
-            texts[key] = value
+            wording[key] = value
         sources = item.get("sources")
         if not isinstance(sources, list) or not sources:
             fail(at.get("sources", line), f"question '{qid}': sources are required")
-        questions.append((Question(qid, weight, risky, strong, texts["ask"],
-                                   texts["ask_family"], texts["why"], texts["why_family"]),
+        questions.append((Question(qid, weight, risky, strong, wording["ask"],
+                                   wording["ask_family"], wording["why"], wording["why_family"]),
                           applies))
 
     destinations = []
@@ -332,20 +332,21 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report,
             fail(line, "each level must be a set of 'field: value' lines")
             continue
         lid, minimum = item.get("id"), item.get("min_score")
-        level_texts = {key: _texts(item.get(key), languages)
+        level_wording = {key: _per_language(item.get(key), languages)
                        for key in ("title", "advice", "advice_family")}
         if not isinstance(lid, str) or not TOPIC_ID_RE.match(lid):
             fail(line, f"level id {lid!r}: use lowercase latin letters, digits and '-'")
         elif not isinstance(minimum, int | float) or isinstance(minimum, bool) or minimum < 0:
             fail(line, f"level '{lid}': min_score must be a number ≥ 0")
-        elif any(value is None for value in level_texts.values()):
+        elif any(value is None for value in level_wording.values()):
             fail(line, f"level '{lid}': title, advice and advice_family need ky and ru texts")
         elif any(len(text) > ADVICE_LIMIT for key in ("advice", "advice_family")
-                 for text in (level_texts[key] or {}).values()):
+                 for text in (level_wording[key] or {}).values()):
             fail(line, f"level '{lid}': advice may have at most {ADVICE_LIMIT} characters")
         else:
-            levels.append(Level(lid, float(minimum), level_texts["title"] or {},
-                                level_texts["advice"] or {}, level_texts["advice_family"] or {}))
+            wording = {key: value or {} for key, value in level_wording.items()}
+            levels.append(Level(lid, float(minimum), wording["title"], wording["advice"],
+                                wording["advice_family"]))
     levels.sort(key=lambda lv: -lv.min_score)
     if levels and levels[-1].min_score != 0:
         fail(top.get("levels", 1), "one level must have min_score: 0, so every score has one")

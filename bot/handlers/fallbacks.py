@@ -46,15 +46,15 @@ def _addressed_to_me(command_text: str, username: str) -> bool:
 
 
 async def unknown_command(update: Update, context: JolContext) -> None:
-    texts_ = context.texts
-    await reply(update, context, texts_("I don't know this command. Try /menu, /sos or /help."),
-                [nav_row(texts_)])
+    texts = context.texts
+    await reply(update, context, texts("I don't know this command. Try /menu, /sos or /help."),
+                [nav_row(texts)])
 
 
 async def not_text(update: Update, context: JolContext) -> None:
-    texts_ = context.texts
-    await reply(update, context, texts_("I understand only text. Type your question in words, "
-                                        "or choose a topic in the menu."), [nav_row(texts_)])
+    texts = context.texts
+    await reply(update, context, texts("I understand only text. Type your question in words, "
+                                        "or choose a topic in the menu."), [nav_row(texts)])
 
 
 def has_no_data(data: object) -> bool:
