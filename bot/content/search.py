@@ -318,6 +318,7 @@ class SearchIndex:
             for k in range(_MIN_STEM, len(term)):
                 self._stems[term[:k]].append(term)
         self._match_cache: dict[tuple[str, bool], list[tuple[str, float]]] = {}
+        self._typo_cache: dict[str, list[tuple[str, float]]] = {}
         self._best_cache: dict[tuple[str, str], tuple[BestMatches, frozenset[str]]] = {}
 
     @classmethod
@@ -397,21 +398,30 @@ class SearchIndex:
                             found.setdefault(term, 0.8 if k >= 0.8 * min(len(term), len(word))
                                              else 0.7)
                     break
-            # Typos, with or without an ending: a guess unless very close.
             if len(word) >= 5:
-                for term, ratio, _ in process.extract(
-                    word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80, limit=8
-                ):
-                    found.setdefault(term, 0.8 if ratio >= 85 else 0.75 * ratio / 100)
-                for term, ratio, _ in process.extract(
-                    word, self._vocabulary, scorer=_prefix_ratio, score_cutoff=86, limit=8
-                ):
-                    found.setdefault(term, 0.6 * ratio / 100)
+                for term, similarity in self._typos(word):
+                    found.setdefault(term, similarity)
         result = sorted(found.items(), key=lambda item: -item[1])
         if len(self._match_cache) >= self._CACHE_LIMIT:
             self._match_cache.clear()
         self._match_cache[(word, russian)] = result
         return result
+
+    def _typos(self, word: str) -> list[tuple[str, float]]:
+        """Typos, with or without an ending: a guess unless very close. The slow part of
+        matching, so kept apart: a Russian and a Kyrgyz query share it."""
+        cached = self._typo_cache.get(word)
+        if cached is None:
+            cached = [(term, 0.8 if ratio >= 85 else 0.75 * ratio / 100) for term, ratio, _ in
+                      process.extract(word, self._vocabulary, scorer=fuzz.ratio,
+                                      score_cutoff=80, limit=8)]
+            cached += [(term, 0.6 * ratio / 100) for term, ratio, _ in
+                       process.extract(word, self._vocabulary, scorer=_prefix_ratio,
+                                       score_cutoff=86, limit=8)]
+            if len(self._typo_cache) >= self._CACHE_LIMIT:
+                self._typo_cache.clear()
+            self._typo_cache[word] = cached
+        return cached
 
     def search(self, query: str, lang: str, limit: int = 5) -> list[SearchHit]:
         """Best topics for a query, best first; an empty list means nothing relevant.
