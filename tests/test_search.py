@@ -193,3 +193,22 @@ def test_small_talk_is_no_question_but_a_cry_for_help_finds_sos() -> None:
         assert REAL.search.search(message, lang) == [], message
     assert "sos" in [hit.topic for hit in REAL.search.search("помогите", "ru")[:3]]
     assert REAL.search.search("помощь", "ru")  # what one thanks for is still a question
+
+
+def test_a_place_or_a_thing_with_an_everyday_word_finds_nothing() -> None:
+    index = _index(_topic("russia", "Россия", ("москва", "регистрация")),
+                   _topic("online", "Работа через интернет", ("интернет", "вакансия")),
+                   _topic("detained", "Задержала полиция", ("задержали",)))
+    assert index.search("погода в москве", "ru") == []  # a place and a word no topic knows
+    assert index.search("интернет медленный", "ru") == []
+    assert index.search("задержали в москве", "ru")[0].topic == "detained"
+    assert index.search("москва", "ru")[0].topic == "russia"  # alone, it decides
+    # Beside a place, working, going or staying asks about that country.
+    assert index.search("как долго можно жить в москве", "ru")[0].topic == "russia"
+    assert index.search("Москвада иштесе болобу", "ky")[0].topic == "russia"
+
+
+def test_a_russian_ending_does_not_hide_a_keyword() -> None:
+    index = _index(_topic("visa", "Турция", ("виза", "ферма")))
+    assert index.search("нужны ли визы", "ru")[0].topic == "visa"
+    assert index.search("работа на ферме", "ru")[0].topic == "visa"

@@ -12,7 +12,10 @@ Built for the messages people really send (issue 11): a multi-word keyword ("н�
 weighs little, so in "брат в Екатеринбурге пропал" the problem decides, not the city; filler and
 Kyrgyz auxiliary verbs ("жатат", "калды") are stopwords; a topic found only through weak
 matches (a typo-distance guess, a four-letter stem) is not a result; web addresses such as
-migrant.kg stay one word.
+migrant.kg stay one word. A place, a thing ("телефон") or a relative ("маме") beside words that
+are no keyword of any topic is an everyday question ("погода в москве", "интернет медленный",
+"что подарить маме") and finds nothing, unless a verb of working, going or staying asks about
+that country ("Алматыда иштесе болобу"). A keyword with another Russian ending still matches.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ _CYRILLIC = {
     "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ү": "u", "ф": "f", "х": "h", "ц": "c",
     "ч": "ch", "ш": "sh", "щ": "sh", "ъ": "", "ы": "i", "ь": "", "э": "e", "ю": "iu", "я": "ia",
     "қ": "k", "ғ": "g", "ұ": "u", "ә": "a", "і": "i", "һ": "h",
+    # Latin letters of Turkic alphabets: "öчүк" typed half in Latin is "өчүк".
+    "ö": "o", "ü": "u", "ı": "i", "ñ": "n", "ç": "ch", "ş": "sh", "ğ": "g",
 }
 _LATIN_VARIANTS = (("zh", "j"), ("kh", "h"), ("ts", "c"), ("x", "h"), ("w", "v"), ("q", "k"),
                    ("y", "i"), ("ck", "k"), ("dj", "j"))
@@ -71,6 +76,14 @@ _PLACES_RAW = """
 корея кореяга кореяда сеул пусан англия британия великобритания лондон оаэ баэ эмираты дубай
 абу-даби шарджа бишкек ош кыргызстан таиланд мьянма красноярск тюмень иркутск самара
 """
+# Things and people a message is about, not what is wrong: like a place, they name a topic only
+# beside a word of the trouble ("телефон выключен", "сын не выходит на связь").
+_CONTEXT_RAW = """
+телефон интернет ватсап вацап whatsapp телеграм telegram инстаграм instagram тикток tiktok
+приложение тиркеме номер
+мама маме папа сын сына сыну дочь дочери брат сестра муж жена
+апа апам ата атам уулум уулума кызым кызыма балам агам эжем күйөөм аялым
+"""
 _MIN_STEM = 5
 # Kyrgyz piles endings on a word: айлык-ым-ды, кач-ып, кач-уу. These are the common case,
 # possessive, plural and verb endings, as skeletons (ү ө fold into u o, doubled letters into
@@ -83,6 +96,14 @@ _KYRGYZ_ENDINGS_RAW = """
 """
 _KYRGYZ_ENDINGS = tuple(sorted(set(_KYRGYZ_ENDINGS_RAW.split()), key=lambda e: (-len(e), e)))
 _KYRGYZ_MIN_STEM = 4
+# Russian case and number endings, as skeletons (я is "ia", ы and й are "i"): "визы", "визу" and
+# "виза" are one word, so are "ферме" and "ферма". One ending is stripped; the stem keeps three
+# letters at least.
+_RUSSIAN_ENDINGS_RAW = """
+    iami ami iah ah ogo ego omu emu oi ei ii om em ov ev ia iu ie oe aia uiu im ih a i u e o
+"""
+_RUSSIAN_ENDINGS = tuple(sorted(set(_RUSSIAN_ENDINGS_RAW.split()), key=lambda e: (-len(e), e)))
+_RUSSIAN_MIN_STEM = 3
 
 
 def skeleton(word: str) -> str:
@@ -123,6 +144,15 @@ def _kyrgyz_stem(word: str) -> str:
     return word[:-1] + "p" if word[-1:] == "b" else word
 
 
+@lru_cache(maxsize=8192)
+def _russian_stem(word: str) -> str:
+    """The word without one Russian ending: "визы", "визу", "виза" all give "viz"."""
+    for ending in _RUSSIAN_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= _RUSSIAN_MIN_STEM:
+            return word[: -len(ending)]
+    return word
+
+
 def _plain_words(text: str) -> list[str]:
     result = []
     for raw in _WORD_RE.findall(text):
@@ -138,6 +168,11 @@ def _is_address(term: str) -> bool:
 
 STOPWORDS = frozenset(skeleton(w) for w in _STOPWORDS_RAW.split())
 PLACES = frozenset(_plain_words(_PLACES_RAW))
+CONTEXT = frozenset(_plain_words(_CONTEXT_RAW))
+# Beside a place, a verb of working, going or staying asks about that country ("Алматыда
+# иштесе болобу", "Казакстанда канча күн жүрсө болот", "как долго можно жить в турции"). Roots,
+# as skeletons: a Kyrgyz verb takes its endings after them.
+_TRIP_ROOTS = ("isht", "bar", "ket", "jur", "rabot", "poeh", "uehat", "jit", "projiv", "nahodi")
 # A place with another ending ("дубае", "москвада") is still a place: compare all but the last
 # letter of names of five letters or more.
 _PLACE_STEMS = tuple(sorted({place[:-1] for place in PLACES if len(place) >= 5}))
@@ -273,12 +308,17 @@ class SearchIndex:
             self._phrases[_stem_key(phrase[0])].append((phrase, keys))
         self._stems: dict[str, list[str]] = defaultdict(list)
         self._kyrgyz_stems: dict[str, list[str]] = defaultdict(list)
+        self._russian_stems: dict[str, list[str]] = defaultdict(list)
+        editor_terms = {term for term, _ in self._editor}
         for term in self._vocabulary:
             if not term.isdigit():
                 self._kyrgyz_stems[_kyrgyz_stem(term)].append(term)
+                if len(term) >= 4 and term in editor_terms:
+                    self._russian_stems[_russian_stem(term)].append(term)
             for k in range(_MIN_STEM, len(term)):
                 self._stems[term[:k]].append(term)
-        self._match_cache: dict[str, list[tuple[str, float]]] = {}
+        self._match_cache: dict[tuple[str, bool], list[tuple[str, float]]] = {}
+        self._typo_cache: dict[str, list[tuple[str, float]]] = {}
         self._best_cache: dict[tuple[str, str], tuple[BestMatches, frozenset[str]]] = {}
 
     @classmethod
@@ -318,9 +358,10 @@ class SearchIndex:
             topic_factor[topic_id] = cls.SECTION_WEIGHT
         return cls(dict(postings), topic_factor, dict(phrases), editor)
 
-    def _matches(self, word: str) -> list[tuple[str, float]]:
-        """Indexed terms that a query word stands for, with a similarity in (0, 1]."""
-        cached = self._match_cache.get(word)
+    def _matches(self, word: str, russian: bool = False) -> list[tuple[str, float]]:
+        """Indexed terms that a query word stands for, with a similarity in (0, 1]; `russian`
+        also compares Russian endings (a Russian query)."""
+        cached = self._match_cache.get((word, russian))
         if cached is not None:
             return cached
         found: dict[str, float] = {}
@@ -340,6 +381,10 @@ class SearchIndex:
             # Same Kyrgyz stem: "качып" ~ "качуу", "айлыгымды" ~ "айлык".
             for term in self._kyrgyz_stems.get(_kyrgyz_stem(word), ()):
                 found.setdefault(term, 0.85)
+            # A keyword with another Russian ending: "визы" ~ "виза", "ферме" ~ "ферма" (only
+            # keywords and titles, only in Russian: Kyrgyz words would meet too many others).
+            for term in self._russian_stems.get(_russian_stem(word), ()) if russian else ():
+                found.setdefault(term, 0.85)
             # A place with another ending: "дубае" is Дубай, though they share only "дуба".
             for place in _PLACES_BY_STEM.get(word[:4], ()):
                 if word.startswith(place[:-1]) and place in self._postings:
@@ -353,21 +398,30 @@ class SearchIndex:
                             found.setdefault(term, 0.8 if k >= 0.8 * min(len(term), len(word))
                                              else 0.7)
                     break
-            # Typos, with or without an ending: a guess unless very close.
             if len(word) >= 5:
-                for term, ratio, _ in process.extract(
-                    word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=80, limit=8
-                ):
-                    found.setdefault(term, 0.8 if ratio >= 85 else 0.75 * ratio / 100)
-                for term, ratio, _ in process.extract(
-                    word, self._vocabulary, scorer=_prefix_ratio, score_cutoff=86, limit=8
-                ):
-                    found.setdefault(term, 0.6 * ratio / 100)
+                for term, similarity in self._typos(word):
+                    found.setdefault(term, similarity)
         result = sorted(found.items(), key=lambda item: -item[1])
         if len(self._match_cache) >= self._CACHE_LIMIT:
             self._match_cache.clear()
-        self._match_cache[word] = result
+        self._match_cache[(word, russian)] = result
         return result
+
+    def _typos(self, word: str) -> list[tuple[str, float]]:
+        """Typos, with or without an ending: a guess unless very close. The slow part of
+        matching, so kept apart: a Russian and a Kyrgyz query share it."""
+        cached = self._typo_cache.get(word)
+        if cached is None:
+            cached = [(term, 0.8 if ratio >= 85 else 0.75 * ratio / 100) for term, ratio, _ in
+                      process.extract(word, self._vocabulary, scorer=fuzz.ratio,
+                                      score_cutoff=80, limit=8)]
+            cached += [(term, 0.6 * ratio / 100) for term, ratio, _ in
+                       process.extract(word, self._vocabulary, scorer=_prefix_ratio,
+                                       score_cutoff=86, limit=8)]
+            if len(self._typo_cache) >= self._CACHE_LIMIT:
+                self._typo_cache.clear()
+            self._typo_cache[word] = cached
+        return cached
 
     def search(self, query: str, lang: str, limit: int = 5) -> list[SearchHit]:
         """Best topics for a query, best first; an empty list means nothing relevant.
@@ -384,8 +438,23 @@ class SearchIndex:
         solid: dict[str, float] = defaultdict(float)  # the part from solid matches
         words_hit: dict[str, int] = defaultdict(int)  # query words solidly matched, per topic
         keyword_hits: set[str] = set()  # an editor's keyword or title matched solidly
-        found = [(self._is_place(word), self._best(word, lang, keyword_hits))
-                 for word in dict.fromkeys(query_words)]
+        unique_words = list(dict.fromkeys(query_words))
+        places = [self._is_place(word) for word in unique_words]
+        found = []
+        strong = False  # a word of the trouble: solidly a keyword or in a title somewhere
+        unknown = False  # a word that the content does not know at all
+        framing = False  # a place, or a thing such as "телефон"
+        for word, place in zip(unique_words, places, strict=True):
+            word_hits: set[str] = set()
+            best = self._best(word, lang, word_hits)
+            keyword_hits |= word_hits
+            if place or self._is_context(word):
+                framing = True
+            elif word_hits or (any(places) and word.startswith(_TRIP_ROOTS)):
+                strong = True
+            else:
+                unknown = True
+            found.append((place, best))
         # Places are capped only when something else in the message says what is wrong.
         # (A place with any verb, "Алматыда иштесе болобу", asks about that country.)
         problem = any(not place and any(match[1] for match in best.values())
@@ -406,10 +475,15 @@ class SearchIndex:
                 if is_solid:
                     solid[topic_id] += points
                     words_hit[topic_id] += 1
-        for topic_id, points in self._phrase_points(query_words, lang).items():
+        phrase_points = self._phrase_points(query_words, lang)
+        for topic_id, points in phrase_points.items():
             scores[topic_id] += points
             solid[topic_id] += points
         if not scores:
+            return []
+        if framing and unknown and not strong and not phrase_points:
+            # "погода в москве", "интернет медленный": a place or a thing, and a word the
+            # content does not know, is an everyday question, not a trouble we answer.
             return []
         top = max(scores.values())
         best_topic = max(scores, key=lambda topic_id: scores[topic_id])
@@ -421,6 +495,11 @@ class SearchIndex:
         return [SearchHit(topic_id, round(score, 3)) for topic_id, score in ranked
                 if score >= top * 0.35 and (solid[topic_id] >= self.MIN_SCORE
                                             or topic_id in keyword_hits)][:limit]
+
+    def _is_context(self, word: str) -> bool:
+        """Whether a query word is a thing of the CONTEXT list ("телефону" ~ "телефон")."""
+        return any(term in CONTEXT for term, similarity in self._matches(word)
+                   if similarity >= self.SOLID)
 
     def _is_place(self, word: str) -> bool:
         """Whether a query word is a place name ("екатеринбурге" ~ "екатеринбург", "дубае" ~
@@ -445,7 +524,7 @@ class SearchIndex:
     def _best_uncached(self, word: str, lang: str) -> tuple[BestMatches, frozenset[str]]:
         keyword_hits: set[str] = set()
         best: BestMatches = {}
-        for term, similarity in self._matches(word):
+        for term, similarity in self._matches(word, russian=lang == "ru"):
             for (term_lang, topic_id), weight in self._postings[term].items():
                 factor = 1.0 if term_lang == lang else self.OTHER_LANGUAGE
                 value = similarity * weight * factor
