@@ -15,11 +15,9 @@ from pathlib import Path
 from bot import REPO_ROOT
 from bot.app import build_application
 from bot.local import FakeTelegram, LocalRequest
-from bot.runtime import open_services
 from bot.settings import Settings
-from tests.helpers import Harness
+from tests.helpers import REAL_CONTENT, Harness, serving
 
-REAL_CONTENT = REPO_ROOT / "content"
 TOKEN = "424242:serving-test"
 
 
@@ -29,7 +27,7 @@ async def flood_controlled_bot(tmp_path: Path) -> AsyncIterator[Harness]:
         "JOL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}",
         "JOL_SECRET": "test-secret", "JOL_STATS_FLUSH_SECONDS": "3600"})
     telegram = FakeTelegram()
-    async with open_services(settings) as services:
+    async with serving(settings) as services:
         application = build_application(services, request=LocalRequest(telegram))
         async with application:
             yield Harness(telegram, application, services)
