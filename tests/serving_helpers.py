@@ -84,7 +84,12 @@ def log_text(tmp_path: Path) -> str:
     return (tmp_path / "jol.log").read_text(errors="replace")
 
 
-async def wait_for_log(tmp_path: Path, needle: str, timeout: float = 20) -> str:
+# Starting `jol run` (a migration child, the content, PTB) takes a second or two alone, but
+# far longer on a shared machine with every core busy: a wait for a line, not a speed test.
+STARTUP_TIMEOUT = 60
+
+
+async def wait_for_log(tmp_path: Path, needle: str, timeout: float = STARTUP_TIMEOUT) -> str:
     async with asyncio.timeout(timeout):
         while needle not in (text := log_text(tmp_path)):
             await asyncio.sleep(0.05)
