@@ -7,7 +7,8 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
@@ -268,13 +269,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def timedelta_durations(wanted: bool) -> Iterator[None]:
+    """PTB 22 deprecates int durations (RetryAfter.retry_after and friends) in favour of
+    timedelta, and reads PTB_TIMEDELTA at each use; opting in keeps the logs free of its
+    deprecation warnings. Only while the command runs: main() also runs inside other
+    programs (the tests), whose environment it leaves as it found it."""
+    if not wanted or "PTB_TIMEDELTA" in os.environ:  # an operator's own choice stands
+        yield
+        return
+    os.environ["PTB_TIMEDELTA"] = "true"
+    try:
+        yield
+    finally:
+        os.environ.pop("PTB_TIMEDELTA", None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; an operator's mistake ends in one line on stderr, not a traceback."""
+    """The `jol` command: parse the arguments, run the command, return its exit code."""
     args = build_parser().parse_args(argv)
-    if args.uses_ptb:
-        # PTB 22 deprecates int durations (RetryAfter.retry_after and friends) in favour of
-        # timedelta; opting in keeps the logs free of its deprecation warnings.
-        os.environ.setdefault("PTB_TIMEDELTA", "true")
+    with timedelta_durations(args.uses_ptb):
+        return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run one command; an operator's mistake ends in one line on stderr, not a traceback."""
     try:
         settings = Settings.from_env()
     except SettingsError as error:

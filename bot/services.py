@@ -6,6 +6,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bot import db
 from bot.content.store import ContentStore
 from bot.context import Services
@@ -17,17 +19,25 @@ log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *,
-                        migrate_in_child: bool = False) -> AsyncIterator[Services]:
+async def open_services(settings: Settings, *, migrate_in_child: bool = False,
+                        content: ContentStore | None = None,
+                        engine: AsyncEngine | None = None) -> AsyncIterator[Services]:
     """Content first (a broken folder stops the start with the exact problems), then the
     database, upgraded to the latest migration (in a child process for a long-running bot,
-    see bot.db); counters and languages are flushed when the block ends."""
-    content = ContentStore(settings.content_dir, settings.stale_after_days)
-    if migrate_in_child:
-        await db.upgrade_in_child(settings.database_url)
-    else:
-        await db.upgrade(settings.database_url)
-    engine = db.create_engine(settings.database_url)
+    see bot.db); counters and languages are flushed when the block ends.
+
+    Parts built beforehand are used as they are (tests share one parsed content): `content`,
+    and an `engine` on `settings.database_url` that is already migrated; the caller keeps
+    it and disposes of it."""
+    if content is None:
+        content = ContentStore(settings.content_dir, settings.stale_after_days)
+    own_engine = engine is None
+    if engine is None:
+        if migrate_in_child:
+            await db.upgrade_in_child(settings.database_url)
+        else:
+            await db.upgrade(settings.database_url)
+        engine = db.create_engine(settings.database_url)
     secret, notices = db.load_or_create_secret(settings.secret, settings.secret_file,
                                                settings.database_url)
     for notice in notices:
@@ -45,4 +55,5 @@ async def open_services(settings: Settings, *,
             await memory.close()
         finally:
             await stats.close()
-            await engine.dispose()
+            if own_engine:
+                await engine.dispose()

@@ -19,10 +19,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import REPO_ROOT
-from bot.db import create_engine, upgrade
+from bot.db import create_engine, sqlite_file, upgrade
 from bot.languages import parse_languages
+from tests.helpers import REAL_CONTENT, migrated_sqlite
 
-REAL_CONTENT = REPO_ROOT / "content"
 # The real content's full languages (every topic): what parity and conversation tests walk.
 FULL_LANGUAGES = parse_languages((REAL_CONTENT / "languages.yaml").read_text("utf-8"))[0].full
 
@@ -214,7 +214,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await upgrade(database_url)
+    """The database at the newest schema: SQLite as a copy of one migrated file."""
+    database = sqlite_file(database_url)
+    if database is None:
+        await upgrade(database_url)
+    else:
+        await migrated_sqlite(database)
     engine = create_engine(database_url)
     yield engine
     await engine.dispose()

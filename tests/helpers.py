@@ -1,18 +1,88 @@
-"""Drive the real Application in process: a conversation reads like what a user does."""
+"""Drive the real Application in process: a conversation reads like what a user does.
+
+What every test would otherwise build again is built once per test process and shared: the
+real content, parsed (its snapshot is immutable), and a migrated SQLite file that each bot
+gets a copy of instead of running the migrations.
+"""
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import REGISTRY
+
+from bot import REPO_ROOT
 from bot.app import JolApplication, build_application
 from bot.buttons import Button
+from bot.content.model import ContentSnapshot
+from bot.content.store import ContentStore
 from bot.context import Services
+from bot.db import create_engine, sqlite_file, upgrade
 from bot.fake_telegram import BotAPIError, FakeTelegram, LocalRequest, LocalUser, _parse_markup
 from bot.services import open_services
 from bot.settings import Settings
+
+REAL_CONTENT = REPO_ROOT / "content"
+_STALE_AFTER_DAYS = Settings.from_env({}).stale_after_days  # the default setting
+
+
+@functools.cache
+def real_snapshot() -> ContentSnapshot:
+    """The repository's content, parsed once per test process; read-only, like the bot's."""
+    return ContentStore(REAL_CONTENT, _STALE_AFTER_DAYS).snapshot
+
+
+def content_store(settings: Settings) -> ContentStore:
+    """A store of its own for one bot (a /reload swaps only its snapshot); for the real
+    content it starts from the shared snapshot instead of parsing the folder again."""
+    if settings.content_dir == REAL_CONTENT and settings.stale_after_days == _STALE_AFTER_DAYS:
+        return ContentStore(REAL_CONTENT, _STALE_AFTER_DAYS, snapshot=real_snapshot())
+    return ContentStore(settings.content_dir, settings.stale_after_days)
+
+
+_template: list[Path] = []  # the migrated SQLite file, made on first use
+
+
+async def migrated_sqlite(path: Path) -> str:
+    """A SQLite database at `path` at the newest schema (a copy of one migrated file); its URL."""
+    if not _template:
+        folder = Path(tempfile.mkdtemp(prefix="jol-schema-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        await upgrade(f"sqlite+aiosqlite:///{folder / 'jol.sqlite3'}")
+        _template.append(folder / "jol.sqlite3")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_template[0], path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def metric(name: str, **labels: str) -> float:
+    """A sample of this process's metrics, 0 when it was never exported."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Services]:
+    """open_services with the shared parts: the parsed content and, for a SQLite file not yet
+    made, a copy of the migrated one instead of running the migrations."""
+    database = sqlite_file(settings.database_url)
+    if database is None or database.exists():
+        async with open_services(settings, content=content_store(settings)) as services:
+            yield services
+        return
+    engine = create_engine(await migrated_sqlite(database))
+    try:
+        async with open_services(settings, content=content_store(settings),
+                                 engine=engine) as services:
+            yield services
+    finally:
+        await engine.dispose()
 
 
 class Harness:
@@ -65,7 +135,7 @@ async def running_bot(tmp_path: Path, content_dir: Path | None = None,
         environment["JOL_CONTENT_DIR"] = str(content_dir)
     settings = Settings.from_env(environment)
     telegram = ButtonCheckingTelegram()
-    async with open_services(settings) as services:
+    async with serving(settings) as services:
         application = build_application(services, request=LocalRequest(telegram),
                                         rate_limiter=False)
         async with application:

@@ -15,11 +15,9 @@ from pathlib import Path
 from bot import REPO_ROOT
 from bot.app import build_application
 from bot.fake_telegram import FakeTelegram, LocalRequest
-from bot.services import open_services
 from bot.settings import Settings
-from tests.helpers import Harness
+from tests.helpers import REAL_CONTENT, Harness, serving
 
-REAL_CONTENT = REPO_ROOT / "content"
 TOKEN = "424242:serving-test"
 
 
@@ -29,7 +27,7 @@ async def flood_controlled_bot(tmp_path: Path) -> AsyncIterator[Harness]:
         "JOL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}",
         "JOL_SECRET": "test-secret", "JOL_STATS_FLUSH_SECONDS": "3600"})
     telegram = FakeTelegram()
-    async with open_services(settings) as services:
+    async with serving(settings) as services:
         application = build_application(services, request=LocalRequest(telegram))
         async with application:
             yield Harness(telegram, application, services)
@@ -86,7 +84,12 @@ def log_text(tmp_path: Path) -> str:
     return (tmp_path / "jol.log").read_text(errors="replace")
 
 
-async def wait_for_log(tmp_path: Path, needle: str, timeout: float = 20) -> str:
+# Starting `jol run` (a migration child, the content, PTB) takes a second or two alone, but
+# far longer on a shared machine with every core busy: a wait for a line, not a speed test.
+STARTUP_TIMEOUT = 60
+
+
+async def wait_for_log(tmp_path: Path, needle: str, timeout: float = STARTUP_TIMEOUT) -> str:
     async with asyncio.timeout(timeout):
         while needle not in (text := log_text(tmp_path)):
             await asyncio.sleep(0.05)

@@ -11,15 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.content.loader import load_content
-from tests.conftest import FULL_LANGUAGES, REAL_CONTENT
-from tests.helpers import running_bot
+from tests.conftest import FULL_LANGUAGES
+from tests.helpers import real_snapshot, running_bot
 
 MENU = {"ru": "🏠 Меню", "ky": "🏠 Меню"}
 BACK = {"ru": "⬅️ Назад", "ky": "⬅️ Артка"}
 SOS = "🆘 SOS"
-REAL = load_content(REAL_CONTENT)[0]
-assert REAL is not None, "the real content must load for these tests"
+REAL = real_snapshot()
 
 
 def title(lang: str, topic_id: str) -> str:

@@ -32,11 +32,11 @@ import aiohttp
 import pytest
 
 from bot import REPO_ROOT
-from bot.content.loader import load_content
 from bot.fake_telegram import visible_text
 from bot.i18n import texts
 from tests.conftest import REAL_CONTENT
 from tests.e2e.wire_proxy import VISIBLE, WireProxy
+from tests.helpers import real_snapshot
 
 E2E_DIR = Path(__file__).resolve().parent / "e2e"
 TOKEN = "7100200300:e2e-AAFfakeTokenForTelegramTestApi"
@@ -55,8 +55,7 @@ BACK = {"ru": "⬅️ Назад", "ky": "⬅️ Артка"}
 SOS = "🆘 SOS"
 NOTHING_FOUND = ("I found nothing for this question. Try other words, or open the menu. "
                  "If you are in danger, press SOS.")
-REAL = load_content(REAL_CONTENT)[0]
-assert REAL is not None, "the real content must load for these tests"
+REAL = real_snapshot()
 
 
 def title(lang: str, topic_id: str) -> str:

@@ -23,7 +23,7 @@ from bot.db import create_engine
 from bot.db.language_memory import LanguageMemory
 from bot.stats.flushing import FlushLoop
 from bot.stats.recorder import StatsRecorder
-from tests.helpers import running_bot
+from tests.helpers import metric, running_bot
 
 HEX_KEY = re.compile(r"[0-9a-f]{64}")
 CHAT = 987654321
@@ -49,17 +49,24 @@ async def test_failed_language_and_counter_flushes_log_no_keys_or_values(
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'no-tables.sqlite3'}")
     memory = LanguageMemory(engine, b"a secret", flush_seconds=0.02)
     stats = StatsRecorder(engine, flush_seconds=0.02, today=lambda: date(2026, 12, 2))
+    failures = {store: metric("jol_flush_failures_total", store=store)
+                for store in ("languages", "counters")}
+
+    def both_failed() -> bool:
+        return all(metric("jol_flush_failures_total", store=store) > before
+                   for store, before in failures.items())
+
     try:
         memory.set(CHAT, "ky")
         stats.count(events.TOPIC, "secretword", "ky", "campaign_x")
         await memory.start()
         await stats.start()
-        await wait_until(lambda: memory.failed_flushes and stats.failed_flushes)
+        await wait_until(both_failed)
         await memory.close()  # the last flush at shutdown fails the same way
         await stats.close()
     finally:
         await engine.dispose()
-    assert memory.failed_flushes and stats.failed_flushes
+    assert both_failed()
     assert "language flush failed (OperationalError)" in caplog.text
     assert "stats flush failed (OperationalError)" in caplog.text
     assert_no_secrets(caplog.text, memory.chat_key(CHAT), str(CHAT), "secretword", "campaign_x")

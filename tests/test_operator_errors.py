@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import REPO_ROOT
+from bot import REPO_ROOT, cli
 from bot.cli import main
 from bot.db import database_problem, schema_head
+from bot.settings import SettingsError
 
 UNREACHABLE_PG = "postgresql+asyncpg://jol:hunter2@127.0.0.1:1/jol"  # nothing listens on 1
 
@@ -194,3 +195,27 @@ def test_commands_without_telegram_leave_ptb_settings_alone(
     monkeypatch.delenv("PTB_TIMEDELTA", raising=False)
     assert main(["content", "list", "--json"]) == 0
     assert "PTB_TIMEDELTA" not in os.environ
+
+
+@pytest.mark.parametrize("operator_set", [None, "false"])
+def test_telegram_commands_opt_in_to_timedelta_only_while_they_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    operator_set: str | None,
+) -> None:
+    """`jol chat` and `jol run` set PTB_TIMEDELTA for themselves; a test (or any program)
+    calling main() gets its environment back as it was, even when the command fails."""
+    if operator_set is None:
+        monkeypatch.delenv("PTB_TIMEDELTA", raising=False)
+    else:
+        monkeypatch.setenv("PTB_TIMEDELTA", operator_set)
+    seen: list[str | None] = []
+
+    def chat(*_: object) -> int:
+        seen.append(os.environ.get("PTB_TIMEDELTA"))
+        raise SettingsError("JOL_EXAMPLE is wrong")
+
+    monkeypatch.setattr(cli, "cmd_chat", chat)
+    assert main(["chat"]) == 2
+    assert one_line(capsys) == "configuration error: JOL_EXAMPLE is wrong"
+    assert seen == [operator_set or "true"]
+    assert os.environ.get("PTB_TIMEDELTA") == operator_set

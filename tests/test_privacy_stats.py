@@ -38,12 +38,10 @@ from bot.stats.release import (
     release_closed_periods,
 )
 from bot.stats.reports import load_counts, summary_table
-from tests.conftest import REAL_CONTENT
-from tests.helpers import running_bot
+from tests.helpers import real_snapshot, running_bot
 
 ADMIN = 4242
-CONTENT = load_content(REAL_CONTENT)[0]
-assert CONTENT is not None
+CONTENT = real_snapshot()
 NOISE = Noise(epsilon=2.0, cap=4, minimum=5)  # sensitivity 8 (4 + reserved), scale 4
 
 

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.content.loader import load_content
 from bot.db.models import Counter, Release, ReleasedCell
 from bot.events import EVENTS
 from bot.stats.recorder import StatsRecorder
@@ -35,13 +34,12 @@ from bot.stats.reports import (
     summary_table,
     to_csv,
 )
-from tests.conftest import REAL_CONTENT
+from tests.helpers import real_snapshot
 
 TODAY = date(2026, 11, 29)  # a Sunday
 MONDAY = date(2026, 11, 23)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-CONTENT = load_content(REAL_CONTENT)[0]
-assert CONTENT is not None
+CONTENT = real_snapshot()
 NOISE = Noise(epsilon=2.0, cap=4, minimum=5)  # sensitivity 8 (4 + reserved), scale 4, threshold 12
 
 

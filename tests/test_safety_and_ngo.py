@@ -7,13 +7,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.content.loader import load_content
-from tests.conftest import REAL_CONTENT
-from tests.helpers import running_bot
+from tests.helpers import real_snapshot, running_bot
 
 ADMIN = 4242
-REAL = load_content(REAL_CONTENT)[0]
-assert REAL is not None
+REAL = real_snapshot()
 
 
 async def test_clear_this_chat_deletes_what_it_can(tmp_path: Path) -> None:

@@ -10,16 +10,14 @@ import pytest
 
 from bot import REPO_ROOT
 from bot.cli import main
-from bot.content.loader import load_content
 from bot.content.model import Topic
 from bot.content.search import SearchIndex, clear_winner, skeleton, words
-from tests.conftest import REAL_CONTENT
+from tests.helpers import real_snapshot
 
 QUERY_FILES = [Path(__file__).with_name("search_queries.tsv"),
                REPO_ROOT.parent / "shared" / "eval" / "search-dev.tsv"]
 OFFTOPIC_FILE = Path(__file__).with_name("search_offtopic.tsv")
-REAL = load_content(REAL_CONTENT)[0]
-assert REAL is not None
+REAL = real_snapshot()
 
 
 def load_queries() -> list[tuple[str, str, list[str]]]:
@@ -43,13 +41,11 @@ def test_skeleton_folds_scripts_and_kyrgyz_letters() -> None:
 
 
 def test_realistic_queries_find_the_right_topic() -> None:
-    snapshot, _ = load_content(REAL_CONTENT)
-    assert snapshot is not None
     queries = load_queries()
     assert len(queries) >= 40
     misses = []
     for lang, query, expected in queries:
-        top3 = [hit.topic for hit in snapshot.search.search(query, lang)[:3]]
+        top3 = [hit.topic for hit in REAL.search.search(query, lang)[:3]]
         if not set(top3) & set(expected):
             misses.append(f"{lang} {query!r}: got {top3}, want one of {expected}")
     # A few misses are tolerated, so that the content can grow without re-tuning search.
@@ -164,10 +160,8 @@ def test_clear_winner_needs_twice_the_second() -> None:
 
 
 def test_nonsense_finds_nothing() -> None:
-    snapshot, _ = load_content(REAL_CONTENT)
-    assert snapshot is not None
     for query in ("ъъъ", "фывапролджэ", "qwertyuiop", "12345", "", "🙂🙂", "<script>"):
-        assert snapshot.search.search(query, "ru") == [], query
+        assert REAL.search.search(query, "ru") == [], query
 
 
 def test_cli_search_json_and_stdin(capsys: pytest.CaptureFixture[str],

@@ -14,11 +14,10 @@ from bot.content.loader import load_content
 from bot.content.selfcheck import Destination
 from bot.fake_telegram import LocalUser, SentMessage
 from bot.stats.reports import load_counts
-from tests.conftest import FULL_LANGUAGES, REAL_CONTENT
-from tests.helpers import running_bot
+from tests.conftest import FULL_LANGUAGES
+from tests.helpers import real_snapshot, running_bot
 
-REAL = load_content(REAL_CONTENT)[0]
-assert REAL is not None
+REAL = real_snapshot()
 CHECK = REAL.selfcheck
 LABELS = {"ru": {"y": "Да", "n": "Нет", "u": "Не знаю"},
           "ky": {"y": "Ооба", "n": "Жок", "u": "Билбейм"}}

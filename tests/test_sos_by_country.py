@@ -10,11 +10,9 @@ import pytest
 from bot.buttons import Button, SosButton, TopicButton
 from bot.content.loader import load_content
 from bot.stats.reports import load_counts
-from tests.conftest import REAL_CONTENT
-from tests.helpers import running_bot
+from tests.helpers import real_snapshot, running_bot
 
-REAL = load_content(REAL_CONTENT)[0]
-assert REAL is not None
+REAL = real_snapshot()
 SOS_TOPIC = REAL.topic("ru", "sos")
 assert SOS_TOPIC is not None
 PICKER = {"ru": "В какой вы стране?", "ky": "Кайсы өлкөдөсүз?"}

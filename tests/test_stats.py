@@ -19,6 +19,7 @@ from bot.db import create_engine, upgrade
 from bot.db.models import Counter
 from bot.stats.recorder import StatsRecorder
 from tests.conftest import run_together
+from tests.helpers import metric
 
 DAY = date(2026, 11, 29)
 
@@ -126,12 +127,13 @@ async def test_database_error_keeps_counts_for_the_next_flush(
         recorder = StatsRecorder(engine, today=lambda: DAY)
         recorder.count(events.TOPIC, "secretword", "ky", "campaign_x")
         caplog.set_level(logging.DEBUG, logger="bot")
+        failures = metric("jol_flush_failures_total", store="counters")
 
         assert await recorder.flush() == 0
         recorder.count(events.TOPIC, "secretword", "ky", "campaign_x")  # counted during the outage
         assert recorder.pending == 1
         assert recorder.last_flush_lag > 0
-        assert recorder.failed_flushes == 1
+        assert metric("jol_flush_failures_total", store="counters") == failures + 1
         assert "OperationalError" in caplog.text
         assert "secretword" not in caplog.text and "campaign_x" not in caplog.text
 
@@ -198,6 +200,7 @@ async def test_fifty_tasks_sharing_one_recorder_add_up_exactly(engine: AsyncEngi
 async def test_fifty_recorders_flushing_at_once_add_up_exactly(engine: AsyncEngine) -> None:
     expected: Tally[tuple[date, str, str, str, str]] = Tally()
     recorders = [StatsRecorder(engine, today=lambda: DAY) for _ in range(50)]
+    failures = metric("jol_flush_failures_total", store="counters")
 
     async def worker(task: int) -> None:
         recorder = recorders[task]
@@ -214,7 +217,8 @@ async def test_fifty_recorders_flushing_at_once_add_up_exactly(engine: AsyncEngi
     rows = await stored(engine)
     assert sum(rows.values()) == 50 * 200
     assert rows == dict(expected)
-    assert all(r.pending == 0 and r.failed_flushes == 0 for r in recorders)
+    assert all(r.pending == 0 for r in recorders)
+    assert metric("jol_flush_failures_total", store="counters") == failures
 
 
 WORKER = """

@@ -37,22 +37,27 @@ def _timed_out(content_dir: Path, timeout: float) -> list[Problem]:
 
 class ContentStore:
     def __init__(self, content_dir: Path, stale_after_days: int = 180,
-                 timeout: float = LOAD_TIMEOUT, locales_dir: Path | None = None) -> None:
-        """Load before serving, bounded by `timeout` (a thread that overruns is abandoned)."""
+                 timeout: float = LOAD_TIMEOUT, locales_dir: Path | None = None, *,
+                 snapshot: ContentSnapshot | None = None) -> None:
+        """Load before serving, bounded by `timeout` (a thread that overruns is abandoned).
+        Given a `snapshot` already loaded from this folder (tests share one), nothing is
+        loaded here; a reload reads the folder as usual."""
         self.content_dir = content_dir
         self.locales_dir = locales_dir
         self.stale_after_days = stale_after_days
         self.timeout = timeout
         self._lock = asyncio.Lock()
-        pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="content-load")
-        try:
-            snapshot, problems = pool.submit(self._load).result(timeout)
-        except concurrent.futures.TimeoutError:
-            raise ContentError(_timed_out(content_dir, timeout)) from None
-        finally:
-            pool.shutdown(wait=False)
         if snapshot is None:
-            raise ContentError(problems)
+            pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="content-load")
+            try:
+                loaded, problems = pool.submit(self._load).result(timeout)
+            except concurrent.futures.TimeoutError:
+                raise ContentError(_timed_out(content_dir, timeout)) from None
+            finally:
+                pool.shutdown(wait=False)
+            if loaded is None:
+                raise ContentError(problems)
+            snapshot = loaded
         self._use(snapshot)
 
     def _load(self) -> tuple[ContentSnapshot | None, list[Problem]]:

@@ -22,6 +22,7 @@ from datetime import date
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import metrics
 from bot.db.models import LANG_LEN, ChatLanguage
 from bot.stats.flushing import FlushLoop
 from bot.stats.recorder import upsert_statement, utc_today
@@ -61,7 +62,6 @@ class LanguageMemory:
         self._pending: dict[str, str] = {}  # chat key → language chosen, not yet written
         self._write_lock = asyncio.Lock()  # a flush and a /forget never interleave
         self._loop = FlushLoop(self.flush, flush_seconds, "jol-language-flush")
-        self.failed_flushes = 0
 
     def chat_key(self, chat_id: int) -> str:
         """Hex HMAC-SHA256 of the chat id: the only form in which a chat is ever stored."""
@@ -127,7 +127,7 @@ class LanguageMemory:
                 self._pending = {**batch, **self._pending}
                 if not isinstance(exc, Exception):
                     raise
-                self.failed_flushes += 1
+                metrics.FLUSH_FAILURES.labels("languages").inc()
                 logger.warning("language flush failed (%s); %d choices kept for the next try",
                                type(exc).__name__, len(batch))
                 return 0

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import metrics
 from bot.db.models import KEY_LEN, LANG_LEN, SOURCE_LEN, Counter
 from bot.events import GAP, Event, declared
 from bot.stats.cap import DailyCap
@@ -82,8 +83,6 @@ class StatsRecorder:
         self._pending: dict[CounterKey, int] = {}
         self._oldest: float | None = None  # monotonic time of the oldest unflushed count
         self._flush_lock = asyncio.Lock()
-        self.dropped = 0  # counts lost to MAX_PENDING_KEYS, for metrics
-        self.failed_flushes = 0  # flushes that hit a database error, for metrics
 
     def count(self, event: Event, key: str = "", lang: str = "", source: str = "",
               *, chat: int | None = None) -> None:
@@ -122,7 +121,7 @@ class StatsRecorder:
             pending[counter] += n
             return
         if len(pending) >= MAX_PENDING_KEYS:
-            self.dropped += n
+            metrics.STATS_DROPPED.inc(n)
             return
         pending[counter] = n
         if self._oldest is None:
@@ -130,7 +129,7 @@ class StatsRecorder:
 
     @property
     def gap_words_waiting(self) -> int:
-        """Words of today's failed searches held in memory, for tests and metrics."""
+        """Words of today's failed searches held in memory (tests see them forgotten)."""
         return self._gaps.tracked
 
     @property
@@ -174,7 +173,7 @@ class StatsRecorder:
                 self._restore(batch, oldest)
                 if not isinstance(exc, Exception):
                     raise  # cancelled: counts are back in memory, close() can still write them
-                self.failed_flushes += 1
+                metrics.FLUSH_FAILURES.labels("counters").inc()
                 logger.warning(
                     "stats flush failed (%s); %d counters kept for the next try",
                     type(exc).__name__,
