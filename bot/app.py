@@ -31,7 +31,6 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import LANGUAGES
 from bot.context import JolContext, Services
 from bot.handlers import (
     admin,
@@ -46,7 +45,8 @@ from bot.handlers import (
     sos,
     start,
 )
-from bot.i18n import texts
+from bot.i18n import N_
+from bot.languages import DEFAULT_LANGUAGE
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import FloodControl
 from bot.transport import RetryTransient
@@ -56,14 +56,14 @@ log = logging.getLogger(__name__)
 JolApplication = Application[Any, JolContext, Any, Any, Any, Any]
 
 USER_COMMANDS = (
-    ("start", "Start"),
-    ("menu", "Main menu"),
-    ("sos", "Emergency numbers and hotlines"),
-    ("check", "Check a job offer"),
-    ("language", "Change the language"),
-    ("forget", "Forget my language choice"),
-    ("help", "How to use the bot"),
-    ("about", "About Jol and privacy"),
+    ("start", N_("Start")),
+    ("menu", N_("Main menu")),
+    ("sos", N_("Emergency numbers and hotlines")),
+    ("check", N_("Check a job offer")),
+    ("language", N_("Change the language")),
+    ("forget", N_("Forget my language choice")),
+    ("help", N_("How to use the bot")),
+    ("about", N_("About Jol and privacy")),
 )
 
 
@@ -121,9 +121,9 @@ def register_handlers(application: JolApplication, services: Services) -> None:
 
 
 ADMIN_COMMANDS = (
-    ("reload", "Reload the content"),
-    ("content", "Loaded content and its warnings"),
-    ("stats", "Anonymous statistics"),
+    ("reload", N_("Reload the content")),
+    ("content", N_("Loaded content and its warnings")),
+    ("stats", N_("Anonymous statistics")),
 )
 
 
@@ -131,15 +131,16 @@ async def register_commands(application: JolApplication) -> None:
     """The command menu in each user's language (Russian for everyone else); admins also see
     theirs, in their own chat only."""
     bot = application.bot
-    for lang in LANGUAGES:
-        commands = [BotCommand(name, texts(lang)(description))
+    services: Services = application.bot_data["services"]
+    content = services.content.snapshot
+    for lang in content.languages.codes:
+        commands = [BotCommand(name, content.catalogs.texts(lang)(description))
                     for name, description in USER_COMMANDS]
         await bot.set_my_commands(commands, language_code=lang)
-    user_commands = [BotCommand(name, texts("ru")(d)) for name, d in USER_COMMANDS]
+    russian = content.catalogs.texts(DEFAULT_LANGUAGE)
+    user_commands = [BotCommand(name, russian(d)) for name, d in USER_COMMANDS]
     await bot.set_my_commands(user_commands)
-    admin_commands = user_commands + [BotCommand(name, texts("ru")(d))
-                                      for name, d in ADMIN_COMMANDS]
-    services: Services = application.bot_data["services"]
+    admin_commands = user_commands + [BotCommand(name, russian(d)) for name, d in ADMIN_COMMANDS]
     for admin_id in services.settings.admin_ids:
         try:
             await bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(admin_id))

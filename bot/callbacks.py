@@ -6,7 +6,8 @@ Grammar (every form fits Telegram's 64-byte limit; content check verifies it per
     sos             SOS: the advice and a country picker
     sos:<CC>        SOS for one country (ISO 3166 alpha-2, e.g. sos:KG);  sos:-  another / I
                     don't know (the country is checked against the content by the handler)
-    lang            the language picker;  l:<ky|ru>  choose a language
+    lang            the language picker;  l:<code>  choose a language (a configured one:
+                    content/languages.yaml; the handler checks)
     clear           ask to delete this chat's messages;  clear!  delete them
     q:<ver>            the job-offer self-check's first question: where is the job? <ver> is
                        4 hex digits naming the version of selfcheck.yaml
@@ -26,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot import LANGUAGES
+from bot.languages import CODE_RE
 
 MAX_CALLBACK_BYTES = 64
 MAX_PAGES = 100  # pages 0-99: the page number has at most two digits
@@ -109,7 +110,7 @@ def parse(data: str | None) -> Callback | None:
         return Callback(action="nf", contact=rest)
     if head == SOS and _COUNTRY_RE.match(rest):
         return Callback(action=SOS, country=rest)
-    if head == "l" and rest in LANGUAGES:
+    if head == "l" and CODE_RE.match(rest):  # the handler checks it is configured
         return Callback(action="l", lang=rest)
     check = _CHECK_RE.match(rest)
     if head in ("q", "fq") and check:

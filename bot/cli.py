@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 
-from bot import LANGUAGES
 from bot.content.checker_messages import CHECKER_LANGUAGES, translate
 from bot.content.loader import load_content
 from bot.content.model import ContentSnapshot
 from bot.content.store import ContentError
+from bot.content.yamlfile import DATA_LIMIT, read_file
+from bot.languages import Languages, parse_languages
 from bot.settings import CONFIGURATION_ERROR, Settings, SettingsError
 
 
@@ -24,6 +25,15 @@ def _load_snapshot(content_dir: Path, settings: Settings) -> ContentSnapshot:
     if snapshot is None:
         raise ContentError(problems)
     return snapshot
+
+
+def _unconfigured(lang: str | None, languages: Languages) -> bool:
+    """`--lang` names a language the content does not configure: say which ones it does."""
+    if lang is None or lang in languages:
+        return False
+    print(f"jol: --lang {lang}: not a configured language (content/languages.yaml: "
+          f"{', '.join(languages.codes)})", file=sys.stderr)
+    return True
 
 
 def content_error_line(error: ContentError, content_dir: Path) -> str:
@@ -47,7 +57,7 @@ def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int:
     if snapshot is not None:
         print(translate("{topics} topics in {languages} languages, {contacts} contacts: "
                         "{errors} errors, {warnings} warnings",
-                        {"topics": len(snapshot.topic_ids()), "languages": len(LANGUAGES),
+                        {"topics": len(snapshot.topic_ids()), "languages": len(snapshot.languages),
                          "contacts": len(snapshot.contacts), "errors": errors,
                          "warnings": warnings}, lang))
     else:
@@ -76,6 +86,8 @@ def cmd_content_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     snapshot = _load_snapshot(settings.content_dir, settings)
+    if _unconfigured(args.lang, snapshot.languages):
+        return 2
     queries = sys.stdin.read().splitlines() if args.query == "-" else [args.query]
     for query in queries:
         hits = snapshot.search.search(query, args.lang)
@@ -93,6 +105,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.chat import chat
 
+    text = read_file(settings.content_dir / "languages.yaml", DATA_LIMIT)
+    if isinstance(text, str) and _unconfigured(args.lang, parse_languages(text)[0]):
+        return 2
     asyncio.run(chat(settings, args.lang))
     return 0
 
@@ -213,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="serve Telegram (long polling, or webhook if set)")
     run.set_defaults(handler=cmd_run, uses_ptb=True)
     chat = commands.add_parser("chat", help="talk to the bot in this terminal, offline")
-    chat.add_argument("--lang", choices=LANGUAGES, help="your phone's language (default: ask)")
+    chat.add_argument("--lang", help="your phone's language: a code from content/languages.yaml "
+                      "(default: ask)")
     chat.set_defaults(handler=cmd_chat, uses_ptb=True)
     doctor = commands.add_parser(
         "doctor", help="check the configuration and say what to fix (changes nothing)")
@@ -233,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = commands.add_parser("search", help="search topics as the bot does")
     search.add_argument("query", help="the query; '-' reads one query a line from stdin")
-    search.add_argument("--lang", choices=LANGUAGES, default="ru")
+    search.add_argument("--lang", default="ru",
+                        help="a code from content/languages.yaml (default: ru)")
     search.add_argument("--json", action="store_true")
     search.set_defaults(handler=cmd_search)
     stats = commands.add_parser("stats", help="anonymous counters for NGO staff")

@@ -11,7 +11,8 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.content.model import ContentSnapshot
 from bot.content.store import ContentStore
-from bot.i18n import DEFAULT_LANGUAGE, Texts, texts
+from bot.i18n import Texts
+from bot.languages import DEFAULT_LANGUAGE
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     @property
     def texts(self) -> Texts:
-        return texts(self.lang or DEFAULT_LANGUAGE)
+        return self.content.catalogs.texts(self.lang or DEFAULT_LANGUAGE)
 
     @property
     def stats(self) -> StatsRecorder:

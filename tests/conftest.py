@@ -20,8 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import REPO_ROOT
 from bot.db import create_engine, upgrade
+from bot.languages import parse_languages
 
 REAL_CONTENT = REPO_ROOT / "content"
+# The real content's full languages (every topic): what parity and conversation tests walk.
+FULL_LANGUAGES = parse_languages((REAL_CONTENT / "languages.yaml").read_text("utf-8"))[0].full
 
 TOPIC = """\
 ---
@@ -33,6 +36,11 @@ sources:
   - "Test source, 2026"
 {extra}---
 {body}
+"""
+
+LANGUAGES = """\
+ky: {name: "Кыргызча", state: full}
+ru: {name: "Русский", state: full}
 """
 
 CONTACTS = """\
@@ -123,6 +131,7 @@ def small_content(tmp_path: Path) -> Path:
     root = tmp_path / "content"
     (root / "ky").mkdir(parents=True)
     (root / "ru").mkdir(parents=True)
+    (root / "languages.yaml").write_text(LANGUAGES, encoding="utf-8")
     (root / "contacts.yaml").write_text(CONTACTS, encoding="utf-8")
     (root / "selfcheck.yaml").write_text(SELFCHECK, encoding="utf-8")
     for lang, danger, passport, help_title in (

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot import LANGUAGES
 from bot.content.loader import load_content
 from bot.local import MESSAGE_LIMIT, visible_text
-from tests.conftest import REAL_CONTENT
+from tests.conftest import FULL_LANGUAGES, REAL_CONTENT
 
 SNAPSHOT, PROBLEMS = load_content(REAL_CONTENT)
 assert SNAPSHOT is not None, [str(p) for p in PROBLEMS]
@@ -26,7 +25,7 @@ def test_real_content_is_clean_even_strictly() -> None:
 def test_every_required_topic_exists_in_both_languages() -> None:
     assert SNAPSHOT is not None
     for topic_id in REQUIRED_IDS:
-        for lang in LANGUAGES:
+        for lang in FULL_LANGUAGES:
             assert SNAPSHOT.topic(lang, topic_id) is not None, (lang, topic_id)
 
 
@@ -50,7 +49,7 @@ def test_every_phone_number_in_content_has_a_source() -> None:
     assert SNAPSHOT is not None
     for contact in SNAPSHOT.contacts.values():
         assert contact.source and contact.verified_on
-        for lang in LANGUAGES:
+        for lang in FULL_LANGUAGES:
             assert contact.name[lang]
 
 
@@ -61,7 +60,7 @@ def test_self_check_is_complete_in_both_languages() -> None:
     for place in check.destinations:
         assert 8 <= len(place.questions) <= 12
         for question in place.questions:
-            for lang in LANGUAGES:
+            for lang in FULL_LANGUAGES:
                 assert question.ask[lang] and question.ask_family[lang] and question.why[lang]
         risky = "".join(q.risky for q in place.questions)
         assert check.result(place, risky).level.id == "high"

@@ -47,7 +47,7 @@ STOP_TIMEOUT = 10.0
 TEST_TIMEOUT = 58.0
 
 PICKER = "Тилди тандаңыз / Выберите язык"
-LANGUAGE_BUTTON = {"ky": "🇰🇬 Кыргызча", "ru": "🇷🇺 Русский"}
+LANGUAGE_BUTTON = {"ky": "Кыргызча", "ru": "Русский"}
 LANGUAGE_CHANGED = {"ky": "Тил өзгөрдү", "ru": "Язык изменён"}
 MAIN_MENU = {"ky": "Башкы меню", "ru": "Главное меню"}
 MENU = {"ru": "🏠 Меню", "ky": "🏠 Меню"}

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import LANGUAGES
 from bot.content.loader import load_content
 from bot.content.selfcheck import Destination
 from bot.local import LocalUser, SentMessage
 from bot.stats.reports import load_counts
-from tests.conftest import REAL_CONTENT
+from tests.conftest import FULL_LANGUAGES, REAL_CONTENT
 from tests.helpers import running_bot
 
 REAL = load_content(REAL_CONTENT)[0]
@@ -85,7 +84,7 @@ async def start_check(user: LocalUser, lang: str, family: bool) -> SentMessage:
 
 
 @pytest.mark.parametrize("family", [False, True], ids=["worker", "relative"])
-@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("lang", FULL_LANGUAGES)
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 async def test_scenario_reaches_its_level(tmp_path: Path, scenario: Scenario, lang: str,
                                           family: bool) -> None:
@@ -127,7 +126,7 @@ async def test_where_first_two_places_a_row_and_back(tmp_path: Path) -> None:
         assert (await user.press("⬅️ Артка")).text == picker.text
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("lang", FULL_LANGUAGES)
 async def test_no_visa_question_for_russia_and_kazakhstan(tmp_path: Path, lang: str) -> None:
     visa = next(q for q in destination("tr").questions if q.id == "work-visa")
     async with running_bot(tmp_path) as bot:

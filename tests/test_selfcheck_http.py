@@ -18,8 +18,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot import LANGUAGES, REPO_ROOT
+from bot import REPO_ROOT
 from bot.standin import STANDIN, start_standin
+from tests.conftest import FULL_LANGUAGES
 from tests.test_selfcheck import LABELS, SCENARIOS, START, Scenario, destination, level_title
 
 TOKEN = "424242:selfcheck-http"
@@ -125,7 +126,7 @@ async def walk(phone: Phone, scenario: Scenario, family: bool) -> dict[str, Any]
 async def test_seven_scenarios_over_http_in_both_languages_and_for_relatives(
         served: tuple[aiohttp.ClientSession, str]) -> None:
     http, root = served
-    runs = [(scenario, lang, family) for scenario in SCENARIOS for lang in LANGUAGES
+    runs = [(scenario, lang, family) for scenario in SCENARIOS for lang in FULL_LANGUAGES
             for family in (False, True)]
     phones = [Phone(http, root, 50_000 + i, lang) for i, (_, lang, _) in enumerate(runs)]
     results = await asyncio.gather(*(walk(phone, scenario, family) for phone, (

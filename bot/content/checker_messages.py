@@ -16,8 +16,6 @@ CHECKER_LANGUAGES = ("ru", "en", "ky")
 MESSAGES: dict[str, dict[str, str]] = {
     # --- files and folders
     "content folder does not exist": {"ru": "папка с текстами не найдена"},
-    "folder for language '{lang}' is missing (a link is not followed)": {
-        "ru": "нет папки для языка '{lang}' (ссылки на папки не читаются)"},
     "not a topic (topics end in .md); ignored": {
         "ru": "это не тема (имя темы кончается на .md); файл пропущен"},
     "cannot read the file: {reason}": {"ru": "файл не читается: {reason}"},
@@ -214,7 +212,47 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "номер '{contact}': нужно поле source: где номер подтверждён"},
     "contact '{contact}': {field} must be one of: {allowed}": {
         "ru": "номер '{contact}': {field} может быть только: {allowed}"},
+    # --- languages (content/languages.yaml) and UI catalogs (bot/locales)
+    "'{lang}' is partial: {count} topics are shown in '{fallback}' with a note: {ids}": {
+        "ru": "'{lang}' — неполный язык: {count} тем показаны на '{fallback}' с пометкой: {ids}"},
+    "language '{lang}' has no folder {lang}/ beside this file (a link is not followed): add "
+    "it, or remove this line": {
+        "ru": "у языка '{lang}' нет папки {lang}/ рядом с этим файлом (ссылки на папки не "
+              "читаются): добавьте её или удалите эту строку"},
+    "language '{lang}' has no catalog {file}: add it, or remove this line": {
+        "ru": "у языка '{lang}' нет каталога {file}: добавьте его или удалите эту строку"},
+    "folder '{lang}' is not a language listed in languages.yaml; its topics are not served: "
+    "add a line there": {
+        "ru": "папки '{lang}' нет в списке языков languages.yaml, её темы не показываются: "
+              "добавьте туда строку"},
+    "languages.yaml must list one language a line, e.g. {example}": {
+        "ru": "в languages.yaml каждый язык пишется одной строкой, например {example}"},
+    "language code {lang}: use two or three lowercase latin letters, e.g. uz": {
+        "ru": "код языка {lang}: нужны две или три строчные латинские буквы, например uz"},
+    "language '{lang}': write it as {example}": {
+        "ru": "язык '{lang}': запишите его так: {example}"},
+    "language '{lang}': unknown field '{field}' is ignored (known: {known})": {
+        "ru": "язык '{lang}': неизвестное поле '{field}' пропущено (известные: {known})"},
+    "language '{lang}': name is required: the language's own name": {
+        "ru": "язык '{lang}': нужно поле name — название языка на нём самом"},
+    "language '{lang}': state must be full or partial, got {value}": {
+        "ru": "язык '{lang}': state может быть только full или partial, а не {value}"},
+    "language '{lang}': a full language has every topic and no fallback": {
+        "ru": "язык '{lang}': у полного языка есть все темы, fallback ему не нужен"},
+    "language '{lang}': a partial language needs a fallback, e.g. fallback: ru": {
+        "ru": "язык '{lang}': неполному языку нужен fallback, например fallback: ru"},
+    "language '{lang}': fallback '{fallback}' must be a full language listed here": {
+        "ru": "язык '{lang}': fallback '{fallback}' должен быть полным языком из этого списка"},
+    "ru must be listed as a full language: it is the bot's default and the last fallback": {
+        "ru": "ru должен быть в списке как полный язык: это язык бота по умолчанию и последний "
+              "запасной"},
+    "the catalog cannot be read ({kind})": {"ru": "каталог не читается ({kind})"},
+    "the translation of \"{msgid}\" must use the placeholders {wanted} exactly as the message "
+    "id does, got {got}": {
+        "ru": "перевод \"{msgid}\" должен содержать те же поля {wanted}, что и исходная строка, "
+              "а содержит {got}"},
 }
+
 
 # The checker's own lines around the problems.
 SUMMARY: dict[str, dict[str, str]] = {

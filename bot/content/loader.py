@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, TypeGuard, cast
 import phonenumbers
 import yaml
 
-from bot import LANGUAGES
+from bot import REPO_ROOT
 from bot.callbacks import MAX_CALLBACK_BYTES, MAX_PAGES, TOPIC_ID_RE, topic_data
 from bot.content.campaigns import parse_campaigns
 from bot.content.model import (
@@ -45,7 +45,8 @@ from bot.content.render import (
 from bot.content.search import SearchIndex
 from bot.content.selfcheck import parse_selfcheck
 from bot.content.yamlfile import DATA_LIMIT, TOPIC_LIMIT, Located, read_file, read_yaml
-from bot.i18n import texts
+from bot.i18n import LOCALES_DIR, Catalogs, Texts, catalog_path, load_catalogs
+from bot.languages import CODE_RE, Languages, parse_languages
 
 # The bot's SOS screen, its hotlines button and the main menu's safety button open these.
 REQUIRED_TOPICS = ("sos", "hotlines", "phone-safety")
@@ -95,10 +96,11 @@ class _Report:
 
     def __call__(self, path: Path, line: int, message: str, severity: Severity = "error", /,
                  **values: object) -> None:
-        try:
-            shown = str(path.relative_to(self.root.parent))
-        except ValueError:
-            shown = str(path)
+        shown = str(path)
+        for base in (self.root.parent, REPO_ROOT):
+            if path.is_relative_to(base):
+                shown = str(path.relative_to(base))
+                break
         text = message.format_map(values) if values else message
         self.problems.append(Problem(shown, max(line, 1), text, severity, message,
                                      tuple((k, str(v)) for k, v in values.items())))
@@ -315,8 +317,14 @@ def normal_phone(phone: str, country: str) -> str | PhoneError:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def _with_fallbacks(values: dict[str, str], languages: Languages) -> dict[str, str]:
+    """A partial language without its own value gets its fallback's (a contact's name)."""
+    return {lang: next(values[c] for c in languages.chain(lang) if values.get(c))
+            for lang in languages.codes if any(values.get(c) for c in languages.chain(lang))}
+
+
 def parse_contacts(
-    path: Path, report: _Report, today: date, stale_after_days: int
+    path: Path, report: _Report, today: date, stale_after_days: int, languages: Languages
 ) -> tuple[dict[str, Contact], dict[str, dict[str, str]]] | None:
     if not os.path.lexists(path):
         report(path, 1, "contacts.yaml is missing")
@@ -346,12 +354,12 @@ def parse_contacts(
                    "names for ky and ru", code=repr(code))
             ok = False
             continue
-        for lang in LANGUAGES:
+        for lang in languages.full:
             if not mapped.get(lang):
                 report(path, top.get("countries", 1), "country {code}: no {lang} name",
                        code=code, lang=lang)
                 ok = False
-        countries[code] = mapped
+        countries[code] = _with_fallbacks(mapped, languages)
 
     items = data.get("contacts")
     items_node = next((v for k, v in node.value if getattr(k, "value", None) == "contacts"), None)
@@ -367,7 +375,7 @@ def parse_contacts(
             ok = False
             continue
         entry_ok, contact = _parse_contact(item, at, start, countries, path, report, today,
-                                           stale_after_days)
+                                           stale_after_days, languages)
         ok = ok and entry_ok
         if contact is not None:
             if contact.id in contacts:
@@ -379,7 +387,7 @@ def parse_contacts(
 
 def _parse_contact(
     item: dict[str, Any], at: dict[str, int], start: int, countries: Mapping[str, object],
-    path: Path, report: _Report, today: date, stale_after_days: int,
+    path: Path, report: _Report, today: date, stale_after_days: int, languages: Languages,
 ) -> tuple[bool, Contact | None]:
     """One contact; each field is checked on its own, so one more field is one more block."""
     ok = True
@@ -419,12 +427,12 @@ def _parse_contact(
         else:
             phone = normal
     names = _lang_map(item.get("name"))
-    if not names or any(not names.get(lang) for lang in LANGUAGES):
+    if not names or any(not names.get(lang) for lang in languages.full):
         fail("name", "contact '{contact}': name needs both ky and ru, e.g. "
              "name: {{ru: …, ky: …}}")
     hours, note = _lang_map(item.get("hours")), _lang_map(item.get("note"))
     for key, value in (("hours", hours), ("note", note)):
-        if value is None or (value and any(not value.get(lang) for lang in LANGUAGES)):
+        if value is None or (value and any(not value.get(lang) for lang in languages.full)):
             fail(key, "contact '{contact}': {field} needs both ky and ru", field=key)
     url = item.get("url")
     if url is not None and not (isinstance(url, str) and url.startswith("https://")):
@@ -454,28 +462,32 @@ def _parse_contact(
     if not ok:
         return False, None
     return True, Contact(
-        id=contact_id, country=country, phone=phone, name=names or {}, hours=hours or {},
-        note=note or {}, url=url, verified_on=verified_on, source=str(source).strip(),
+        id=contact_id, country=country, phone=phone,
+        name=_with_fallbacks(names or {}, languages),
+        hours=_with_fallbacks(hours or {}, languages),
+        note=_with_fallbacks(note or {}, languages), url=url, verified_on=verified_on,
+        source=str(source).strip(),
         verified=choices["status"] == "verified", line=start,
         kind=cast(ContactKind, choices["kind"] or "hotline"),
     )
 
 
 def _check_graph(topics: Mapping[tuple[str, str], Topic], present: set[tuple[str, str]],
-                 report: _Report) -> bool:
+                 report: _Report, languages: Languages) -> bool:
     """Translations, parents, related topics and cycles. `present` are the files on disk, so a
-    broken file is reported once, by itself, not again by every topic that refers to it."""
+    broken file is reported once, by itself, not again by every topic that refers to it.
+    Every full language has every topic; a partial one may miss some (`_missing_topics`)."""
     ok = True
-    ids_by_lang = {lang: {i for (lng, i) in present if lng == lang} for lang in LANGUAGES}
+    ids_by_lang = {lang: {i for (lng, i) in present if lng == lang} for lang in languages.codes}
     all_ids = set().union(*ids_by_lang.values())
     for (lang, topic_id), topic in sorted(topics.items()):
         parent_line = topic.field_lines.get("parent", 1)
-        for other in LANGUAGES:
+        for other in languages.full:
             if topic_id not in ids_by_lang[other]:
                 report(topic.path, 1, "missing translation: {lang}/{id}.md does not exist",
                        lang=other, id=topic_id)
                 ok = False
-        counterpart = next((topics[(o, topic_id)] for o in LANGUAGES
+        counterpart = next((topics[(o, topic_id)] for o in languages.codes
                             if o != lang and (o, topic_id) in topics), None)
         if counterpart is not None and counterpart.parent != topic.parent and (
                 lang < counterpart.lang):  # report the pair once
@@ -484,7 +496,10 @@ def _check_graph(topics: Mapping[tuple[str, str], Topic], present: set[tuple[str
                    lang=counterpart.lang, id=topic_id,
                    other=counterpart.parent or MAIN_MENU_PARENT)
             ok = False
-        if topic.parent is not None and topic.parent not in ids_by_lang[lang]:
+        # A partial language's menu shows its fallback's topics, so a parent may be one.
+        served_from = (lang,) if lang in languages.full else languages.chain(lang)
+        if topic.parent is not None and not any(topic.parent in ids_by_lang[served]
+                                                for served in served_from):
             report(topic.path, parent_line, "parent '{parent}' does not exist: the topic would "
                    "be unreachable from the menu", parent=topic.parent)
             ok = False
@@ -507,14 +522,69 @@ def _check_graph(topics: Mapping[tuple[str, str], Topic], present: set[tuple[str
     return ok
 
 
+def _missing_topics(present: set[tuple[str, str]], content_dir: Path, report: _Report,
+                    languages: Languages) -> None:
+    """One warning per partial language, listing the topics it shows in its fallback."""
+    for language in languages:
+        if language.state == "partial" and language.fallback:
+            missing = sorted({i for lang, i in present if lang == language.fallback}
+                             - {i for lang, i in present if lang == language.code})
+            if missing:
+                report(content_dir / language.code, 1, "'{lang}' is partial: {count} topics "
+                       "are shown in '{fallback}' with a note: {ids}", "warning",
+                       lang=language.code, count=len(missing), fallback=language.fallback,
+                       ids=", ".join(missing))
+
+
+def _read_languages(content_dir: Path, locales_dir: Path, report: _Report
+                    ) -> tuple[Languages, Catalogs] | None:
+    """languages.yaml, each language's folder and catalog; None when any of them is broken.
+
+    A folder that looks like a language but is not listed is a warning: it is not served."""
+    path = content_dir / "languages.yaml"
+    report.current = path
+    read = read_file(path, DATA_LIMIT)
+    if isinstance(read, Located):
+        report.located(path, read)
+        return None
+    languages, problems = parse_languages(read)
+    for problem, severity in problems:
+        report.located(path, problem, "warning" if severity == "warning" else "error")
+    ok = not any(severity == "error" for _, severity in problems)
+    for language in languages:
+        folder = content_dir / language.code
+        if folder.is_symlink() or not folder.is_dir():
+            report(path, language.line, "language '{lang}' has no folder {lang}/ beside this "
+                   "file (a link is not followed): add it, or remove this line",
+                   lang=language.code)
+            ok = False
+        if not catalog_path(locales_dir, language.code).is_file():
+            report(path, language.line, "language '{lang}' has no catalog {file}: add it, or "
+                   "remove this line", lang=language.code,
+                   file=f"locales/{language.code}/LC_MESSAGES/messages.po")
+            ok = False
+    for folder in sorted(content_dir.iterdir()):
+        if CODE_RE.match(folder.name) and folder.is_dir() and folder.name not in languages:
+            report(folder, 1, "folder '{lang}' is not a language listed in languages.yaml; "
+                   "its topics are not served: add a line there", "warning", lang=folder.name)
+    if not ok:
+        return None
+    catalogs, catalog_problems = load_catalogs(
+        locales_dir, {code: languages.chain(code) for code in languages.codes})
+    for catalog_file, found in catalog_problems.items():
+        report.current = catalog_file
+        for problem in found:
+            report.located(catalog_file, problem)
+    return (languages, catalogs) if not catalog_problems else None
+
+
 def _render(topic: Topic, contacts: Mapping[str, Contact],
-            countries: Mapping[str, Mapping[str, str]], report: _Report) -> Topic:
+            countries: Mapping[str, Mapping[str, str]], report: _Report, text: Texts) -> Topic:
     """Render the pages and check each against a phone screen and Telegram's limit.
 
     paginate packs whole blocks up to PAGE_LIMIT, so a page is only longer when one block is:
     checking each block with the title and page footer checks every page.
     """
-    text = texts(topic.lang)
     blocks = [(topic.body_line + offset, render_block(block))
               for offset, block in split_blocks(topic.body)]
     shown = [contacts[c] for c in topic.contacts]
@@ -542,21 +612,21 @@ def _render(topic: Topic, contacts: Mapping[str, Contact],
     return replace(topic, pages=tuple(pages))
 
 
-def _check_menus(rendered: Mapping[tuple[str, str], Topic],
+def _check_menus(served: Mapping[tuple[str, str], Topic],
                  children: Mapping[tuple[str, str | None], list[Topic]], content_dir: Path,
-                 report: _Report) -> None:
+                 report: _Report, languages: Languages) -> None:
     """Each screen's buttons, counted as bot/handlers/menu.py and screens.py lay them out."""
     for (lang, parent), group in children.items():
-        where = rendered[(lang, parent)].path if parent else content_dir / lang
+        where = served[(lang, parent)].path if parent else content_dir / lang
         if len(group) > MENU_BUTTON_LIMIT:
             report(where, 1, "{count} topics in one menu; more than {limit} buttons are hard "
                    "to use on a phone", "warning", count=len(group), limit=MENU_BUTTON_LIMIT)
-    for lang in LANGUAGES:
+    for lang in languages.codes:
         count = len(children.get((lang, None), ())) + MAIN_MENU_EXTRA_BUTTONS
         if count > TELEGRAM_BUTTON_LIMIT:
             report(content_dir / lang, 1, "the main menu would have {count} buttons; Telegram "
                    "allows at most {limit}", count=count, limit=TELEGRAM_BUTTON_LIMIT)
-    for (lang, _), topic in rendered.items():
+    for (lang, _), topic in served.items():
         count = (len(children.get((lang, topic.id), ())) + len(topic.actions)
                  + len(topic.related) + NAV_ROW_BUTTONS + (2 if len(topic.pages) > 1 else 0))
         if count > TELEGRAM_BUTTON_LIMIT:
@@ -566,16 +636,18 @@ def _check_menus(rendered: Mapping[tuple[str, str], Topic],
 
 def load_content(
     content_dir: Path, *, today: date | None = None, stale_after_days: int = 180,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    now: Callable[[], datetime] = lambda: datetime.now(UTC), locales_dir: Path = LOCALES_DIR,
 ) -> tuple[ContentSnapshot | None, list[Problem]]:
-    """Load and validate everything; the snapshot is None when any error was found.
+    """Load and validate everything, the UI catalogs too; the snapshot is None when any error
+    was found.
 
     Never raises: anything unexpected becomes a problem naming the file being read.
     """
     content_dir = Path(os.path.abspath(content_dir))
     report = _Report(content_dir)
     try:
-        return _load(content_dir, report, today or date.today(), stale_after_days, now)
+        return _load(content_dir, report, today or date.today(), stale_after_days, now,
+                     locales_dir)
     except Exception as error:  # the last guard: a located line, no traceback
         report(report.current, 1, "internal error while reading {file}: {kind}",
                file=report.current.name, kind=type(error).__name__)
@@ -583,20 +655,21 @@ def load_content(
 
 
 def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int,
-          now: Callable[[], datetime]) -> tuple[ContentSnapshot | None, list[Problem]]:
+          now: Callable[[], datetime], locales_dir: Path
+          ) -> tuple[ContentSnapshot | None, list[Problem]]:
     if not content_dir.is_dir():
         report(content_dir, 1, "content folder does not exist")
         return None, report.problems
+    configured = _read_languages(content_dir, locales_dir, report)
+    if configured is None:
+        return None, sorted(set(report.problems), key=_problem_order)
+    languages, catalogs = configured
 
     digest = hashlib.sha256()
     topics: dict[tuple[str, str], Topic] = {}
     present: set[tuple[str, str]] = set()
-    for lang in LANGUAGES:
+    for lang in languages.codes:
         folder = content_dir / lang
-        if folder.is_symlink() or not folder.is_dir():
-            report(folder, 1, "folder for language '{lang}' is missing (a link is not "
-                   "followed)", lang=lang)
-            continue
         for path in sorted(folder.iterdir()):
             report.current = path
             if path.suffix != ".md":
@@ -618,21 +691,23 @@ def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int
     contacts_path = content_dir / "contacts.yaml"
     selfcheck_path = content_dir / "selfcheck.yaml"
     report.current = contacts_path
-    parsed = parse_contacts(contacts_path, report, today, stale_after_days)
+    parsed = parse_contacts(contacts_path, report, today, stale_after_days, languages)
     contacts, countries = parsed if parsed else ({}, {})
     report.current = selfcheck_path
-    selfcheck = parse_selfcheck(selfcheck_path, {i for _, i in present}, report)
+    selfcheck = parse_selfcheck(selfcheck_path, {i for _, i in present}, report, languages)
     campaigns_path = content_dir / "campaigns.yaml"
     report.current = campaigns_path
     campaigns = parse_campaigns(campaigns_path, report)
-    for data_file in (contacts_path, selfcheck_path, campaigns_path):
+    for data_file in (content_dir / "languages.yaml", contacts_path, selfcheck_path,
+                      campaigns_path):
         data = read_file(data_file, DATA_LIMIT)
         if isinstance(data, str):
             digest.update(data.encode())
     report.current = content_dir
 
-    graph_ok = _check_graph(topics, present, report)
-    for lang in LANGUAGES:
+    graph_ok = _check_graph(topics, present, report, languages)
+    _missing_topics(present, content_dir, report, languages)
+    for lang in languages.full:
         for required in REQUIRED_TOPICS:
             if (lang, required) not in present:
                 report(content_dir / lang / f"{required}.md", 1,
@@ -657,11 +732,19 @@ def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int
     rendered = {}
     for key, topic in topics.items():
         report.current = topic.path
-        rendered[key] = _render(topic, contacts, countries, report)
+        rendered[key] = _render(topic, contacts, countries, report, catalogs.texts(topic.lang))
+    # What each language serves: its own topics, and a partial one its fallback's for the rest.
+    served: dict[tuple[str, str], Topic] = {}
+    for lang in languages.codes:
+        for topic_id in sorted({i for _, i in rendered}):
+            found = next((rendered[(c, topic_id)] for c in languages.chain(lang)
+                          if (c, topic_id) in rendered), None)
+            if found is not None:
+                served[(lang, topic_id)] = found
     children: dict[tuple[str, str | None], list[Topic]] = {}
-    for (lang, _), topic in rendered.items():
+    for (lang, _), topic in served.items():
         children.setdefault((lang, topic.parent), []).append(topic)
-    _check_menus(rendered, children, content_dir, report)
+    _check_menus(served, children, content_dir, report, languages)
     problems = sorted(set(report.problems), key=_problem_order)
     if any(p.severity == "error" for p in problems):
         return None, problems
@@ -677,6 +760,8 @@ def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int
         loaded_at=now(),
         warnings=tuple(problems),
         campaigns=campaigns,
+        languages=languages,
+        catalogs=catalogs,
     )
     return snapshot, problems
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from bot.content.search import SearchIndex
     from bot.content.selfcheck import SelfCheck
+    from bot.i18n import Catalogs
+    from bot.languages import Languages
 
 Severity = Literal["error", "warning"]
 # What a contact is for: SOS shows a country's emergency numbers, then the consular ones.
@@ -95,14 +97,26 @@ class ContentSnapshot:
     selfcheck: SelfCheck
     version: str
     loaded_at: datetime
+    languages: Languages
+    catalogs: Catalogs  # the UI strings loaded and checked with this content
     warnings: tuple[Problem, ...] = field(default=())
     campaigns: Mapping[str, str] = field(default_factory=dict)  # declared code -> note
 
     def topic(self, lang: str, topic_id: str) -> Topic | None:
-        return self.topics.get((lang, topic_id))
+        """The topic in `lang`, or for a partial language in its fallback (then `topic.lang`
+        says which, and the screen adds a note)."""
+        topic = self.topics.get((lang, topic_id))
+        if topic is None:
+            for code in self.languages.chain(lang)[1:]:
+                topic = self.topics.get((code, topic_id))
+                if topic is not None:
+                    break
+        return topic
 
     def topic_ids(self) -> list[str]:
         return sorted({topic_id for _, topic_id in self.topics})
 
     def menu(self, lang: str, parent: str | None = None) -> list[Topic]:
-        return [self.topics[(lang, i)] for i in self.children.get((lang, parent), ())]
+        """Every topic under `parent`: a partial language lists its fallback's too."""
+        return [topic for i in self.children.get((lang, parent), ())
+                if (topic := self.topic(lang, i)) is not None]

@@ -23,9 +23,9 @@ from typing import Any
 
 import yaml
 
-from bot import LANGUAGES
 from bot.callbacks import CHECK_MAX_ANSWERS, TOPIC_ID_RE, check_data
 from bot.content.yamlfile import DATA_LIMIT, Located, read_file, read_yaml
+from bot.languages import Languages
 
 DESTINATION_CODES = "0123456789abcdefghijklmnopqrstuvwxyz"  # one character in callback data
 QUESTION_LIMIT = 300
@@ -154,11 +154,14 @@ def _read_yaml(path: Path, report: Report) -> tuple[Any, yaml.Node | None, str] 
     return data, node, read
 
 
-def _texts(value: Any) -> dict[str, str] | None:
-    if isinstance(value, dict) and all(isinstance(value.get(lang), str) and value[lang].strip()
-                                       for lang in LANGUAGES):
-        return {lang: value[lang].strip() for lang in LANGUAGES}
-    return None
+def _texts(value: Any, languages: Languages) -> dict[str, str] | None:
+    """A text in every full language; a partial language without its own gets its fallback's."""
+    if not isinstance(value, dict) or not all(
+            isinstance(value.get(lang), str) and value[lang].strip() for lang in languages.full):
+        return None
+    return {lang: next(value[c].strip() for c in languages.chain(lang)
+                       if isinstance(value.get(c), str) and value[c].strip())
+            for lang in languages.codes}
 
 
 def _lines(node: yaml.Node | None) -> dict[str, int]:
@@ -193,7 +196,8 @@ def _entries(data: dict[str, Any], node: yaml.Node | None,
             for item, n in zip(items, _items(node, key), strict=False)]
 
 
-def parse_selfcheck(path: Path, topic_ids: set[str], report: Report) -> SelfCheck | None:
+def parse_selfcheck(path: Path, topic_ids: set[str], report: Report,
+                    languages: Languages) -> SelfCheck | None:
     """Parse, validate and run the test cases; None (with problems reported) when unusable."""
     if not path.exists():
         report(path, 1, "selfcheck.yaml is missing: the job-offer check needs it", "error")
@@ -238,7 +242,7 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report) -> SelfChec
              f"'destinations:' must list 2 to {len(DESTINATION_CODES)} places where a job can be")
     for item, line, _ in entries:
         did = item.get("id") if isinstance(item, dict) else None
-        name = _texts(item.get("name")) if isinstance(item, dict) else None
+        name = _texts(item.get("name"), languages) if isinstance(item, dict) else None
         if not isinstance(did, str) or not TOPIC_ID_RE.match(did):
             fail(line, f"destination id {did!r}: use lowercase latin letters, digits and '-'")
         elif did in destination_names:
@@ -287,12 +291,12 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report) -> SelfChec
         texts: dict[str, dict[str, str]] = {}
         for key, limit in (("ask", QUESTION_LIMIT), ("ask_family", QUESTION_LIMIT),
                            ("why", WHY_LIMIT), ("why_family", WHY_LIMIT)):
-            value = _texts(item.get(key))
+            value = _texts(item.get(key), languages)
             if value is None and key == "why_family" and "why_family" not in item:
                 value = texts["why"]
             elif value is None:
                 fail(at.get(key, line), f"question '{qid}': {key} needs ky and ru texts")
-                value = {lang: "" for lang in LANGUAGES}
+                value = {lang: "" for lang in languages.codes}
             for lang, text in value.items():
                 if len(text) > limit:
                     fail(at.get(key, line), f"question '{qid}': {key} ({lang}) is {len(text)} "
@@ -311,7 +315,7 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report) -> SelfChec
         if not 1 <= len(asked) <= CHECK_MAX_ANSWERS:
             fail(destination_lines[did], f"destination '{did}' has {len(asked)} questions; "
                  f"it needs 1 to {CHECK_MAX_ANSWERS}")
-        for lang in LANGUAGES:
+        for lang in languages.codes:
             length = sum(max(len(q.why[lang]), len(q.why_family[lang])) + 3 for q in asked)
             if length > REASONS_LIMIT:
                 fail(destination_lines[did], f"destination '{did}': all its reasons ({lang}) "
@@ -327,7 +331,8 @@ def parse_selfcheck(path: Path, topic_ids: set[str], report: Report) -> SelfChec
             fail(line, "each level must be a set of 'field: value' lines")
             continue
         lid, minimum = item.get("id"), item.get("min_score")
-        level_texts = {key: _texts(item.get(key)) for key in ("title", "advice", "advice_family")}
+        level_texts = {key: _texts(item.get(key), languages)
+                       for key in ("title", "advice", "advice_family")}
         if not isinstance(lid, str) or not TOPIC_ID_RE.match(lid):
             fail(line, f"level id {lid!r}: use lowercase latin letters, digits and '-'")
         elif not isinstance(minimum, int | float) or isinstance(minimum, bool) or minimum < 0:

@@ -1,5 +1,8 @@
 """The ContentStore holds the snapshot the bot serves and swaps it whole on a good reload.
 
+The UI catalogs are loaded and checked with the content and made the ones served at the same
+moment (`bot.i18n.activate`), so /reload picks up a translator's change or refuses their typo.
+
 Loading runs in a worker thread with a time limit, so a slow disk or a huge folder never
 freezes the chats: on failure or timeout the last good snapshot stays and the problems say why.
 """
@@ -10,6 +13,7 @@ import asyncio
 import concurrent.futures
 from pathlib import Path
 
+from bot import i18n
 from bot.content.loader import load_content
 from bot.content.model import ContentSnapshot, Problem
 
@@ -33,9 +37,10 @@ def _timed_out(content_dir: Path, timeout: float) -> list[Problem]:
 
 class ContentStore:
     def __init__(self, content_dir: Path, stale_after_days: int = 180,
-                 timeout: float = LOAD_TIMEOUT) -> None:
+                 timeout: float = LOAD_TIMEOUT, locales_dir: Path = i18n.LOCALES_DIR) -> None:
         """Load before serving, bounded by `timeout` (a thread that overruns is abandoned)."""
         self.content_dir = content_dir
+        self.locales_dir = locales_dir
         self.stale_after_days = stale_after_days
         self.timeout = timeout
         self._lock = asyncio.Lock()
@@ -48,10 +53,15 @@ class ContentStore:
             pool.shutdown(wait=False)
         if snapshot is None:
             raise ContentError(problems)
-        self._snapshot = snapshot
+        self._use(snapshot)
 
     def _load(self) -> tuple[ContentSnapshot | None, list[Problem]]:
-        return load_content(self.content_dir, stale_after_days=self.stale_after_days)
+        return load_content(self.content_dir, stale_after_days=self.stale_after_days,
+                            locales_dir=self.locales_dir)
+
+    def _use(self, snapshot: ContentSnapshot) -> None:
+        self._snapshot = snapshot
+        i18n.activate(snapshot.catalogs)
 
     @property
     def snapshot(self) -> ContentSnapshot:
@@ -68,5 +78,5 @@ class ContentStore:
                 return False, _timed_out(self.content_dir, self.timeout)
             if snapshot is None:
                 return False, problems
-            self._snapshot = snapshot
+            self._use(snapshot)
             return True, problems

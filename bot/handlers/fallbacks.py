@@ -18,7 +18,6 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import JolContext
 from bot.handlers.screens import nav_row, reply, show_main_menu
-from bot.i18n import texts
 
 
 async def other_chats(update: Update, context: JolContext) -> None:
@@ -32,8 +31,10 @@ async def other_chats(update: Update, context: JolContext) -> None:
     if chat is not None and chat.type in ("group", "supergroup") and message is not None and (
             message.text or "").startswith("/") and _addressed_to_me(message.text or "",
                                                                      context.bot.username):
-        note = " / ".join(texts(lang)("I work only in a private chat. Open me and press Start.")
-                          for lang in ("ky", "ru"))
+        content = context.content
+        note = " / ".join(dict.fromkeys(content.catalogs.texts(lang)(
+            "I work only in a private chat. Open me and press Start.")
+            for lang in content.languages.codes))
         await message.reply_text(note)
     raise ApplicationHandlerStop
 

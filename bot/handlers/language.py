@@ -7,18 +7,16 @@ import logging
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot import LANGUAGES, callbacks
+from bot import callbacks
 from bot.context import JolContext
 from bot.handlers.screens import button, nav_row, reply, show, show_main_menu
-from bot.i18n import texts
 
 log = logging.getLogger(__name__)
 
-LANGUAGE_NAMES = {"ky": "🇰🇬 Кыргызча", "ru": "🇷🇺 Русский"}
-
 
 async def resolve_language(update: Update, context: JolContext) -> None:
-    """Set context.lang: the remembered choice, else Telegram's language_code if ky or ru.
+    """Set context.lang: the remembered choice, else Telegram's language_code if it is one of
+    the configured languages (content/languages.yaml).
 
     With neither, the user is asked first: any message or button shows the language picker,
     except the picker's own buttons.
@@ -33,7 +31,10 @@ async def resolve_language(update: Update, context: JolContext) -> None:
         remembered = None
     user = update.effective_user
     code = (user.language_code or "").split("-")[0] if user else ""
-    context.lang = remembered or (code if code in LANGUAGES else None)
+    languages = context.content.languages
+    # A remembered language that is no longer configured is asked again.
+    context.lang = (remembered if remembered in languages else None) or (
+        code if code in languages else None)
     if context.lang is None:
         data = update.callback_query.data if update.callback_query else None
         parsed = callbacks.parse(data)
@@ -43,9 +44,13 @@ async def resolve_language(update: Update, context: JolContext) -> None:
 
 
 async def ask_language(update: Update, context: JolContext) -> None:
-    # Both languages at once: the user may not read the other one.
-    text = f"{texts('ky')('Choose your language')} / {texts('ru')('Choose your language')}"
-    keyboard = [[button(LANGUAGE_NAMES[lang], callbacks.lang_data(lang)) for lang in LANGUAGES]]
+    # Every language at once: the user may not read the others. Each language's own name.
+    content = context.content
+    text = " / ".join(dict.fromkeys(content.catalogs.texts(lang.code)("Choose your language")
+                                    for lang in content.languages))
+    buttons = [button(lang.name, callbacks.lang_data(lang.code)) for lang in content.languages]
+    keyboard = [buttons[i:i + 2] for i in range(0, len(buttons), 2)] if len(buttons) > 3 else [
+        buttons]
     await show(update, context, text, keyboard)
 
 
@@ -62,6 +67,12 @@ async def language_button(update: Update, context: JolContext) -> None:
         return
     chat = update.effective_chat
     if chat is None:
+        return
+    if parsed.lang not in context.content.languages:  # forged, or a language removed since
+        if context.lang is None:
+            await ask_language(update, context)
+        else:
+            await show_main_menu(update, context, context.texts("This button is out of date."))
         return
     context.lang = parsed.lang
     context.services.memory.set(chat.id, parsed.lang)  # in memory now, written in a batch

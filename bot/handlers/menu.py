@@ -13,6 +13,7 @@ from bot.handlers.screens import (
     Button,
     Keyboard,
     button,
+    fallback_note,
     nav_row,
     show,
     show_main_menu,
@@ -34,7 +35,7 @@ def topic_screen(context: JolContext, topic: Topic, page: int) -> tuple[str, Key
     texts = context.texts
     content = context.content
     page = min(page, len(topic.pages) - 1)
-    text = topic.pages[page]
+    text = fallback_note(context, topic) + topic.pages[page]
     keyboard: Keyboard = []
     if len(topic.pages) > 1:
         text += "\n\n" + texts("Page {n} of {total}", n=page + 1, total=len(topic.pages))
@@ -46,13 +47,14 @@ def topic_screen(context: JolContext, topic: Topic, page: int) -> tuple[str, Key
         if page < len(topic.pages) - 1:
             row.append(button(texts("Next") + " ▶️", callbacks.topic_data(topic.id, page + 1)))
         keyboard.append(row)
-    for child in content.menu(topic.lang, topic.id):
+    # The user's language, not the topic's: a fallback topic's subtopics may be translated.
+    for child in content.menu(texts.lang, topic.id):
         keyboard.append([button(child.title, callbacks.topic_data(child.id))])
     for action in topic.actions:
         keyboard.append([action_button(context, action)])
     keyboard += report_button(context, topic)
     for related_id in topic.related:
-        related = content.topic(topic.lang, related_id)
+        related = content.topic(texts.lang, related_id)
         if related is not None:
             keyboard.append([button("➡️ " + related.title, callbacks.topic_data(related.id))])
     back = callbacks.topic_data(topic.parent) if topic.parent else callbacks.MAIN_MENU

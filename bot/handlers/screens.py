@@ -23,6 +23,7 @@ from telegram.error import BadRequest
 from telegram.warnings import PTBUserWarning
 
 from bot import callbacks
+from bot.content.model import Topic
 from bot.context import JolContext
 from bot.i18n import Texts
 
@@ -49,6 +50,17 @@ def nav_row(texts: Texts, back: str | None = callbacks.MAIN_MENU) -> list[Button
     row.append(button("🏠 " + texts("Menu"), callbacks.MAIN_MENU))
     row.append(button("🆘 SOS", callbacks.SOS))
     return row
+
+
+def fallback_note(context: JolContext, topic: Topic) -> str:
+    """For a topic not yet translated into the user's (partial) language: one line saying in
+    which language it is shown instead; nothing otherwise."""
+    if topic.lang == context.texts.lang:
+        return ""
+    language = context.content.languages.by_code.get(topic.lang)
+    note = context.texts("This page is not yet translated into your language; here it is in "
+                         "{language}.", language=language.name if language else topic.lang)
+    return f"<i>{html.escape(note)}</i>\n\n"
 
 
 def main_menu(context: JolContext) -> tuple[str, Keyboard]:

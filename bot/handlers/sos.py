@@ -24,7 +24,7 @@ from bot.content.render import (
     split_blocks,
 )
 from bot.context import JolContext
-from bot.handlers.screens import Keyboard, button, nav_row, show
+from bot.handlers.screens import Keyboard, button, fallback_note, nav_row, show
 from bot.i18n import Texts
 
 SOS_TOPIC = "sos"
@@ -64,7 +64,8 @@ def picker_screen(context: JolContext) -> tuple[str, Keyboard]:
     texts = context.texts
     content = context.content
     topic = _sos_topic(context)
-    text = _advice(topic) + "\n\n<b>" + texts("Which country are you in?") + "</b>"
+    text = (fallback_note(context, topic) + _advice(topic) + "\n\n<b>"
+            + texts("Which country are you in?") + "</b>")
     choices = [button(f"{flag(c)} {_country_name(content, c, texts)}", callbacks.sos_data(c))
                for c in sos_countries(content, topic)]
     choices.append(button("🌍 " + texts("Another country / I don't know"),
@@ -82,7 +83,7 @@ def country_screen(context: JolContext, country: str) -> tuple[str, Keyboard]:
     emergency = _contacts(content, topic, "emergency")
     consular = [c for c in _contacts(content, topic, "consular")
                 if c.country in (HOME_COUNTRY, country)]
-    blocks = [_advice(topic)]
+    blocks = [fallback_note(context, topic) + _advice(topic)]
     if country == UNKNOWN_COUNTRY:
         general = [c.country for c in emergency if c.phone == GENERAL_NUMBER]
         names = ", ".join(_country_name(content, c, texts) for c in dict.fromkeys(general))

@@ -35,7 +35,6 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import LANGUAGES
 from bot.content.campaigns import OTHER
 from bot.content.model import ContentSnapshot
 from bot.stats.cap import RESERVED_TOTAL, Cell
@@ -98,7 +97,7 @@ class Noise:
 def key_space(content: ContentSnapshot) -> list[Cell]:
     """Every cell a release covers, fixed by the content, not by what was counted."""
     cells: list[Cell] = []
-    for lang in LANGUAGES:
+    for lang in content.languages.codes:  # the configured languages (content/languages.yaml)
         cells += [("topic", topic_id, lang) for topic_id in content.topic_ids()]
         cells += [("start", source, lang) for source in ("", *sorted(content.campaigns), OTHER)]
         cells += [(event, "", lang) for event in _PLAIN_EVENTS]
@@ -216,6 +215,11 @@ class Released:
             if cell.event == event:
                 sums[cell.key][cell.lang if by_lang else ""] += cell.noisy
         return {key: dict(per_lang) for key, per_lang in sums.items()}
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages these weeks were released for: the configured ones at the time."""
+        return sorted({cell.lang for cell in self.cells if cell.lang})
 
     def totals(self, event: str) -> dict[str, int]:
         """key → sum over languages and periods."""

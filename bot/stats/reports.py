@@ -29,7 +29,6 @@ from bot.stats.release import Noise, Released
 CSV_HEADER = ("period_start", "period_end", "event", "key", "lang", "value", "epsilon",
               "scale")
 CHART_TOPICS = 8  # more lines than this are unreadable on a phone screen
-REPORT_LANGUAGES = ("ky", "ru")
 
 LABELS: dict[str, dict[str, str]] = {
     "ru": {
@@ -234,7 +233,7 @@ def _format_table(headers: Sequence[str], body: Sequence[Sequence[str]]) -> list
 
 
 def _by_language_section(title: str, first_header: str, groups: Mapping[str, Mapping[str, int]],
-                         labels: dict[str, str], threshold: int,
+                         labels: dict[str, str], threshold: int, languages: Sequence[str],
                          names: Mapping[str, str] | None = None) -> list[str]:
     """Rows with a column per bot language and a total; rows entirely below τ are summarised."""
     lines = [title]
@@ -242,7 +241,7 @@ def _by_language_section(title: str, first_header: str, groups: Mapping[str, Map
     hidden = 0
     order = sorted(groups, key=lambda key: (-sum(groups[key].values()), key))
     for key in order:
-        parts = [groups[key].get(lang, 0) for lang in REPORT_LANGUAGES]
+        parts = [groups[key].get(lang, 0) for lang in languages]
         total = sum(parts)
         if total < threshold and all(n < threshold for n in parts):
             hidden += 1
@@ -250,7 +249,7 @@ def _by_language_section(title: str, first_header: str, groups: Mapping[str, Map
         label = (names or {}).get(key, key) or "—"
         body.append([label, *(shown(n, threshold) for n in parts), shown(total, threshold)])
     if body:
-        lines += _format_table([first_header, *REPORT_LANGUAGES, labels["total"]], body)
+        lines += _format_table([first_header, *languages, labels["total"]], body)
     if body and hidden:
         lines.append("  " + labels["hidden_rows"].format(n=hidden, t=threshold))
     elif not body:
@@ -289,20 +288,22 @@ def summary_table(released: Released, noise: Noise, lang: str = "ru",
     searches = {labels["found"]: _pooled(released, "search_found"),
                 labels["not_found"]: _pooled(released, "search_not_found")}
     chosen = {k: n for k, n in released.totals("language").items()}
+    langs = released.languages  # a column each, as released
     sections = [
         _by_language_section(labels["topics"], labels["topic"], released.sum_by("topic"),
-                             labels, t, titles),
+                             labels, t, langs, titles),
         _single_column_section(labels["starts"], labels["source"], starts, labels, t),
-        _by_language_section(labels["searches"], labels["search"], searches, labels, t),
+        _by_language_section(labels["searches"], labels["search"], searches, labels, t, langs),
         _by_language_section(labels["sos"], "", {labels["opened"]: _pooled(released, "sos")},
-                             labels, t),
+                             labels, t, langs),
         _single_column_section(labels["languages"], labels["language"], chosen, labels, t),
         _by_language_section(labels["forget"], "", {labels["forget"]:
-                                                    _pooled(released, "forget")}, labels, t),
+                                                    _pooled(released, "forget")}, labels, t,
+                             langs),
         _by_language_section(labels["checks"], labels["risk"], released.sum_by("check"),
-                             labels, t),
+                             labels, t, langs),
         _by_language_section(labels["family_checks"], labels["risk"],
-                             released.sum_by("family_check"), labels, t),
+                             released.sum_by("family_check"), labels, t, langs),
     ]
     lines = header(released, noise, lang)
     for section in sections:
