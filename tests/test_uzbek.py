@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.content.loader import load_content
+from bot.content.search import small_talk, words
 from tests.conftest import REAL_CONTENT
 from tests.helpers import running_bot
 
@@ -79,3 +80,21 @@ async def test_an_uzbek_search_finds_the_uzbek_topic(tmp_path: Path) -> None:
         found = await bot.user("uz").send("Oʻzbekiston elchixonasi")
         assert found.text.startswith(title("uz", "foreigner-in-kyrgyzstan")) or (
             title("uz", "foreigner-in-kyrgyzstan") in found.button_labels[:3])
+
+
+def test_an_apostrophe_typed_any_way_is_the_same_uzbek_word() -> None:
+    # oʻ and gʻ: phones type ' ʻ ‘ ’ or nothing; all must find the same topic words.
+    forms = ["qoʻyishdi", "qo'yishdi", "qo‘yishdi", "qo’yishdi", "qo`yishdi", "qoyishdi"]
+    assert len({tuple(words(form)) for form in forms}) == 1
+    assert small_talk("xo'p") == small_talk("xoʻp") == "ok"
+
+
+async def test_uzbek_greetings_and_thanks_are_answered_not_searched(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        user = bot.user("uz")
+        hello = await user.send("Assalomu alaykum")
+        assert hello.text.startswith("Assalomu alaykum! Men Jol.")
+        thanks = await user.send("Katta rahmat!")
+        assert thanks.text.startswith("Arzimaydi!")
+        locked = await user.send("meni qamab qo'yishdi")  # typed with a plain apostrophe
+        assert locked.text.startswith(title("uz", "trafficking-signs"))
