@@ -177,7 +177,7 @@ def texts(lang: str) -> Texts:
 def _is_texts_call(node: ast.Call) -> bool:
     func = node.func
     if isinstance(func, ast.Name):
-        return func.id in ("texts", "text", "N_")
+        return func.id in ("texts", "texts_", "N_")
     if isinstance(func, ast.Attribute):
         return func.attr == "texts"
     if isinstance(func, ast.Call):  # texts(lang)("…")

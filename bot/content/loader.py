@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, TypeGuard, cast
 import phonenumbers
 import yaml
 
-from bot import REPO_ROOT
+from bot import REPO_ROOT, i18n
 from bot.callbacks import MAX_CALLBACK_BYTES, MAX_PAGES, TOPIC_ID_RE, topic_data
 from bot.content.campaigns import parse_campaigns
 from bot.content.model import (
@@ -45,7 +45,7 @@ from bot.content.render import (
 from bot.content.search import SearchIndex
 from bot.content.selfcheck import parse_selfcheck
 from bot.content.yamlfile import DATA_LIMIT, TOPIC_LIMIT, Located, read_file, read_yaml
-from bot.i18n import LOCALES_DIR, Catalogs, Texts, catalog_path, load_catalogs
+from bot.i18n import Catalogs, Texts, catalog_path, load_catalogs
 from bot.languages import CODE_RE, Languages, parse_languages
 
 # The bot's SOS screen, its hotlines button and the main menu's safety button open these.
@@ -636,7 +636,7 @@ def _check_menus(served: Mapping[tuple[str, str], Topic],
 
 def load_content(
     content_dir: Path, *, today: date | None = None, stale_after_days: int = 180,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC), locales_dir: Path = LOCALES_DIR,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC), locales_dir: Path | None = None,
 ) -> tuple[ContentSnapshot | None, list[Problem]]:
     """Load and validate everything, the UI catalogs too; the snapshot is None when any error
     was found.
@@ -647,7 +647,7 @@ def load_content(
     report = _Report(content_dir)
     try:
         return _load(content_dir, report, today or date.today(), stale_after_days, now,
-                     locales_dir)
+                     locales_dir or i18n.LOCALES_DIR)
     except Exception as error:  # the last guard: a located line, no traceback
         report(report.current, 1, "internal error while reading {file}: {kind}",
                file=report.current.name, kind=type(error).__name__)

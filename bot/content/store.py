@@ -37,7 +37,7 @@ def _timed_out(content_dir: Path, timeout: float) -> list[Problem]:
 
 class ContentStore:
     def __init__(self, content_dir: Path, stale_after_days: int = 180,
-                 timeout: float = LOAD_TIMEOUT, locales_dir: Path = i18n.LOCALES_DIR) -> None:
+                 timeout: float = LOAD_TIMEOUT, locales_dir: Path | None = None) -> None:
         """Load before serving, bounded by `timeout` (a thread that overruns is abandoned)."""
         self.content_dir = content_dir
         self.locales_dir = locales_dir

@@ -135,7 +135,8 @@ async def stats_command(update: Update, context: JolContext) -> None:
         await reply(update, context, html.escape(
             context.texts("No week has been released yet."), quote=False))
         return
-    titles = {t.id: t.title for t in context.content.topics.values() if t.lang == lang}
+    content = context.content
+    titles = {i: t.title for i in content.topic_ids() if (t := content.topic(lang, i))}
     table = summary_table(released, noise, lang=lang)
     gaps = gap_list(released, noise)
     gap_text = ", ".join(f"{word} ({count})" for word, count in gaps[:30]) or "—"
