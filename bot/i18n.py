@@ -56,7 +56,7 @@ def placeholders(text: str) -> set[str] | None:
         return None
 
 
-def read_catalog(text: str, lang: str) -> tuple[Catalog | None, list[Located]]:
+def read_catalog(text: str) -> tuple[Catalog | None, list[Located]]:
     """Parse one .po file; every translation must use exactly its message id's placeholders,
     or the bot would raise on a translator's typo the first time it shows that message."""
     problems: list[Located] = []
@@ -113,7 +113,7 @@ def load_catalogs(locales_dir: Path, chains: Mapping[str, tuple[str, ...]]
         if isinstance(text, Located):
             problems[path] = [text]
             continue
-        catalog, found = read_catalog(text, lang)
+        catalog, found = read_catalog(text)
         if found:
             problems[path] = found
         if catalog is not None:
@@ -208,8 +208,7 @@ def template(paths: Iterable[Path] | None = None) -> Catalog:
     """The .pot catalog of the code's message ids (the real bot/ when `paths` is None)."""
     if paths is None:
         paths = (LOCALES_DIR.parent).rglob("*.py")
-    catalog = Catalog(project="jol", header_comment="# Jol UI strings: the template. Made by "
-                      "`python -m bot.i18n extract`; do not edit by hand.", fuzzy=False)
+    catalog = Catalog(project="jol", fuzzy=False)
     for msgid, places in sorted(extract(paths).items(), key=lambda item: item[1][0]):
         catalog.add(msgid, locations=sorted(places))
     return catalog
@@ -217,7 +216,9 @@ def template(paths: Iterable[Path] | None = None) -> Catalog:
 
 def write_template(path: Path = TEMPLATE) -> None:
     with path.open("wb") as file:
-        write_po(file, template(), width=99, omit_header=False, sort_output=False,
+        # No header and no line numbers: it would change at every extraction and make every
+        # branch that adds a string conflict with every other.
+        write_po(file, template(), width=99, omit_header=True, sort_output=False,
                  include_lineno=False)
 
 

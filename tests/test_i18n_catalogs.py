@@ -50,7 +50,7 @@ def locales(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shutil.copytree(LOCALES_DIR, target)
     monkeypatch.setattr(i18n, "LOCALES_DIR", target)
     yield target
-    i18n.activate(i18n.discover())
+    i18n.activate(i18n.discover(LOCALES_DIR))  # the real catalogs again, for other tests
 
 
 def edit_translation(locales: Path, lang: str, msgid: str, msgstr: str) -> int:

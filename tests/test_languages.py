@@ -45,7 +45,7 @@ def locales(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shutil.copytree(LOCALES_DIR, target)
     monkeypatch.setattr(i18n, "LOCALES_DIR", target)
     yield target
-    i18n.activate(i18n.discover())  # what other tests see: the real catalogs
+    i18n.activate(i18n.discover(LOCALES_DIR))  # the real catalogs again, for other tests
 
 
 def add_catalog(locales: Path, lang: str, text: str) -> Path:
@@ -199,3 +199,35 @@ def test_a_language_half_added_is_one_located_problem(
     if case != "not listed":
         assert snapshot is None
         assert len([p for p in problems if p.severity == "error"]) == 1, shown
+
+
+def test_without_languages_yaml_the_check_says_so(small_content: Path) -> None:
+    (small_content / "languages.yaml").unlink()
+    snapshot, problems = load_content(small_content)
+    assert snapshot is None
+    assert [str(p) for p in problems] == [
+        "content/languages.yaml:1: error: languages.yaml is missing: list the bot's languages "
+        "in it, one a line"]
+
+
+def test_cli_lang_takes_the_configured_languages(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "паспорт", "--lang", "tg", "--json"]) == 2
+    assert capsys.readouterr().err == (
+        "jol: --lang tg: not a configured language (content/languages.yaml: ky, ru)\n")
+    assert main(["search", "паспорт", "--lang", "ky", "--json"]) == 0
+    assert '"topic": "passport-taken"' in capsys.readouterr().out
+
+
+def test_a_partial_topic_under_another_parent_is_one_error_at_its_file(
+        small_content: Path, locales: Path) -> None:
+    add_catalog(locales, "uz", SCRATCH_CATALOG)
+    (small_content / "uz").mkdir()
+    text = (small_content / "ru" / "passport-taken.md").read_text(encoding="utf-8")
+    (small_content / "uz" / "passport-taken.md").write_text(
+        text.replace("parent: danger", "parent: help"), encoding="utf-8")
+    add_language_line(small_content, UZ_LINE)
+    snapshot, problems = load_content(small_content)
+    assert snapshot is None
+    assert [str(p) for p in problems if p.severity == "error"] == [
+        "content/uz/passport-taken.md:3: error: parent 'help' differs from ru/passport-taken.md "
+        "('danger')"]

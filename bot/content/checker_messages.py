@@ -213,6 +213,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "contact '{contact}': {field} must be one of: {allowed}": {
         "ru": "номер '{contact}': {field} может быть только: {allowed}"},
     # --- languages (content/languages.yaml) and UI catalogs (bot/locales)
+    "languages.yaml is missing: list the bot's languages in it, one a line": {
+        "ru": "нет файла languages.yaml: перечислите в нём языки бота, по строке на язык"},
     "'{lang}' is partial: {count} topics are shown in '{fallback}' with a note: {ids}": {
         "ru": "'{lang}' — неполный язык: {count} тем показаны на '{fallback}' с пометкой: {ids}"},
     "language '{lang}' has no folder {lang}/ beside this file (a link is not followed): add "

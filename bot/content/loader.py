@@ -487,10 +487,13 @@ def _check_graph(topics: Mapping[tuple[str, str], Topic], present: set[tuple[str
                 report(topic.path, 1, "missing translation: {lang}/{id}.md does not exist",
                        lang=other, id=topic_id)
                 ok = False
-        counterpart = next((topics[(o, topic_id)] for o in languages.codes
-                            if o != lang and (o, topic_id) in topics), None)
-        if counterpart is not None and counterpart.parent != topic.parent and (
-                lang < counterpart.lang):  # report the pair once
+        # Each topic is compared once with its reference: the first full language, or a
+        # partial language's fallback, so every mismatch is one line at the odd file.
+        reference = (languages.chain(lang)[1] if lang not in languages.full
+                     else languages.full[0])
+        counterpart = topics.get((reference, topic_id))
+        if counterpart is not None and lang != reference and (
+                counterpart.parent != topic.parent):
             report(topic.path, parent_line, "parent '{parent}' differs from {lang}/{id}.md "
                    "('{other}')", parent=topic.parent or MAIN_MENU_PARENT,
                    lang=counterpart.lang, id=topic_id,
@@ -543,6 +546,9 @@ def _read_languages(content_dir: Path, locales_dir: Path, report: _Report
     A folder that looks like a language but is not listed is a warning: it is not served."""
     path = content_dir / "languages.yaml"
     report.current = path
+    if not os.path.lexists(path):
+        report(path, 1, "languages.yaml is missing: list the bot's languages in it, one a line")
+        return None
     read = read_file(path, DATA_LIMIT)
     if isinstance(read, Located):
         report.located(path, read)
