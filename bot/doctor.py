@@ -84,7 +84,7 @@ def check_content(settings: Settings) -> Iterator[Finding]:
     snapshot, problems = load_content(settings.content_dir,
                                       stale_after_days=settings.stale_after_days)
     errors = sum(p.severity == "error" for p in problems)
-    warnings = len(problems) - errors
+    warnings = sum(p.severity == "warning" for p in problems)  # a note is no problem
     counts = f"{errors} errors, {warnings} warnings"
     if snapshot is None or errors:
         yield Finding("PROBLEM", "content", f"{settings.content_dir}: {counts}",

@@ -40,10 +40,11 @@ async def test_unknown_language_asks_and_remembers_the_choice(tmp_path: Path) ->
     async with running_bot(tmp_path) as bot:
         user = bot.user("en")
         screen = await user.send("/start")
-        assert screen.text == "Тилди тандаңыз / Выберите язык"
-        assert screen.button_labels == ["Кыргызча", "Русский"]
+        picker = "Тилди тандаңыз / Выберите язык / Tilni tanlang"
+        assert screen.text == picker
+        assert screen.button_labels == ["Кыргызча", "Русский", "Oʻzbekcha"]
         # Typing before choosing still gets the question, not a crash or silence.
-        assert (await user.send("паспорт")).text == "Тилди тандаңыз / Выберите язык"
+        assert (await user.send("паспорт")).text == picker
         screen = await user.press("Кыргызча")
         assert screen.text.startswith("Башкы меню")
         assert user.chat.callback_answers[-1] == "Тил өзгөрдү"
@@ -56,7 +57,7 @@ async def test_language_can_be_changed_in_one_tap(tmp_path: Path) -> None:
         user = bot.user("ru")
         await user.send("/start")
         picker = await user.press("🌐 Язык")
-        assert picker.button_labels == ["Кыргызча", "Русский"]
+        assert picker.button_labels == ["Кыргызча", "Русский", "Oʻzbekcha"]
         screen = await user.press("Кыргызча")
         assert screen.text.startswith("Башкы меню")
         assert title("ky", "countries") in screen.button_labels
@@ -223,7 +224,9 @@ async def test_edited_messages_groups_and_channels(tmp_path: Path) -> None:
         await user.feed(bot.telegram.message_update(5, "/start", chat_id=-100, chat_type="group"))
         note = bot.telegram.chats[-100].last
         assert note.text == ("Мен жеке чатта гана иштейм. Мени ачып, «Баштоо» баскычын басыңыз."
-                             " / Я работаю только в личном чате. Откройте меня и нажмите «Старт».")
+                             " / Я работаю только в личном чате. Откройте меня и нажмите «Старт»."
+                             " / Men faqat shaxsiy chatda ishlayman. Meni oching va «Start»"
+                             " tugmasini bosing.")
         await user.feed(bot.telegram.message_update(5, "привет", chat_id=-100, chat_type="group"))
         assert bot.telegram.chats[-100].last is note
         await user.feed(bot.telegram.channel_post_update(-200, "/start"))

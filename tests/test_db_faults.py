@@ -40,8 +40,8 @@ async def test_new_users_get_the_language_picker_while_the_database_is_down(
         bot.services.memory._engine = dead
         try:
             unknown = await bot.user(language_code="en").send("/start")
-            assert unknown.text == "Тилди тандаңыз / Выберите язык"
-            assert unknown.button_labels == ["Кыргызча", "Русский"]
+            assert unknown.text == "Тилди тандаңыз / Выберите язык / Tilni tanlang"
+            assert unknown.button_labels == ["Кыргызча", "Русский", "Oʻzbekcha"]
             kyrgyz = await bot.user(language_code="ky").send("/start")
             assert kyrgyz.text.startswith("Башкы меню")
         finally:

@@ -46,8 +46,8 @@ START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 TEST_TIMEOUT = 58.0
 
-PICKER = "Тилди тандаңыз / Выберите язык"
-LANGUAGE_BUTTON = {"ky": "Кыргызча", "ru": "Русский"}
+PICKER = "Тилди тандаңыз / Выберите язык / Tilni tanlang"
+LANGUAGE_BUTTON = {"ky": "Кыргызча", "ru": "Русский", "uz": "Oʻzbekcha"}
 LANGUAGE_CHANGED = {"ky": "Тил өзгөрдү", "ru": "Язык изменён"}
 MAIN_MENU = {"ky": "Башкы меню", "ru": "Главное меню"}
 MENU = {"ru": "🏠 Меню", "ky": "🏠 Меню"}
@@ -270,7 +270,8 @@ async def happy_path(user: EmulatedUser, lang: str, query: str, unknown: str) ->
     then a search that finds nothing."""
     screen = await user.send("/start")
     if screen.text == PICKER:
-        assert screen.button_labels == [LANGUAGE_BUTTON["ky"], LANGUAGE_BUTTON["ru"]]
+        assert screen.button_labels == [LANGUAGE_BUTTON["ky"], LANGUAGE_BUTTON["ru"],
+                                        LANGUAGE_BUTTON["uz"]]
         picker = screen
         screen = await user.press(LANGUAGE_BUTTON[lang])
         assert screen.message_id == picker.message_id  # edited in place

@@ -441,7 +441,7 @@ async def test_admin_stats_shows_released_weeks_only_with_chart_and_csv(tmp_path
         texts = "\n".join(m.text for m in chat.visible if m.kind == "text")
         assert "ε=50" in texts and "масштаб 0.1" in texts  # the release's noise is printed
         assert texts.count("Статистика Jol: недели") == 1
-        assert re.search(r"russia +6 +<3 +6", texts)
+        assert re.search(r"russia +6 +<3 +<3 +6", texts)  # columns ky, ru, uz, total
         assert re.search(r"osh_bus_2026 +6", texts)
         assert "korea" not in texts and "aigerim" not in texts  # one chat: below 3; as "other"
         # The second word is over each chat's daily cap of 4 cells (start, topic, search, word).

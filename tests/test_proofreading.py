@@ -108,7 +108,7 @@ def test_reporting_a_lost_passport_to_the_russian_police_says_consulate_first_wi
             assert caveat in line, f"{name}: {line}"
 
 
-@pytest.mark.parametrize("lang", ["ky", "ru"])
+@pytest.mark.parametrize("lang", ["ky", "ru", "uz"])
 async def test_about_ends_its_date_with_one_full_stop(tmp_path: Path, lang: str) -> None:
     async with running_bot(tmp_path) as bot:
         about = (await bot.user(lang).send("/about")).text
@@ -133,6 +133,7 @@ async def test_sos_in_korea_says_an_interpreter_can_join_the_call(
 @pytest.mark.parametrize(("lang", "reports"), [
     ("ru", "о каких номерах сообщили «не работает»"),
     ("ky", "кайсы номерлер «иштебейт» деп билдирилгенин"),
+    ("uz", "qaysi raqamlar «ishlamadi» deb belgilanadi"),
 ])
 async def test_forget_and_about_name_the_same_counts(
         tmp_path: Path, lang: str, reports: str) -> None:

@@ -528,14 +528,14 @@ def _check_graph(topics: Mapping[tuple[str, str], Topic], present: set[tuple[str
 
 def _missing_topics(present: set[tuple[str, str]], content_dir: Path, report: _Report,
                     languages: Languages) -> None:
-    """One warning per partial language, listing the topics it shows in its fallback."""
+    """One note per partial language, listing the topics it shows in its fallback."""
     for language in languages:
         if language.state == "partial" and language.fallback:
             missing = sorted({i for lang, i in present if lang == language.fallback}
                              - {i for lang, i in present if lang == language.code})
             if missing:
                 report(content_dir / language.code, 1, "'{lang}' is partial: {count} topics "
-                       "are shown in '{fallback}' with a note: {ids}", "warning",
+                       "are shown in '{fallback}' with a note: {ids}", "note",
                        lang=language.code, count=len(missing), fallback=language.fallback,
                        ids=", ".join(missing))
 

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from bot.i18n import Catalogs
     from bot.languages import Languages
 
-Severity = Literal["error", "warning"]
+# A "note" informs and never fails a check, not even --strict: it says what a declared choice
+# (a partial language showing its fallback's topics) means, with nothing to fix.
+Severity = Literal["error", "warning", "note"]
 # What a contact is for: SOS shows a country's emergency numbers, then the consular ones.
 ContactKind = Literal["emergency", "consular", "hotline"]
 CONTACT_KINDS: tuple[ContactKind, ...] = ("emergency", "consular", "hotline")

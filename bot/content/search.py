@@ -49,6 +49,9 @@ _WORD_RE = re.compile(r"[^\W_]+")
 _ADDRESS_RE = re.compile(r"(?:https?://)?(?:[^\W_]+(?:-[^\W_]+)*\.)+[a-z]{2,6}\b(?:/\S*)?",
                          re.IGNORECASE)
 _REPEAT_RE = re.compile(r"(.)\1+")
+# Uzbek Latin writes oʻ, gʻ and the separating sign with a mark that phones type as any of
+# ' ʻ ʼ ‘ ’ `: inside a word it is dropped ("qoʻyishdi", "qo'yishdi", "qoyishdi": one word).
+_APOSTROPHE_RE = re.compile(r"(?<=[^\W\d_])['ʻʼ‘’`](?=[^\W\d_])")
 
 # Words that carry no topic: question words, pronouns, particles (after skeletonising).
 _STOPWORDS_RAW = """
@@ -107,7 +110,7 @@ _RUSSIAN_MIN_STEM = 3
 
 
 def skeleton(word: str) -> str:
-    word = word.lower()
+    word = _APOSTROPHE_RE.sub("", word.lower())
     latin = "".join(_CYRILLIC.get(ch, ch) for ch in word)
     for variant, canonical in _LATIN_VARIANTS:
         latin = latin.replace(variant, canonical)
@@ -120,6 +123,7 @@ def words(text: str) -> list[str]:
     A web address stays one word, kept as written (lower case, with its dots)."""
     result = []
     pos = 0
+    text = _APOSTROPHE_RE.sub("", text)
     for address in _ADDRESS_RE.finditer(text):
         result += _plain_words(text[pos : address.start()])
         result.append(address[0].lower().removeprefix("https://").removeprefix("http://"))
@@ -194,31 +198,36 @@ SMALL_TALK_WORDS: dict[SmallTalk, str] = {
         sos сос помогите помоги помогити спасите спаси help жардам жардам бериңиз
         бериңизчи бергиле бериңиздер жардамга куткаргыла куткаргылачы куткар
         срочно тез шашылыш
+        yordam bering qutqaring qutqaringlar
     """,
     "greeting": """
         привет приветствую здравствуйте здравствуй здрасте здрасьте добрый день утро вечер
         доброе салам саламатсызбы саламатсыңбы ассалому ассаламу алейкум алейкуму
         кандайсыз кандайсың кандай жакшысызбы жакшысыңбы кайырлуу таң кеч күн
         как дела hi hello hey
+        salom assalomu alaykum vaalaykum qalaysiz yaxshimisiz xayrli tong kech
     """,
     "thanks": """
         спасибо спс благодарю благодарен благодарна рахмат рахмет чоң ыракмат сизге сага
         thanks thank you большое огромное
+        raxmat tashakkur katta
     """,
     "ok": """
         ок окей ok okay да ага хорошо понятно ясно понял поняла ладно ооба макул жакшы
         түшүндүм түшүнүктүү мейли болуптур нет жок
+        ha xoʻp mayli tushundim tushunarli yaxshi yoʻq boʻpti
     """,
 }
 # What people thank for: allowed beside a thank-you word only ("помощь" alone is no thanks).
 THANKED_FOR = """
     за помощь помощи информацию информации ответ ответы совет советы бот боту
     жардамың жардамыңыз жардам үчүн маалымат маалыматыңыз жообуңуз кеңешиңиз
+    yordamingiz uchun maʼlumot javobingiz maslahatingiz
 """
 # Words that may come with any of the above without changing what it is.
 SMALL_TALK_FILLER = """
     пожалуйста пж пжл плиз вам вас тебе тебя мне очень всем сиз сен мага эже байке агай апа
-    бир ой эй please
+    бир ой эй please iltimos sizga menga
 """
 _WORD_RE = re.compile(r"[^\W_]+")
 _SMALL_TALK = {kind: frozenset(skeleton(w) for w in text.split())
@@ -238,7 +247,7 @@ def small_talk(text: str) -> SmallTalk | None:
     """
     if SOS_EMOJI in text:
         return "sos"
-    raw_words = _WORD_RE.findall(text[:200])
+    raw_words = _WORD_RE.findall(_APOSTROPHE_RE.sub("", text[:200]))
     if not raw_words:
         return "ok" if text.strip() else None  # only emoji or punctuation
     found = set()

@@ -78,7 +78,7 @@ async def content_command(update: Update, context: JolContext) -> None:
                     version=snapshot.version,
                     when=snapshot.loaded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
                     topics=len(snapshot.topic_ids()), contacts=len(snapshot.contacts),
-                    warnings=len(snapshot.warnings))
+                    warnings=sum(p.severity == "warning" for p in snapshot.warnings))
     lines = problem_lines(list(snapshot.warnings), context.lang)
     lines += _recheck_lines(context, await _released(context))
     for message in chunks(heading, lines):
