@@ -35,7 +35,7 @@ MIGRATIONS_DIR = REPO_ROOT / "migrations"
 LEGACY_SECRET_FILE_NAME = "jol.secret"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # The newest migration in migrations/versions; a test keeps the two equal.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 MIGRATION_LOCK_ID = 0x4A4F4C  # "JOL": the PostgreSQL advisory lock held while migrating
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from bot.db import create_engine, lock_for_migrations
 from bot.settings import Settings
+import bot.handoff.models  # noqa: F401  (the cases tables join Base.metadata)
 from bot.stats.models import Base
 
 config = context.config
