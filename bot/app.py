@@ -4,7 +4,9 @@ Order matters, and is:
   group -3  remember the id of each incoming message (in memory) for "clear this chat".
   group -2  language: every later handler needs to know the user's language, and a user
             without one is asked first (the handler stops the update there).
-  group -1  other chats: groups and channels stop here, so features only see private chats.
+  group -1  the handoff first (bot.handlers.talk): the caseworkers' group, and a private chat
+            with an open case, are taken here before search sees them; then other chats:
+            groups and channels stop here, so features only see private chats.
   group  0  features, first match wins: commands, admin commands (only for JOL_ADMIN_IDS,
             registered before the unknown-command catch-all so that for anyone else they
             are simply unknown), buttons by prefix, then free text (search), then the rest.
@@ -45,6 +47,7 @@ from bot.handlers import (
     selfcheck,
     sos,
     start,
+    talk,
 )
 from bot.i18n import texts
 from bot.processor import PerChatUpdateProcessor
@@ -65,6 +68,7 @@ USER_COMMANDS = (
     ("help", "How to use the bot"),
     ("about", "About Jol and privacy"),
 )
+TALK_COMMAND = ("talk", "Talk to a person")  # offered only when the handoff is configured
 
 
 def register_handlers(application: JolApplication, services: Services) -> None:
@@ -73,6 +77,12 @@ def register_handlers(application: JolApplication, services: Services) -> None:
 
     application.add_handler(TypeHandler(Update, safety.remember_incoming), group=-3)
     application.add_handler(TypeHandler(Update, language.resolve_language), group=-2)
+    casework = services.settings.casework
+    if casework is not None:
+        application.add_handler(MessageHandler(filters.Chat(casework.chat_id) & new_message,
+                                               talk.from_caseworkers), group=-1)
+        application.add_handler(MessageHandler(private & new_message & ~filters.COMMAND,
+                                               talk.from_user), group=-1)
     application.add_handler(TypeHandler(Update, fallbacks.other_chats), group=-1)
 
     for name, callback in (
@@ -84,6 +94,7 @@ def register_handlers(application: JolApplication, services: Services) -> None:
         ("check", selfcheck.check_command),
         ("language", language.language_command),
         ("forget", language.forget_command),
+        ("talk", talk.talk_command),
     ):
         application.add_handler(CommandHandler(name, callback, filters=private & new_message))
 
@@ -110,6 +121,8 @@ def register_handlers(application: JolApplication, services: Services) -> None:
                                                  pattern=safety.is_clear_button))
     application.add_handler(CallbackQueryHandler(reports.report_button_pressed,
                                                  pattern=reports.is_report_button))
+    application.add_handler(CallbackQueryHandler(talk.talk_button_pressed,
+                                                 pattern=talk.is_talk_button))
     application.add_handler(CallbackQueryHandler(fallbacks.stale_button))
 
     application.add_handler(MessageHandler(private & new_message & filters.TEXT & ~filters.COMMAND,
@@ -131,15 +144,16 @@ async def register_commands(application: JolApplication) -> None:
     """The command menu in each user's language (Russian for everyone else); admins also see
     theirs, in their own chat only."""
     bot = application.bot
+    services: Services = application.bot_data["services"]
+    offered = USER_COMMANDS + ((TALK_COMMAND,) if services.settings.casework else ())
     for lang in LANGUAGES:
         commands = [BotCommand(name, texts(lang)(description))
-                    for name, description in USER_COMMANDS]
+                    for name, description in offered]
         await bot.set_my_commands(commands, language_code=lang)
-    user_commands = [BotCommand(name, texts("ru")(d)) for name, d in USER_COMMANDS]
+    user_commands = [BotCommand(name, texts("ru")(d)) for name, d in offered]
     await bot.set_my_commands(user_commands)
     admin_commands = user_commands + [BotCommand(name, texts("ru")(d))
                                       for name, d in ADMIN_COMMANDS]
-    services: Services = application.bot_data["services"]
     for admin_id in services.settings.admin_ids:
         try:
             await bot.set_my_commands(admin_commands, scope=BotCommandScopeChat(admin_id))

@@ -17,6 +17,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from bot.handoff.relay import Handoff
     from bot.stats.memory import LanguageMemory
     from bot.stats.recorder import StatsRecorder
 
@@ -62,6 +63,7 @@ class Services:
     stats: StatsRecorder
     memory: LanguageMemory
     recent: RecentMessages = field(default_factory=RecentMessages)
+    handoff: Handoff | None = None  # talk to a person; None when JOL_CASEWORK_CHAT_ID is unset
 
 
 class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

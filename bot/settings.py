@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 from bot import REPO_ROOT
+from bot.handoff.hours import WorkingHours
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -95,6 +96,52 @@ def _secret_file(env: dict[str, str]) -> Path:
     return config_home / "jol" / "secret"
 
 
+# --- handoff to caseworkers (bot/handoff; README "Talk to a person") ---------------------
+@dataclass(frozen=True)
+class Casework:
+    """Where cases go and what the consent screen says: all four are required together."""
+
+    chat_id: int  # JOL_CASEWORK_CHAT_ID: the caseworkers' forum supergroup
+    key: str = field(repr=False)  # JOL_CASE_KEY: the Fernet key sealing chat ids
+    ngo_name: str  # JOL_CASEWORK_NGO_NAME
+    hours: WorkingHours  # JOL_CASEWORK_HOURS
+
+
+def _casework(env: dict[str, str]) -> Casework | None:
+    """JOL_CASEWORK_CHAT_ID turns the handoff on; it then needs the key, the NGO's name and
+    its hours, so that the consent screen never promises what nobody configured."""
+    raw = env.get("JOL_CASEWORK_CHAT_ID", "").strip()
+    if not raw:
+        return None
+    if not (raw.startswith("-100") and raw[1:].isdigit()):
+        raise SettingsError("JOL_CASEWORK_CHAT_ID must be a supergroup id like -1001234567890, "
+                            f"got {raw!r}")
+    key = env.get("JOL_CASE_KEY", "").strip()
+    if not key:
+        raise SettingsError("JOL_CASE_KEY must be set when JOL_CASEWORK_CHAT_ID is set; make "
+                            "one with: python -c 'from cryptography.fernet import Fernet; "
+                            "print(Fernet.generate_key().decode())'")
+    from cryptography.fernet import Fernet  # only a bot with the handoff needs it
+
+    try:
+        Fernet(key.encode("ascii"))
+    except (ValueError, UnicodeError):
+        raise SettingsError("JOL_CASE_KEY must be a Fernet key (44 characters of url-safe "
+                            "base64, from Fernet.generate_key())") from None
+    name = " ".join(env.get("JOL_CASEWORK_NGO_NAME", "").split())
+    if not 1 <= len(name) <= 100:
+        raise SettingsError("JOL_CASEWORK_NGO_NAME must name the caseworkers' organisation "
+                            "(1-100 characters) when JOL_CASEWORK_CHAT_ID is set")
+    try:
+        hours = WorkingHours.parse(env.get("JOL_CASEWORK_HOURS", ""))
+    except ValueError as error:
+        raise SettingsError(f"JOL_CASEWORK_HOURS: {error}") from None
+    return Casework(chat_id=int(raw), key=key, ngo_name=name, hours=hours)
+
+
+# --- end of the handoff block -------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Settings:
     token: str | None
@@ -121,6 +168,10 @@ class Settings:
     stats_cap: int = 4
     log_level: str = "INFO"  # DEBUG, INFO, WARNING or ERROR; user data is never logged
     log_format: str = "text"  # text, or json: one object a line (time, level, logger, message)
+    # Handoff (bot/handoff): None turns it off. Closed cases go at the next purge, idle ones
+    # after case_retention_days (JOL_CASE_RETENTION_DAYS).
+    casework: Casework | None = None
+    case_retention_days: int = 30
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -156,4 +207,6 @@ class Settings:
             stats_cap=_int_env(env, "JOL_STATS_CAP", 4, 1, 100),
             log_level=_choice_env(env, "JOL_LOG_LEVEL", LOG_LEVELS, "INFO", fold="upper"),
             log_format=_choice_env(env, "JOL_LOG_FORMAT", LOG_FORMATS, "text"),
+            casework=_casework(env),
+            case_retention_days=_int_env(env, "JOL_CASE_RETENTION_DAYS", 30, 1, 365),
         )

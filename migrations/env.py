@@ -8,9 +8,9 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import bot.handoff.models  # noqa: F401  (the cases tables join Base.metadata)
 from bot.db import create_engine, lock_for_migrations
 from bot.settings import Settings
-import bot.handoff.models  # noqa: F401  (the cases tables join Base.metadata)
 from bot.stats.models import Base
 
 config = context.config

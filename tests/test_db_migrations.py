@@ -13,9 +13,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 
+import bot.handoff.models  # noqa: F401  (the cases tables join Base.metadata)
 from bot import REPO_ROOT
 from bot.db import create_engine, downgrade, upgrade
-import bot.handoff.models  # noqa: F401  (the cases tables join Base.metadata)
 from bot.stats.models import Base
 from tests.conftest import run_together
 

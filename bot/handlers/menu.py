@@ -17,6 +17,7 @@ from bot.handlers.screens import (
     show,
     show_main_menu,
 )
+from bot.handlers.talk import offers_talk, talk_button
 
 
 def action_button(context: JolContext, action: str) -> Button:
@@ -55,6 +56,8 @@ def topic_screen(context: JolContext, topic: Topic, page: int) -> tuple[str, Key
         related = content.topic(topic.lang, related_id)
         if related is not None:
             keyboard.append([button("➡️ " + related.title, callbacks.topic_data(related.id))])
+    if offers_talk(topic.id, topic.parent):
+        keyboard += talk_button(context)
     back = callbacks.topic_data(topic.parent) if topic.parent else callbacks.MAIN_MENU
     keyboard.append(nav_row(texts, back))
     return text, keyboard
