@@ -3,20 +3,25 @@ the real Application on a FakeTelegram with a forum supergroup."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
 from bot.db import create_engine
+from bot.handoff.crypto import CaseKeys
 from bot.handoff.hours import DAYS, WorkingHours, now_utc
 from bot.handoff.models import Case
 from bot.handoff.purge import purge_cases
 from bot.local import ChatLog, LocalUser
+from bot.settings import Settings, SettingsError
+from bot.web import build_web_app
 from tests.helpers import Harness, running_bot
 
 GROUP = -1001234567890
@@ -367,3 +372,56 @@ def test_working_hours_grammar() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{bad!r} was accepted")
+
+
+async def test_healthz_shows_a_misconfigured_group_and_lost_rights(tmp_path: Path) -> None:
+    async with casework(tmp_path, forum=False) as bot:
+        handoff = bot.services.handoff
+        assert handoff is not None
+        app = build_web_app(bot.services, None)
+        async with TestClient(TestServer(app)) as client:
+            bot.telegram.create_forum(GROUP, is_forum=False)
+            await handoff.check(bot.application.bot)
+            answer = await client.get("/healthz")
+            assert answer.status == 503
+            assert (await answer.json())["reason"] == "caseworkers' group has topics turned off"
+
+            bot.telegram.create_forum(GROUP)
+            await handoff.check(bot.application.bot)
+            assert (await client.get("/healthz")).status == 200
+
+            bot.telegram.create_forum(GROUP, rights=frozenset())
+            await handoff.check(bot.application.bot)
+            assert (await (await client.get("/healthz")).json())["reason"] == (
+                "the bot is not an administrator of the caseworkers' group")
+
+
+def test_the_handoff_settings_fail_fast_with_the_variable_named() -> None:
+    base = dict(CASEWORK_ENV)
+    assert Settings.from_env(base).casework is not None
+    assert Settings.from_env({}).casework is None
+    for change, named in ((
+            {"JOL_CASEWORK_CHAT_ID": "12345"}, "JOL_CASEWORK_CHAT_ID"),
+            ({"JOL_CASE_KEY": ""}, "JOL_CASE_KEY must be set"),
+            ({"JOL_CASE_KEY": "not-a-key"}, "JOL_CASE_KEY must be a Fernet key"),
+            ({"JOL_CASEWORK_NGO_NAME": " "}, "JOL_CASEWORK_NGO_NAME"),
+            ({"JOL_CASEWORK_HOURS": "9-18"}, "JOL_CASEWORK_HOURS"),
+            ({"JOL_CASE_RETENTION_DAYS": "0"}, "JOL_CASE_RETENTION_DAYS")):
+        try:
+            Settings.from_env({**base, **change})
+        except SettingsError as error:
+            assert named in str(error) and KEY not in str(error)
+            continue
+        raise AssertionError(f"{change} was accepted")
+    assert KEY not in repr(Settings.from_env(base))
+
+
+def test_a_sealed_chat_id_opens_only_with_its_key_and_carries_no_time() -> None:
+    keys, other = CaseKeys(KEY), CaseKeys(Fernet.generate_key().decode())
+    sealed = keys.seal(7_123_456_789, date(2026, 12, 3))
+    assert "7123456789" not in sealed and keys.open(sealed) == 7_123_456_789
+    assert other.open(sealed) is None
+    token = base64.urlsafe_b64decode(sealed)
+    assert int.from_bytes(token[1:9], "big") % 86400 == 0  # Fernet's clock: midnight only
+    assert keys.lookup(7_123_456_789) != keys.block(7_123_456_789)
+    assert keys.lookup(7_123_456_789) != other.lookup(7_123_456_789)

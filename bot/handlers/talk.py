@@ -25,6 +25,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
+from bot import callbacks
 from bot.context import JolContext
 from bot.handlers.screens import Button, Keyboard, answer_callback, button, nav_row, reply, show
 from bot.handoff.hours import DAYS, WorkingHours, now_utc
@@ -68,7 +69,7 @@ def _sos_row(texts_: Texts) -> list[Button]:
 
 
 def _end_row(texts_: Texts) -> list[Button]:
-    return [button("✋ " + texts_("End conversation"), TALK_END), button("🆘 SOS", "sos")]
+    return [button("✋ " + texts_("End conversation"), TALK_END), button("🆘 SOS", callbacks.SOS)]
 
 
 def _end_markup(lang: str) -> InlineKeyboardMarkup:
