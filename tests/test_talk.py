@@ -19,6 +19,7 @@ from bot.handoff.crypto import CaseKeys
 from bot.handoff.hours import DAYS, WorkingHours, now_utc
 from bot.handoff.models import Case
 from bot.handoff.purge import purge_cases
+from bot.i18n import texts
 from bot.local import ChatLog, LocalUser
 from bot.settings import Settings, SettingsError
 from bot.web import build_web_app
@@ -425,3 +426,11 @@ def test_a_sealed_chat_id_opens_only_with_its_key_and_carries_no_time() -> None:
     assert int.from_bytes(token[1:9], "big") % 86400 == 0  # Fernet's clock: midnight only
     assert keys.lookup(7_123_456_789) != keys.block(7_123_456_789)
     assert keys.lookup(7_123_456_789) != other.lookup(7_123_456_789)
+
+
+def test_weekday_names_are_cldrs_abbreviations() -> None:
+    from babel.dates import get_day_names
+
+    for lang in ("ky", "ru"):
+        cldr = get_day_names("abbreviated", locale=lang)
+        assert [texts(lang)(day) for day in DAYS] == [cldr[i] for i in range(7)]
