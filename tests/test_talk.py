@@ -434,3 +434,16 @@ def test_weekday_names_are_cldrs_abbreviations() -> None:
     for lang in ("ky", "ru"):
         cldr = get_day_names("abbreviated", locale=lang)
         assert [texts(lang)(day) for day in DAYS] == [cldr[i] for i in range(7)]
+
+
+async def test_end_under_a_caseworkers_answer_keeps_the_answer_on_screen(
+        tmp_path: Path) -> None:
+    async with casework(tmp_path) as bot:
+        user = bot.user("ru")
+        thread = await open_case(bot, user)
+        await caseworker_writes(bot, thread, "Позвоните нам завтра в 10:00")
+        answer = user.chat.last
+        ended = await user.press(END, answer)
+        assert ended.text.startswith("Разговор завершён.") and ended is not answer
+        assert answer.text == "Позвоните нам завтра в 10:00" and not answer.deleted
+        assert user.chat.callback_answers == ["", ""]  # both presses answered, no spinner

@@ -250,14 +250,17 @@ async def _end_case(update: Update, context: JolContext) -> None:
                    [_end_row(texts_)])
         return
     handoff.seen_open(chat.id, False)
+    # A new message, never an edit: the button may sit under a caseworker's answer, which the
+    # person should keep seeing.
+    await answer_callback(update, context)
     if case is None or not closed:
-        await show(update, context, texts_("There is no open conversation."),
-                   [nav_row(texts_, back=None)])
+        await reply(update, context, texts_("There is no open conversation."),
+                    [nav_row(texts_, back=None)])
         return
     context.services.stats.count("case_closed", "", case.lang, chat=chat.id)
     await handoff.note(context.bot, case.topic_id, texts(CASEWORK_LANG)(
         "The person ended the conversation. The topic will be deleted at the next clean-up."))
-    await show(update, context, texts_(
+    await reply(update, context, texts_(
         "The conversation is over. The bot has deleted what it kept for it; the caseworkers' "
         "copy is deleted within an hour. To talk again: /talk."), [nav_row(texts_, back=None)])
 
