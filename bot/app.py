@@ -4,7 +4,9 @@ Order matters, and is:
   group -3  remember the id of each incoming message (in memory) for "clear this chat".
   group -2  language: every later handler needs to know the user's language, and a user
             without one is asked first (the handler stops the update there).
-  group -1  other chats: groups and channels stop here, so features only see private chats.
+  group -1  the handoff first (bot.handlers.talk): the caseworkers' group, and a private chat
+            with an open case, are taken here before search sees them; then other chats:
+            groups and channels stop here, so features only see private chats.
   group  0  features, first match wins: commands, admin commands (only for JOL_ADMIN_IDS,
             registered before the unknown-command catch-all so that for anyone else they
             are simply unknown), buttons by kind (each feature's PRESSES), then free text
@@ -45,6 +47,7 @@ from bot.handlers import (
     selfcheck,
     sos,
     start,
+    talk,
 )
 from bot.handlers.screens import out_of_date
 from bot.i18n import N_
@@ -67,12 +70,13 @@ USER_COMMANDS = (
     ("help", N_("How to use the bot")),
     ("about", N_("About Jol and privacy")),
 )
+TALK_COMMAND = ("talk", N_("Talk to a person"))  # offered only when the handoff is configured
 
 
 # The features whose buttons are pressed; each declares PRESSES, its kinds of button
 # (bot.buttons) with the handler of each. A press parses to one kind only, so the order of
 # these handlers does not matter.
-FEATURES_WITH_BUTTONS = (menu, sos, language, selfcheck, safety, reports)
+FEATURES_WITH_BUTTONS = (menu, sos, language, selfcheck, safety, reports, talk)
 
 
 def register_handlers(application: JolApplication, services: Services) -> None:
@@ -81,6 +85,12 @@ def register_handlers(application: JolApplication, services: Services) -> None:
 
     application.add_handler(TypeHandler(Update, safety.remember_incoming), group=-3)
     application.add_handler(TypeHandler(Update, language.resolve_language), group=-2)
+    casework = services.settings.casework
+    if casework is not None:
+        application.add_handler(MessageHandler(filters.Chat(casework.chat_id) & new_message,
+                                               talk.from_caseworkers), group=-1)
+        application.add_handler(MessageHandler(private & new_message & ~filters.COMMAND,
+                                               talk.from_user), group=-1)
     application.add_handler(TypeHandler(Update, fallbacks.other_chats), group=-1)
 
     for name, callback in (
@@ -92,6 +102,7 @@ def register_handlers(application: JolApplication, services: Services) -> None:
         ("check", selfcheck.check_command),
         ("language", language.language_command),
         ("forget", language.forget_command),
+        ("talk", talk.talk_command),
     ):
         application.add_handler(CommandHandler(name, callback, filters=private & new_message))
 
@@ -132,12 +143,13 @@ async def register_commands(application: JolApplication) -> None:
     bot = application.bot
     services: Services = application.bot_data["services"]
     content = services.content.snapshot
+    offered = USER_COMMANDS + ((TALK_COMMAND,) if services.settings.casework else ())
     for lang in content.languages.codes:
         commands = [BotCommand(name, content.catalogs.texts(lang)(description))
-                    for name, description in USER_COMMANDS]
+                    for name, description in offered]
         await bot.set_my_commands(commands, language_code=lang)
     russian = content.catalogs.texts(DEFAULT_LANGUAGE)
-    user_commands = [BotCommand(name, russian(d)) for name, d in USER_COMMANDS]
+    user_commands = [BotCommand(name, russian(d)) for name, d in offered]
     await bot.set_my_commands(user_commands)
     admin_commands = user_commands + [BotCommand(name, russian(d)) for name, d in ADMIN_COMMANDS]
     for admin_id in services.settings.admin_ids:

@@ -236,3 +236,15 @@ class FailedNumberButton(Button):
 
     def __post_init__(self) -> None:
         _require(TOPIC_ID_RE.match(self.contact), "contact id")
+
+
+@dataclass(frozen=True)
+class TalkButton(Button):
+    """Talk to a person (bot/handlers/talk.py): "" the consent screen, "ok" consent given,
+    "end" end the conversation."""
+
+    prefix = "talk"
+    step: str = ""
+
+    def __post_init__(self) -> None:
+        _require(self.step in ("", "ok", "end"), "talk step")

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from bot.db.language_memory import LanguageMemory
+    from bot.handoff.relay import Handoff
     from bot.stats.recorder import StatsRecorder
 
 
@@ -66,6 +67,7 @@ class Services:
     stats: StatsRecorder
     memory: LanguageMemory
     recent: RecentMessages = field(default_factory=RecentMessages)
+    handoff: Handoff | None = None  # talk to a person; None when JOL_CASEWORK_CHAT_ID is unset
 
 
 class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -59,13 +59,15 @@ CHECK_DESTINATION = Event("check_destination", "Job-offer checks by where the jo
                           Key.DESTINATION)
 CONTACT_FAILED = Event("contact_failed", "Numbers to re-check (people pressed \"did not work\")",
                        Key.CONTACT, per_language=False, reserved=2)
+CASE_OPENED = Event("case_opened", "Conversations with caseworkers opened")
+CASE_CLOSED = Event("case_closed", "Conversations with caseworkers closed")
 GAP = Event("gap", "Words of searches that found nothing (frequent only)", Key.WORD,
             per_language=False)
 
 # In report order.
 EVENTS: dict[str, Event] = {event.name: event for event in (
     TOPIC, START, SEARCH_FOUND, SEARCH_NOT_FOUND, SOS, FORGET, LANGUAGE, CHECK, FAMILY_CHECK,
-    CHECK_DESTINATION, CONTACT_FAILED, GAP)}
+    CHECK_DESTINATION, CONTACT_FAILED, CASE_OPENED, CASE_CLOSED, GAP)}
 
 
 def declared(event: Event) -> Event:

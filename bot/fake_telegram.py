@@ -10,6 +10,18 @@ Faults a test can inject, as Telegram produces them: `fail(method, status)` answ
 calls of a method with a 5xx (Telegram's front end has bad minutes), `hold_chat(chat, s)`
 answers 429 for one chat only (a group over its 20 messages a minute), and
 `unparseable_update(shape)` builds an update python-telegram-bot cannot parse.
+
+Forum supergroups (the caseworkers' group of the handoff): `create_forum(chat_id)` makes one
+with the bot as an administrator (`rights` can take its rights away, `is_forum=False` turns
+topics off), `group_message_update` is a caseworker writing in a topic, `block_bot(user)` is a
+user blocking the bot, `kick_bot(chat)` the bot removed from the group. Topics follow
+Telegram: `createForumTopic` needs `can_manage_topics` and a forum, names 1–128 characters,
+the thread id is the id of the topic's first (service) message; `deleteForumTopic` needs
+`can_delete_messages` and removes the topic's messages; `copyMessage` copies without any link
+to the original, keeps `protect_content`, and in a topic refuses a caption over 1,023
+characters (tdlib/telegram-bot-api#334); a deleted topic answers "message thread not found".
+Error texts marked "Telegram's" below are the ones Telegram sends; the rest are worded like
+them.
 """
 
 from __future__ import annotations
@@ -33,6 +45,11 @@ MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_ANSWER_LIMIT = 200
 BUTTON_LIMIT = 100
+TOPIC_CAPTION_LIMIT = 1023  # a copy into a forum topic fails above this (tdlib/…#334)
+TOPIC_NAME_LIMIT = 128
+ADMIN_RIGHTS = frozenset({"can_manage_topics", "can_delete_messages"})
+BLOCKED = "Forbidden: bot was blocked by the user"  # Telegram's
+THREAD_NOT_FOUND = "message thread not found"  # Telegram's, after "Bad Request: "
 DELETE_WINDOW = 48 * 3600
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
                 "tg-spoiler", "a", "tg-emoji", "code", "pre", "blockquote"}
@@ -111,9 +128,12 @@ class SentMessage:
     html: str  # as sent
     buttons: list[list[tuple[str, str]]]  # rows of (label, callback_data or url)
     date: float
-    kind: str = "text"  # text, photo, document
+    kind: str = "text"  # text, photo, document, voice, …; "user" for a user's text
     deleted: bool = False
     edits: int = 0
+    thread_id: int | None = None  # the forum topic it is in
+    protect_content: bool = False
+    copied: bool = False  # made by copyMessage (a copy has no link to its original)
 
     @property
     def button_labels(self) -> list[str]:
@@ -134,6 +154,20 @@ class ChatLog:
     incoming: dict[int, SentMessage] = field(default_factory=dict)  # what the user sent
     callback_answers: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # "send 5", "edit 5", "delete 5", …
+    blocked: bool = False  # the user blocked the bot (private chats)
+    # Groups only: the title, whether topics are on, the bot's admin rights (empty: a plain
+    # member), whether the bot was removed, and the topics by thread id (their names).
+    title: str = ""
+    forum: bool = False
+    rights: frozenset[str] = frozenset()
+    kicked: bool = False
+    topics: dict[int, str] = field(default_factory=dict)
+
+    def in_topic(self, thread_id: int) -> list[SentMessage]:
+        """What is visible in one forum topic, the bot's messages and the members'."""
+        every = sorted([*self.messages.values(), *self.incoming.values()],
+                       key=lambda m: m.message_id)
+        return [m for m in every if m.thread_id == thread_id and not m.deleted]
 
     @property
     def visible(self) -> list[SentMessage]:
@@ -142,6 +176,11 @@ class ChatLog:
     @property
     def last(self) -> SentMessage:
         return self.visible[-1]
+
+
+def _flag(value: Any) -> bool:
+    """A Bot API boolean, as JSON (true) or as a form field ("true")."""
+    return value is True or str(value).lower() in ("true", "1")
 
 
 def _parse_markup(markup: Any) -> list[list[tuple[str, str]]]:
@@ -222,8 +261,11 @@ class FakeTelegram:
                          **fields}
         if user is not None:
             message["from"] = user
-        chat_log.incoming[message_id] = SentMessage(message_id, chat_id, fields.get("text", ""),
-                                                    "", [], self.clock(), "user")
+        kind = next((k for k in ("photo", "voice", "sticker", "location", "contact",
+                                 "document") if k in fields), "user")
+        chat_log.incoming[message_id] = SentMessage(
+            message_id, chat_id, fields.get("text", fields.get("caption", "")), "", [],
+            self.clock(), kind)
         chat_log.events.append(f"user {message_id}")
         return message
 
@@ -238,7 +280,9 @@ class FakeTelegram:
         message = self._incoming(chat_id or user_id, user, chat_type, **fields)
         return self._update(message=message)
 
-    def media_update(self, user_id: int, kind: str, *, language_code: str | None = "ru") -> JSON:
+    def media_update(self, user_id: int, kind: str, *, language_code: str | None = "ru",
+                     caption: str | None = None, first_name: str = "Test",
+                     username: str | None = None) -> JSON:
         """A sticker, photo, voice, location, contact or document from the user."""
         payloads: dict[str, JSON] = {
             "sticker": {"sticker": {"file_id": "s1", "file_unique_id": "s1", "width": 512,
@@ -251,8 +295,50 @@ class FakeTelegram:
             "contact": {"contact": {"phone_number": "+996555000000", "first_name": "Aigul"}},
             "document": {"document": {"file_id": "d1", "file_unique_id": "d1"}},
         }
-        user = self._user(user_id, language_code=language_code)
-        return self._update(message=self._incoming(user_id, user, **payloads[kind]))
+        user = self._user(user_id, first_name, language_code, username)
+        fields = dict(payloads[kind])
+        if caption is not None:
+            fields["caption"] = caption
+        return self._update(message=self._incoming(user_id, user, **fields))
+
+    # ---- forum supergroups (the caseworkers' side) ------------------------------------------
+
+    def create_forum(self, chat_id: int, title: str = "Caseworkers", *,
+                     rights: frozenset[str] = ADMIN_RIGHTS, is_forum: bool = True) -> ChatLog:
+        """A supergroup with topics on and the bot an administrator with `rights`."""
+        chat = self.chats.setdefault(chat_id, ChatLog(chat_id))
+        chat.title, chat.forum, chat.rights = title, is_forum, frozenset(rights)
+        return chat
+
+    def kick_bot(self, chat_id: int) -> None:
+        self.chats[chat_id].kicked = True
+
+    def block_bot(self, user_id: int) -> None:
+        self.chats.setdefault(user_id, ChatLog(user_id)).blocked = True
+
+    def group_message_update(self, chat_id: int, user_id: int, text: str, *,
+                             thread_id: int | None = None, first_name: str = "Caseworker",
+                             kind: str = "text") -> JSON:
+        """A member writes in the group, in topic `thread_id` (None: the General topic)."""
+        group = self.chats[chat_id]
+        user = self._user(user_id, first_name)
+        fields: JSON = {"text": text} if kind == "text" else {
+            "photo": [{"file_id": "p2", "file_unique_id": "p2", "width": 90, "height": 90}],
+            "caption": text}
+        if kind == "text" and text.startswith("/"):
+            command = text.split()[0]
+            fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        message_id = self._next_message_id(chat_id)
+        message: JSON = {"message_id": message_id, "date": int(self.clock()), "from": user,
+                         "chat": {"id": chat_id, "type": "supergroup", "title": group.title,
+                                  "is_forum": group.forum}, **fields}
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
+        group.incoming[message_id] = SentMessage(message_id, chat_id, text, "", [],
+                                                 self.clock(), kind, thread_id=thread_id)
+        group.events.append(f"user {message_id}")
+        return self._update(message=message)
 
     def edited_update(self, user_id: int, message_id: int, text: str) -> JSON:
         user = self._user(user_id)
@@ -326,7 +412,22 @@ class FakeTelegram:
         chat = self.chats.get(chat_id)
         if chat is None:
             raise bad_request("chat not found")
+        if chat.blocked:
+            raise BotAPIError(403, BLOCKED)
+        if chat.kicked:
+            raise BotAPIError(403, "Forbidden: bot was kicked from the supergroup chat")
         return chat
+
+    @staticmethod
+    def _thread(chat: ChatLog, params: JSON) -> int | None:
+        """The topic a message goes to; 400 for a topic that does not exist (any more)."""
+        raw = params.get("message_thread_id")
+        if raw in (None, ""):
+            return None
+        thread_id = int(raw)
+        if thread_id not in chat.topics:
+            raise bad_request(THREAD_NOT_FOUND)
+        return thread_id
 
     def _message(self, chat: ChatLog, params: JSON, action: str) -> SentMessage:
         message = chat.messages.get(int(params.get("message_id", 0)))
@@ -416,10 +517,14 @@ class FakeTelegram:
         return True
 
     def _store(self, chat: ChatLog, text: str, html_text: str, markup: Any,
-               kind: str = "text") -> JSON:
+               kind: str = "text", params: JSON | None = None) -> JSON:
         self._check_rate()
+        params = params or {}
+        thread_id = self._thread(chat, params)
         message = SentMessage(self._next_message_id(chat.chat_id), chat.chat_id, text,
-                              html_text, _parse_markup(markup), self.clock(), kind)
+                              html_text, _parse_markup(markup), self.clock(), kind,
+                              thread_id=thread_id,
+                              protect_content=_flag(params.get("protect_content")))
         chat.messages[message.message_id] = message
         chat.events.append(f"send {message.message_id}")
         return self._message_json(message)
@@ -449,7 +554,7 @@ class FakeTelegram:
     def api_sendmessage(self, params: JSON) -> JSON:
         chat = self._chat(params)
         raw, text = self._message_text(params)
-        return self._store(chat, text, raw, params.get("reply_markup"))
+        return self._store(chat, text, raw, params.get("reply_markup"), params=params)
 
     def _send_file(self, params: JSON, field_name: str, kind: str) -> JSON:
         chat = self._chat(params)
@@ -461,7 +566,7 @@ class FakeTelegram:
             raise bad_request(f"there is no {field_name} in the request")
         filename, content = upload
         self.files.append((chat.chat_id, filename, content))
-        result = self._store(chat, caption, caption, params.get("reply_markup"), kind)
+        result = self._store(chat, caption, caption, params.get("reply_markup"), kind, params)
         return result
 
     def api_sendphoto(self, params: JSON) -> JSON:
@@ -537,6 +642,95 @@ class FakeTelegram:
             raise bad_request("MESSAGE_TOO_LONG")
         self.chats[opened[1]].callback_answers.append(text)
         return True
+
+    def _group(self, params: JSON) -> ChatLog:
+        chat = self._chat(params)
+        if chat.chat_id > 0:
+            raise bad_request("the chat is not a forum")
+        return chat
+
+    def api_getchat(self, params: JSON) -> JSON:
+        chat = self._chat(params)
+        if chat.chat_id > 0:
+            return {"id": chat.chat_id, "type": "private", "first_name": "Test"}
+        return {"id": chat.chat_id, "type": "supergroup", "title": chat.title,
+                "is_forum": chat.forum}
+
+    def api_getchatmember(self, params: JSON) -> JSON:
+        chat = self._chat(params)
+        user_id = int(params.get("user_id", 0))
+        if user_id != self.bot_id or chat.kicked:
+            return {"status": "left", "user": self._user(user_id)}
+        if not chat.rights:
+            return {"status": "member", "user": self._bot_user()}
+        member: JSON = {"status": "administrator", "user": self._bot_user(),
+                        "can_be_edited": False, "is_anonymous": False}
+        for right in ("can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+                      "can_restrict_members", "can_promote_members", "can_change_info",
+                      "can_invite_users", "can_post_stories", "can_edit_stories",
+                      "can_delete_stories", "can_manage_topics", "can_pin_messages"):
+            member[right] = right in chat.rights
+        return member
+
+    def api_createforumtopic(self, params: JSON) -> JSON:
+        chat = self._group(params)
+        if not chat.forum:
+            raise bad_request("the chat is not a forum")
+        if "can_manage_topics" not in chat.rights:
+            raise bad_request("not enough rights to create a topic")
+        name = str(params.get("name", ""))
+        if not 1 <= len(name) <= TOPIC_NAME_LIMIT:
+            raise bad_request("TOPIC_TITLE_EMPTY" if not name else "TOPIC_TITLE_TOO_LONG")
+        self._check_rate()
+        # The topic's id is the id of its first message, the service message "topic created".
+        thread_id = self._next_message_id(chat.chat_id)
+        chat.topics[thread_id] = name
+        chat.messages[thread_id] = SentMessage(thread_id, chat.chat_id, name, "", [],
+                                               self.clock(), "topic_created",
+                                               thread_id=thread_id)
+        chat.events.append(f"topic {thread_id}")
+        return {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
+
+    def api_deleteforumtopic(self, params: JSON) -> bool:
+        chat = self._group(params)
+        if "can_delete_messages" not in chat.rights:
+            raise bad_request("not enough rights to delete the topic")
+        thread_id = int(params.get("message_thread_id", 0))
+        if chat.topics.pop(thread_id, None) is None:
+            raise bad_request("TOPIC_ID_INVALID")
+        for message in [*chat.messages.values(), *chat.incoming.values()]:
+            if message.thread_id == thread_id:
+                message.deleted = True
+        chat.events.append(f"delete {thread_id}")
+        return True
+
+    def api_copymessage(self, params: JSON) -> JSON:
+        source = self.chats.get(int(params.get("from_chat_id", 0)))
+        if source is None:
+            raise bad_request("chat not found")
+        message_id = int(params.get("message_id", 0))
+        original = source.incoming.get(message_id) or source.messages.get(message_id)
+        if original is None or original.deleted:
+            raise bad_request("message to copy not found")
+        if original.kind == "topic_created":
+            raise bad_request("message can't be copied")
+        chat = self._chat(params)
+        thread_id = self._thread(chat, params)
+        caption = (visible_text(str(params["caption"]), params.get("parse_mode"))
+                   if "caption" in params else original.text)
+        media = original.kind not in ("text", "user")
+        if media and thread_id is not None and len(caption) > TOPIC_CAPTION_LIMIT:
+            raise bad_request("message caption is too long")
+        if not media and not caption.strip():
+            raise bad_request("message text is empty")
+        self._check_rate()
+        copy = SentMessage(self._next_message_id(chat.chat_id), chat.chat_id, caption, caption,
+                           _parse_markup(params.get("reply_markup")), self.clock(),
+                           "text" if not media else original.kind, thread_id=thread_id,
+                           protect_content=_flag(params.get("protect_content")), copied=True)
+        chat.messages[copy.message_id] = copy
+        chat.events.append(f"send {copy.message_id}")
+        return {"message_id": copy.message_id}
 
     def api_setwebhook(self, params: JSON) -> bool:
         self.webhook = {"url": params.get("url", ""), "secret": params.get("secret_token")}
@@ -636,9 +830,11 @@ class LocalUser:
             self.user_id, text, language_code=self.language_code, first_name=self.first_name))
         return self.chat.last
 
-    async def send_media(self, kind: str) -> SentMessage:
+    async def send_media(self, kind: str, caption: str | None = None) -> SentMessage:
         await self.feed(self.telegram.media_update(self.user_id, kind,
-                                                   language_code=self.language_code))
+                                                   language_code=self.language_code,
+                                                   caption=caption,
+                                                   first_name=self.first_name))
         return self.chat.last
 
     async def press(self, label: str, message: SentMessage | None = None) -> SentMessage:

@@ -29,6 +29,7 @@ from telegram.warnings import PTBUserWarning
 from bot import metrics
 from bot.app import JolApplication, build_application
 from bot.context import Services
+from bot.handoff.purge import purge_loop
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import FloodControl, retry_seconds
 from bot.services import open_services
@@ -314,7 +315,8 @@ async def run_connected(application: JolApplication, services: Services, setting
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
         tasks = [asyncio.create_task(retention(services, stopping)),
-                 asyncio.create_task(release_loop(services, stopping))]
+                 asyncio.create_task(release_loop(services, stopping)),
+                 asyncio.create_task(purge_loop(services, application.bot, stopping))]
         if poller is None:
             await application.bot.set_webhook(settings.webhook_url or "",
                                               secret_token=settings.webhook_secret,

@@ -45,11 +45,16 @@ async def open_services(settings: Settings, *, migrate_in_child: bool = False,
     stats = StatsRecorder(engine, flush_seconds=settings.stats_flush_seconds,
                           cap=settings.stats_cap, gap_threshold=settings.min_report_count)
     memory = LanguageMemory(engine, secret, flush_seconds=settings.stats_flush_seconds)
+    handoff = None
+    if settings.casework is not None:
+        from bot.handoff.relay import Handoff  # cryptography is loaded only with the handoff
+
+        handoff = Handoff(settings.casework, engine, settings.case_retention_days)
     await stats.start()
     await memory.start()
     try:
         yield Services(settings=settings, content=content, engine=engine, stats=stats,
-                       memory=memory)
+                       memory=memory, handoff=handoff)
     finally:
         try:
             await memory.close()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from bot import REPO_ROOT
+from bot.handoff.hours import WorkingHours
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -162,6 +163,47 @@ def _default_secret_file(env: Env) -> Path:
     return config_home / "jol" / "secret"
 
 
+# --- handoff to caseworkers (bot/handoff; README "Talk to a person") ---------------------
+@dataclass(frozen=True)
+class Casework:
+    """Where cases go and what the consent screen says: all four are required together."""
+
+    chat_id: int  # JOL_CASEWORK_CHAT_ID: the caseworkers' forum supergroup
+    key: str = field(repr=False)  # JOL_CASE_KEY: the Fernet key sealing chat ids
+    ngo_name: str  # JOL_CASEWORK_NGO_NAME
+    hours: WorkingHours  # JOL_CASEWORK_HOURS
+
+
+def _supergroup_id(raw: str, env: Env) -> int:
+    raw = raw.strip()
+    if not (raw.startswith("-100") and raw[1:].isdigit()):
+        raise ValueError(f"must be a supergroup id like -1001234567890, got {raw!r}")
+    return int(raw)
+
+
+def _fernet_key(raw: str, env: Env) -> str:
+    from cryptography.fernet import Fernet  # only a bot with the handoff needs it
+
+    try:
+        Fernet(raw.strip().encode("ascii"))
+    except (ValueError, UnicodeError):
+        raise ValueError("must be a Fernet key (44 characters of url-safe base64), made "
+                         "with: python -c 'from cryptography.fernet import Fernet; "
+                         "print(Fernet.generate_key().decode())'") from None
+    return raw.strip()
+
+
+def _ngo_name(raw: str, env: Env) -> str:
+    name = " ".join(raw.split())
+    if len(name) > 100:
+        raise ValueError("must be at most 100 characters")
+    return name
+
+
+def _working_hours(raw: str, env: Env) -> WorkingHours:
+    return WorkingHours.parse(raw)  # its ValueError names what is wrong
+
+
 def _webhook_url(raw: str, env: Env) -> str:
     """Telegram delivers only to https; plain http is left for a loopback address (the
     stand-in, a test), which Telegram itself could never reach."""
@@ -237,6 +279,23 @@ SETTINGS: tuple[Setting, ...] = (
            "parameters, answers or SQL parameters", "INFO", LOG_LEVELS),
     choice("JOL_LOG_FORMAT", "log_format", "`json` is one JSON object a line with `time`, "
            "`level`, `logger`, `message` (and `error` with a traceback)", "text", LOG_FORMATS),
+    # The handoff: off unless JOL_CASEWORK_CHAT_ID is set; then the next three are required.
+    Setting("JOL_CASEWORK_CHAT_ID", "casework_chat_id",
+            "the caseworkers' forum supergroup; setting it turns on \"Talk to a person\"",
+            "unset (handoff off)", _supergroup_id, _constant(None), "-100…"),
+    Setting("JOL_CASE_KEY", "case_key",
+            "Fernet key that encrypts the chat ids of open cases (required with the chat id)",
+            "unset", _fernet_key, _constant(None)),
+    Setting("JOL_CASEWORK_NGO_NAME", "casework_ngo_name",
+            "the caseworkers' organisation, named on the consent screen (required with the "
+            "chat id)", "unset", _ngo_name, _constant(None), "1–100 characters"),
+    Setting("JOL_CASEWORK_HOURS", "casework_hours",
+            "when caseworkers answer, e.g. `Mon-Fri 09:00-18:00 Asia/Bishkek` (days `Mon-Fri` "
+            "or `Mon,Wed`; an IANA zone); outside them the consent screen says so (required "
+            "with the chat id)", "unset", _working_hours, _constant(None)),
+    integer("JOL_CASE_RETENTION_DAYS", "case_retention_days",
+            "an idle case (and its forum topic) is purged after this many days; a closed one "
+            "at once", 30, 1, 365),
 )
 
 
@@ -264,6 +323,20 @@ class Settings:
     max_messages_per_second: int  # 0: no proactive cap; 429s are always waited out
     log_level: str  # user data is never logged, at any level
     log_format: str
+    casework_chat_id: int | None
+    case_key: str | None = field(repr=False)
+    casework_ngo_name: str | None
+    casework_hours: WorkingHours | None
+    case_retention_days: int
+
+    @property
+    def casework(self) -> Casework | None:
+        """The handoff's configuration; None when it is off (from_env checked it is whole)."""
+        if self.casework_chat_id is None:
+            return None
+        assert self.case_key and self.casework_ngo_name and self.casework_hours
+        return Casework(self.casework_chat_id, self.case_key, self.casework_ngo_name,
+                        self.casework_hours)
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> Settings:
@@ -271,6 +344,13 @@ class Settings:
         values: dict[str, Any] = {setting.attr: setting.read(env) for setting in SETTINGS}
         if values["webhook_url"] and not values["webhook_secret"]:
             raise SettingsError("JOL_WEBHOOK_SECRET must be set when JOL_WEBHOOK_URL is set")
+        if values["casework_chat_id"] is not None:
+            for env_name, attr in (("JOL_CASE_KEY", "case_key"),
+                                   ("JOL_CASEWORK_NGO_NAME", "casework_ngo_name"),
+                                   ("JOL_CASEWORK_HOURS", "casework_hours")):
+                if not values[attr]:
+                    raise SettingsError(f"{env_name} must be set when JOL_CASEWORK_CHAT_ID "
+                                        "is set (see README, Talk to a person)")
         return cls(**values)
 
 

@@ -35,6 +35,19 @@ Control API (for simulated users; JSON in, JSON out):
                                       429 with retry_after for that long → {}
     GET  /control/{token}/stats       → {"calls", "errors", "rate_limited", "pending_updates",
                                          "webhook"}
+    POST /control/{token}/media       {"user_id", "kind" (photo, voice, sticker, location,
+                                      contact, document)[, "caption", "language_code",
+                                      "first_name", "username"]} → like /message
+    POST /control/{token}/block       {"user_id"}: the user blocks the bot (403 from now) → {}
+  Forum supergroups (the handoff's caseworkers):
+    POST /control/{token}/forum       {"chat_id"[, "title", "rights": [...], "is_forum"]}: a
+                                      supergroup with topics, the bot an admin → {}
+    GET  /control/{token}/forum?chat_id=N
+                                      → {"chat_id", "title", "topics": {thread id: name},
+                                         "messages": [every message, the bot's and members',
+                                         with "thread_id", "protect_content", "copied"]}
+    POST /control/{token}/group_message {"chat_id", "user_id", "text"[, "thread_id", "kind"]}:
+                                      a member writes in a topic → {"update_id", "events"}
 
 `events` counts a chat's history: "user 3" (the user wrote message 3), "send 4", "edit 4",
 "delete 4". A client remembers `events` from /message or /callback and passes it as `after`,
@@ -66,7 +79,14 @@ from urllib.parse import urlparse
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
-from bot.fake_telegram import JSON, ChatLog, FakeTelegram, SentMessage, encode_response
+from bot.fake_telegram import (
+    ADMIN_RIGHTS,
+    JSON,
+    ChatLog,
+    FakeTelegram,
+    SentMessage,
+    encode_response,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +115,8 @@ def message_json(message: SentMessage) -> JSON:
     """A message as a control client sees it: the text a user reads and the buttons."""
     return {"message_id": message.message_id, "kind": message.kind, "text": message.text,
             "html": message.html, "buttons": message.buttons, "edits": message.edits,
-            "deleted": message.deleted}
+            "deleted": message.deleted, "thread_id": message.thread_id,
+            "protect_content": message.protect_content, "copied": message.copied}
 
 
 class StandInBot:
@@ -135,10 +156,10 @@ class StandInBot:
         self._arrived.set()
 
     def message(self, user_id: int, text: str, language_code: str | None = "ru",
-                first_name: str = "Test") -> JSON:
+                first_name: str = "Test", username: str | None = None) -> JSON:
         """The user writes `text` in their private chat with the bot; returns the update."""
         update = self.telegram.message_update(user_id, text, language_code=language_code,
-                                              first_name=first_name)
+                                              first_name=first_name, username=username)
         self.push(update)
         return update
 
@@ -386,7 +407,7 @@ async def control_message(request: web.Request) -> web.Response:
     body = await _json_body(request)
     user_id = _int(body.get("user_id"), "user_id")
     update = bot.message(user_id, str(body.get("text", "")), body.get("language_code", "ru"),
-                         str(body.get("first_name", "Test")))
+                         str(body.get("first_name", "Test")), body.get("username"))
     return web.json_response({"update_id": update["update_id"], "chat_id": user_id,
                               "message_id": update["message"]["message_id"],
                               "events": len(bot.chat(user_id).events)})
@@ -471,6 +492,65 @@ async def control_stats(request: web.Request) -> web.Response:
                               "webhook": bot.telegram.webhook.get("url", "")})
 
 
+async def control_media(request: web.Request) -> web.Response:
+    bot = _control_bot(request)
+    body = await _json_body(request)
+    user_id = _int(body.get("user_id"), "user_id")
+    kind = str(body.get("kind", ""))
+    if kind not in ("photo", "voice", "sticker", "location", "contact", "document"):
+        raise web.HTTPBadRequest(text="kind must be photo, voice, sticker, location, contact "
+                                      "or document")
+    update = bot.telegram.media_update(
+        user_id, kind, language_code=body.get("language_code", "ru"),
+        caption=body.get("caption"), first_name=str(body.get("first_name", "Test")),
+        username=body.get("username"))
+    bot.push(update)
+    return web.json_response({"update_id": update["update_id"], "chat_id": user_id,
+                              "message_id": update["message"]["message_id"],
+                              "events": len(bot.chat(user_id).events)})
+
+
+async def control_block(request: web.Request) -> web.Response:
+    bot = _control_bot(request)
+    body = await _json_body(request)
+    bot.telegram.block_bot(_int(body.get("user_id"), "user_id"))
+    return web.json_response({})
+
+
+async def control_forum(request: web.Request) -> web.Response:
+    bot = _control_bot(request)
+    if request.method == "POST":
+        body = await _json_body(request)
+        rights = body.get("rights")
+        bot.telegram.create_forum(
+            _int(body.get("chat_id"), "chat_id"), str(body.get("title", "Caseworkers")),
+            rights=frozenset(rights) if isinstance(rights, list) else ADMIN_RIGHTS,
+            is_forum=body.get("is_forum", True) is not False)
+        return web.json_response({})
+    chat = bot.chat(_int(request.query.get("chat_id"), "chat_id"))
+    every = sorted([*chat.messages.values(), *chat.incoming.values()],
+                   key=lambda m: m.message_id)
+    return web.json_response({"chat_id": chat.chat_id, "title": chat.title,
+                              "topics": {str(k): v for k, v in chat.topics.items()},
+                              "messages": [message_json(m) for m in every]})
+
+
+async def control_group_message(request: web.Request) -> web.Response:
+    bot = _control_bot(request)
+    body = await _json_body(request)
+    chat_id = _int(body.get("chat_id"), "chat_id")
+    if chat_id not in bot.telegram.chats:
+        raise web.HTTPBadRequest(text="create the forum first (POST /control/{token}/forum)")
+    thread = body.get("thread_id")
+    update = bot.telegram.group_message_update(
+        chat_id, _int(body.get("user_id"), "user_id"), str(body.get("text", "")),
+        thread_id=None if thread is None else _int(thread, "thread_id"),
+        kind=str(body.get("kind", "text")))
+    bot.push(update)
+    return web.json_response({"update_id": update["update_id"],
+                              "events": len(bot.chat(chat_id).events)})
+
+
 def build_app(*, flood: bool = False) -> web.Application:
     app = web.Application(client_max_size=50 * 1024 * 1024)  # Telegram's upload limit
     standin = StandIn(flood=flood)
@@ -494,6 +574,10 @@ def build_app(*, flood: bool = False) -> web.Application:
     app.router.add_post("/control/{token}/hold", control_hold)
     app.router.add_post("/control/{token}/revoke", control_revoke)
     app.router.add_get("/control/{token}/stats", control_stats)
+    app.router.add_post("/control/{token}/media", control_media)
+    app.router.add_post("/control/{token}/block", control_block)
+    app.router.add_route("*", "/control/{token}/forum", control_forum)
+    app.router.add_post("/control/{token}/group_message", control_group_message)
     return app
 
 

@@ -160,6 +160,8 @@ async def health(request: web.Request) -> web.Response:
     intake = request.app[INTAKE]
     if not problem and intake is not None and intake.busy():
         problem = f"more than {MAX_BACKLOG} updates waiting"
+    if not problem and services.handoff is not None:
+        problem = services.handoff.problem  # the caseworkers' group misconfigured or lost
     if problem:
         return web.json_response({"status": "unavailable", "reason": problem}, status=503)
     return web.json_response({"status": "ok", "content_version": snapshot.version,

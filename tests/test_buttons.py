@@ -21,6 +21,7 @@ from bot.buttons import (
     MainMenuButton,
     NumbersButton,
     SosButton,
+    TalkButton,
     TopicButton,
 )
 from tests.helpers import running_bot
@@ -44,6 +45,9 @@ WIRE = [
     (FamilyCheckButton("0a1f", "b", "nn", "<"), "fq:0a1fbnn<"),
     (NumbersButton("hotlines"), "nw:hotlines"),
     (FailedNumberButton("kg-112"), "nf:kg-112"),
+    (TalkButton(), "talk"),
+    (TalkButton("ok"), "talk:ok"),
+    (TalkButton("end"), "talk:end"),
 ]
 
 
@@ -132,5 +136,5 @@ async def test_a_language_no_longer_offered_asks_for_the_language(tmp_path: Path
     async with running_bot(tmp_path) as bot:
         user = bot.user("en")  # no language yet
         screen = await user.press_data("l:xx", (await user.send("/start")).message_id)
-        assert screen.text == "Тилди тандаңыз / Выберите язык"
-        assert screen.button_labels == ["Кыргызча", "Русский"]
+        assert screen.text == "Тилди тандаңыз / Выберите язык / Tilni tanlang"
+        assert screen.button_labels == ["Кыргызча", "Русский", "Oʻzbekcha"]

@@ -28,6 +28,10 @@ async def _inspect(url: str, look: Callable[[Connection], Any]) -> Any:
         await engine.dispose()
 
 
+ALL_TABLES = {"alembic_version", "counters", "chat_languages", "releases", "released_cells",
+              "cases", "case_blocks"}
+
+
 def _tables(conn: Connection) -> set[str]:
     return set(inspect(conn).get_table_names())
 
@@ -36,9 +40,7 @@ async def test_upgrade_creates_the_schema_and_downgrade_removes_it(database_url:
     assert await _inspect(database_url, _tables) == set()
 
     await upgrade(database_url)
-    assert await _inspect(database_url, _tables) == {"alembic_version", "counters",
-                                                     "chat_languages", "releases",
-                                                     "released_cells"}
+    assert await _inspect(database_url, _tables) == ALL_TABLES
 
     def keys(conn: Connection) -> dict[str, Any]:
         found = inspect(conn)
@@ -59,7 +61,7 @@ async def test_upgrade_creates_the_schema_and_downgrade_removes_it(database_url:
     assert await _inspect(database_url, version_rows) == []
 
     await upgrade(database_url)  # and back up again: the steps really reverse
-    assert await _inspect(database_url, version_rows) == [("0002",)]
+    assert await _inspect(database_url, version_rows) == [("0003",)]
 
 
 async def test_upgrade_twice_changes_nothing(database_url: str) -> None:
@@ -87,13 +89,18 @@ async def test_schema_holds_no_personal_data_and_no_time_finer_than_a_day(
         found = inspect(conn)
         return {
             table: {c["name"]: str(c["type"]).upper() for c in found.get_columns(table)}
-            for table in ("counters", "chat_languages", "releases", "released_cells")
+            for table in ("counters", "chat_languages", "releases", "released_cells", "cases",
+                          "case_blocks")
         }
 
     schema = await _inspect(database_url, columns)
     assert set(schema["counters"]) == {"day", "event", "key", "lang", "source", "count"}
     assert set(schema["chat_languages"]) == {"chat_key", "lang", "updated_on"}
     assert set(schema["released_cells"]) == {"period_start", "event", "key", "lang", "noisy"}
+    # A case keeps its chat only sealed (Fernet) and as a keyed HMAC; days, never times.
+    assert set(schema["cases"]) == {"code", "topic_id", "lang", "status", "opened_on",
+                                    "active_on", "chat_lookup", "chat_sealed"}
+    assert set(schema["case_blocks"]) == {"chat_block", "until"}
     for table in schema.values():
         for name, type_name in table.items():
             assert "TIME" not in type_name, f"{name} is {type_name}: days only"
@@ -127,8 +134,7 @@ async def test_alembic_command_line_uses_alembic_ini(tmp_path: Path) -> None:
 
     done = await asyncio.to_thread(alembic, "upgrade", "head")
     assert done.returncode == 0, done.stderr
-    assert await _inspect(url, _tables) == {"alembic_version", "counters", "chat_languages",
-                                            "releases", "released_cells"}
+    assert await _inspect(url, _tables) == ALL_TABLES
     done = await asyncio.to_thread(alembic, "downgrade", "base")
     assert done.returncode == 0, done.stderr
     assert await _inspect(url, _tables) == {"alembic_version"}
@@ -164,4 +170,4 @@ async def test_replicas_starting_together_migrate_once(database_url: str) -> Non
     def versions(conn: Connection) -> list[Any]:
         return list(conn.execute(text("SELECT version_num FROM alembic_version")))
 
-    assert await _inspect(database_url, versions) == [("0002",)]
+    assert await _inspect(database_url, versions) == [("0003",)]

@@ -12,11 +12,16 @@ from pathlib import Path
 import pytest
 
 from bot import REPO_ROOT
+from bot.handoff.hours import WorkingHours
 from bot.settings import SETTINGS, Setting, Settings, SettingsError, markdown_table
 
 SQLITE = "sqlite+aiosqlite:////data/jol.sqlite3"
 PG = "postgresql+asyncpg://jol:pw@db/jol"
-HOOK = {"JOL_WEBHOOK_SECRET": "s3cret"}  # the URL needs it
+FERNET_KEY = "0" * 43 + "="  # a valid Fernet key (32 zero bytes in url-safe base64)
+HOURS = "Mon-Fri 09:00-18:00 Asia/Bishkek"
+CASEWORK = {"JOL_CASEWORK_CHAT_ID": "-1001234567890", "JOL_CASE_KEY": FERNET_KEY,
+            "JOL_CASEWORK_NGO_NAME": "НКО", "JOL_CASEWORK_HOURS": HOURS}
+HOOK = {"JOL_WEBHOOK_SECRET": "s3cret", **CASEWORK}  # the URL needs it; the chat id the rest
 
 # A good value of every setting and what it becomes. A new setting without a line here fails.
 GOOD: dict[str, tuple[str, object]] = {
@@ -40,6 +45,11 @@ GOOD: dict[str, tuple[str, object]] = {
     "JOL_MAX_MESSAGES_PER_SECOND": ("25", 25),
     "JOL_LOG_LEVEL": ("debug", "DEBUG"),
     "JOL_LOG_FORMAT": ("JSON", "json"),
+    "JOL_CASEWORK_CHAT_ID": ("-1009876543210", -1009876543210),
+    "JOL_CASE_KEY": (FERNET_KEY, FERNET_KEY),
+    "JOL_CASEWORK_NGO_NAME": ("  НКО   «Путь» ", "НКО «Путь»"),
+    "JOL_CASEWORK_HOURS": (HOURS, WorkingHours.parse(HOURS)),
+    "JOL_CASE_RETENTION_DAYS": ("7", 7),
 }
 # Bad values and the one line each gets. Free text (a token, a key, a host) has none.
 BAD: list[tuple[str, str, str]] = [
@@ -69,6 +79,12 @@ BAD: list[tuple[str, str, str]] = [
     ("JOL_LOG_LEVEL", "loud", "JOL_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, got "
                               "'loud'"),
     ("JOL_LOG_FORMAT", "xml", "JOL_LOG_FORMAT must be one of text, json, got 'xml'"),
+    ("JOL_CASEWORK_CHAT_ID", "12345",
+     "JOL_CASEWORK_CHAT_ID must be a supergroup id like -1001234567890, got '12345'"),
+    ("JOL_CASE_KEY", "short", "JOL_CASE_KEY must be a Fernet key"),
+    ("JOL_CASEWORK_NGO_NAME", "x" * 101, "JOL_CASEWORK_NGO_NAME must be at most 100 characters"),
+    ("JOL_CASEWORK_HOURS", "always", "JOL_CASEWORK_HOURS write it as e.g. 'Mon-Fri"),
+    ("JOL_CASE_RETENTION_DAYS", "0", "JOL_CASE_RETENTION_DAYS must be between 1 and 365, got 0"),
 ]
 FREE_TEXT = {"TELEGRAM_BOT_TOKEN", "JOL_SECRET", "JOL_SECRET_FILE", "JOL_HTTP_HOST"}
 
@@ -105,6 +121,17 @@ def test_the_webhook_secret_is_required_with_the_url() -> None:
     with pytest.raises(SettingsError, match=r"^JOL_WEBHOOK_SECRET must be set when "
                                             r"JOL_WEBHOOK_URL is set$"):
         Settings.from_env({"JOL_WEBHOOK_URL": "https://jol.example.org/telegram"})
+
+
+@pytest.mark.parametrize("missing", ["JOL_CASE_KEY", "JOL_CASEWORK_NGO_NAME",
+                                     "JOL_CASEWORK_HOURS"])
+def test_the_handoff_needs_all_its_settings_together(missing: str) -> None:
+    env = {name: value for name, value in CASEWORK.items() if name != missing}
+    with pytest.raises(SettingsError, match=rf"^{missing} must be set when "
+                                            r"JOL_CASEWORK_CHAT_ID is set"):
+        Settings.from_env(env)
+    assert Settings.from_env({}).casework is None  # off by default
+    assert Settings.from_env(CASEWORK).casework is not None
 
 
 def test_the_defaults_are_the_documented_ones(tmp_path: Path,

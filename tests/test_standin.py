@@ -118,7 +118,7 @@ async def test_wait_returns_the_bots_answer_to_one_action(client: Client) -> Non
     assert answer["messages"] == [{
         "message_id": reply["message_id"], "kind": "text", "text": "Меню",
         "html": "<b>Меню</b>", "buttons": [[["Корея", "t:korea"]]], "edits": 0,
-        "deleted": False}]
+        "deleted": False, "thread_id": None, "protect_content": False, "copied": False}]
 
     pressed = await client.control("callback", user_id=5, message_id=reply["message_id"],
                                    data="t:korea")

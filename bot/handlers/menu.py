@@ -24,6 +24,7 @@ from bot.handlers.screens import (
     show,
     show_main_menu,
 )
+from bot.handlers.talk import offers_talk, talk_button
 
 
 def action_button(context: JolContext, action: TopicAction) -> InlineButton:
@@ -66,6 +67,8 @@ def topic_screen(context: JolContext, topic: Topic, page: int) -> tuple[str, Key
         related = content.topic(texts.lang, related_id)
         if related is not None:
             keyboard.append([button("➡️ " + related.title, TopicButton(related.id))])
+    if offers_talk(topic.id, topic.parent):
+        keyboard += talk_button(context)
     back = TopicButton(topic.parent) if topic.parent else MAIN_MENU
     keyboard.append(nav_row(texts, back))
     return text, keyboard

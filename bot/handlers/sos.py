@@ -35,6 +35,7 @@ from bot.handlers.screens import (
     nav_row,
     show,
 )
+from bot.handlers.talk import talk_button
 from bot.i18n import Texts
 
 SOS_TOPIC = "sos"
@@ -81,6 +82,7 @@ def picker_screen(context: JolContext) -> tuple[str, Keyboard]:
     choices.append(button("🌍 " + texts("Another country / I don't know"),
                           SosButton(UNKNOWN_COUNTRY)))
     keyboard: Keyboard = [choices[i:i + 2] for i in range(0, len(choices), 2)]
+    keyboard += talk_button(context)
     keyboard.append(nav_row(texts, back=None))
     return text, keyboard
 
@@ -119,6 +121,7 @@ def country_screen(context: JolContext, country: str) -> tuple[str, Keyboard]:
     hotlines = content.topic(texts.lang, HOTLINES_TOPIC)
     if hotlines is not None:
         keyboard.append([button("☎️ " + hotlines.title, TopicButton(HOTLINES_TOPIC))])
+    keyboard += talk_button(context)
     keyboard.append([button("🌍 " + texts("Other country"), SOS),
                      button("🏠 " + texts("Menu"), MAIN_MENU)])
     return "\n\n".join(blocks), keyboard

@@ -22,6 +22,7 @@ from bot.content.campaigns import campaign_cell
 from bot.context import JolContext
 from bot.handlers.menu import open_topic
 from bot.handlers.screens import nav_row, reply, show_main_menu
+from bot.handlers.talk import talk_button
 
 _PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SOURCE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -63,6 +64,8 @@ async def help_command(update: Update, context: JolContext) -> None:
         "/forget — " + texts("delete what the bot remembers about this chat"),
         "/about — " + texts("what Jol is and how it protects you"),
     ]
+    if context.services.handoff is not None:
+        lines.insert(-1, "/talk — " + texts("talk to a person from an NGO, anonymously"))
     user = update.effective_user
     if user is not None and user.id in context.services.settings.admin_ids:
         lines += [
@@ -72,7 +75,7 @@ async def help_command(update: Update, context: JolContext) -> None:
             "/reload — " + texts("check and apply the content"),
             "/content — " + texts("loaded content and its warnings"),
         ]
-    await reply(update, context, "\n".join(lines), [nav_row(texts)])
+    await reply(update, context, "\n".join(lines), [*talk_button(context), nav_row(texts)])
 
 
 async def about_command(update: Update, context: JolContext) -> None:
