@@ -13,17 +13,16 @@ from pathlib import Path
 
 from bot import LANGUAGES
 from bot.content.checker_messages import CHECKER_LANGUAGES, translate
-from bot.content.loader import load_content
+from bot.content.loader import load_from
 from bot.content.model import ContentSnapshot
-from bot.content.store import ContentError
+from bot.content.source import FolderSource
+from bot.content.store import ContentError, ContentStore
 from bot.settings import CONFIGURATION_ERROR, Settings, SettingsError
 
 
 def _load_snapshot(content_dir: Path, settings: Settings) -> ContentSnapshot:
-    snapshot, problems = load_content(content_dir, stale_after_days=settings.stale_after_days)
-    if snapshot is None:
-        raise ContentError(problems)
-    return snapshot
+    """The snapshot the bot would serve (the same store); ContentError if it does not load."""
+    return ContentStore(FolderSource(content_dir), settings.stale_after_days).snapshot
 
 
 def content_error_line(error: ContentError, content_dir: Path) -> str:
@@ -38,7 +37,8 @@ def content_error_line(error: ContentError, content_dir: Path) -> str:
 def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 0 when the content loads (and, with --strict, has no warnings), else 1."""
     content_dir = Path(args.dir) if args.dir else settings.content_dir
-    snapshot, problems = load_content(content_dir, stale_after_days=settings.stale_after_days)
+    snapshot, problems = load_from(FolderSource(content_dir),
+                                   stale_after_days=settings.stale_after_days)
     lang = args.lang
     for problem in problems:
         print(problem.show(lang))

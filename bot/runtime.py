@@ -22,7 +22,7 @@ async def open_services(settings: Settings, *,
     """Content first (a broken folder stops the start with the exact problems), then the
     database, upgraded to the latest migration (in a child process for a long-running bot,
     see bot.db); counters and languages are flushed when the block ends."""
-    content = ContentStore(settings.content_dir, settings.stale_after_days)
+    content = await ContentStore.open(settings.content_dir, settings.stale_after_days)
     if migrate_in_child:
         await db.upgrade_in_child(settings.database_url)
     else:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -59,7 +58,7 @@ class Topic:
     related: tuple[str, ...]
     actions: tuple[str, ...]  # bot features offered under the text: check, family-check, …
     body: str
-    path: Path
+    file: str  # its name in the content tree, e.g. "ru/russia.md", for problem lines
     body_line: int
     # The line of each front-matter field, so problems found later point at the field.
     field_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
