@@ -12,8 +12,10 @@ from bot.content.checker_messages import MESSAGES, SUMMARY, translate
 from bot.content.render import markdown_problems
 
 # The call and the position of its message argument.
-MESSAGE_ARGUMENT = {"report": 2, "fail": 1, "Located": 1, "PhoneError": 0, "Problem": 4}
-SOURCES = ("bot/content/loader.py", "bot/content/yamlfile.py", "bot/content/store.py")
+MESSAGE_ARGUMENT = {"report": 2, "fail": 1, "Located": 1, "PhoneError": 0, "Problem": 4,
+                    "_Refused": 1}
+SOURCES = ("bot/content/loader.py", "bot/content/yamlfile.py", "bot/content/store.py",
+           "bot/content/source.py")
 
 
 def used_messages(path: Path) -> set[str]:

@@ -189,3 +189,4 @@ async def test_start_up_loads_off_the_event_loop(small_content: Path) -> None:
     with pytest.raises(ContentError) as raised:
         await ContentStore.open(small_content)
     assert "content/contacts.yaml:1: error: contacts.yaml is missing" in str(raised.value)
+

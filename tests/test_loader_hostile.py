@@ -204,13 +204,13 @@ async def test_reload_keeps_the_last_good_snapshot_on_errors_and_on_timeout(
     assert [p.line for p in problems if p.severity == "error"] == [2]
 
     release = threading.Event()
-    slow_load = store._reload
+    slow_load = store._load
 
     def stuck() -> object:
         release.wait()  # a load that cannot finish before reload gives up
         return slow_load()
 
-    monkeypatch.setattr(store, "_reload", stuck)
+    monkeypatch.setattr(store, "_load", stuck)
     store.timeout = 0.01
     try:
         applied, problems = await store.reload()
