@@ -8,6 +8,7 @@ search. Latency is the time from the action to the answer. See bench/README.md.
     python -m bench                           # all targets, 100 users, 20 s each
     python -m bench --targets jol,aiogram --users 50 --duration 10 --json out.json
     python -m bench --flood                   # 429s above 30 messages/s; 200 users × 3 actions
+    python -m bench --targets jol --reload-every 2   # an admin sends /reload every 2 s
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ SKIP_BUTTONS = {"clear!"}
 PRESS_GRACE = 1.0
 START_TIMEOUT = 60.0  # seconds for a bot process to reach its first getUpdates
 STOP_TIMEOUT = 15.0
+# With --reload-every, this user is Jol's admin (JOL_ADMIN_IDS) and sends /reload; its actions
+# are counted apart, so the figures are those of the other chats.
+ADMIN_ID = 9_999
+RELOADED = "Контент обновлён"  # the start of the Russian answer to a /reload that applied
 
 
 @dataclass(frozen=True)
@@ -208,7 +213,8 @@ def free_port() -> int:
         return port
 
 
-def target_env(target: Target, token: str, base_url: str, workdir: Path) -> dict[str, str]:
+def target_env(target: Target, token: str, base_url: str, workdir: Path,
+               admin: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("JOL_", "TELEGRAM_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
                                 "http_proxy", "https_proxy", "all_proxy"))}
@@ -226,6 +232,8 @@ def target_env(target: Target, token: str, base_url: str, workdir: Path) -> dict
             "JOL_HTTP_HOST": "127.0.0.1",
             "JOL_HTTP_PORT": str(free_port()),
         })
+        if admin:
+            env["JOL_ADMIN_IDS"] = str(ADMIN_ID)
     return env
 
 
@@ -244,6 +252,7 @@ class Run:
     rate_limited: int = 0
     expected_actions: int = 0
     elapsed: float = 0.0
+    reloads: list[Action] = field(default_factory=list)  # the admin's /reload, apart
 
     def summary(self) -> dict[str, Any]:
         if self.skipped:
@@ -283,6 +292,13 @@ class Run:
                          "detail": a.detail}
                         for a in sorted(answered, key=lambda a: -a.latency)[:5]],
         }
+        if self.reloads:
+            done = [a for a in self.reloads if a.outcome == "answer"]
+            result["reloads"] = {
+                "sent": len(self.reloads), "answered": len(done),
+                "applied": sum(a.detail.startswith(RELOADED) for a in done),
+                "p50_ms": round(percentile([a.latency for a in done], 50), 1),
+                "max_ms": round(max((a.latency for a in done), default=math.nan) * 1000, 1)}
         if self.expected_actions:
             result["expected_actions"] = self.expected_actions
             result["unfinished"] = self.expected_actions - len(self.actions)
@@ -296,6 +312,7 @@ class Benchmark:
         self.flood: bool = args.flood
         self.users: int = args.users or (200 if self.flood else 100)
         self.answer_timeout: float = args.answer_timeout or (30.0 if self.flood else 10.0)
+        self.reload_every: float | None = args.reload_every
 
     async def run(self, targets: list[Target]) -> list[Run]:
         runner, base_url = await start_standin("127.0.0.1", 0, flood=self.flood)
@@ -313,6 +330,8 @@ class Benchmark:
                     print(f"   {summary['actions_per_s']} actions/s, p50 {summary['p50_ms']} ms,"
                           f" p99 {summary['p99_ms']} ms, lost {summary['lost']},"
                           f" peak RSS {summary['peak_rss_mb']} MB", flush=True)
+                    if "reloads" in summary:
+                        print(f"   /reload: {summary['reloads']}", flush=True)
                 await asyncio.sleep(1)  # let the machine settle between targets
         finally:
             await runner.cleanup()
@@ -325,10 +344,13 @@ class Benchmark:
         bot = standin.bot(token)
         workdir = Path(tempfile.mkdtemp(prefix=f"jol-bench-{target.name}-"))
         log_path = workdir / "bot.log"
+        if self.reload_every and target.jol:
+            bot.chat(ADMIN_ID)  # the admin has talked to the bot: its commands can be set
         with log_path.open("wb") as log:
             process = subprocess.Popen(target.command, cwd=REPO, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True,
-                                       env=target_env(target, token, base_url, workdir))
+                                       env=target_env(target, token, base_url, workdir,
+                                                      admin=bool(self.reload_every)))
         try:
             if not await self.started(bot, process):
                 tail = log_path.read_text(errors="replace").strip().splitlines()[-8:]
@@ -403,9 +425,29 @@ class Benchmark:
             run.bot_cpu = cpu_seconds(process.pid) - bot_start
             run.harness_cpu = cpu_seconds(os.getpid()) - own_start
 
+        async def reload_now_and_then() -> None:
+            """The admin's /reload every `reload_every` seconds of the measured window."""
+            if not (run.target.jol and self.reload_every):
+                return
+            admin = SimulatedUser(bot, ADMIN_ID, "ru", random.Random(0), self.answer_timeout)
+            next_at = window[0]
+            while (now := time.perf_counter()) < stop_at:
+                await asyncio.sleep(max(0.0, next_at - now))
+                if time.perf_counter() >= stop_at:
+                    return
+                events = len(admin.chat.events) + 1  # + the admin's own message
+                started = time.perf_counter()
+                bot.push(bot.telegram.message_update(ADMIN_ID, "/reload", language_code="ru"))
+                answered = await bot.wait_for_chat(ADMIN_ID, events, self.answer_timeout)
+                reply = admin.chat.messages[max(admin.chat.messages)].text if answered else ""
+                run.reloads.append(Action("reload", started, time.perf_counter(),
+                                          "answer" if answered else "lost", reply))
+                next_at = started + self.reload_every
+
         spread = min(1.0, warmup / 2)
-        await asyncio.gather(sample_cpu(), *(live(user, spread * i / len(users))
-                                             for i, user in enumerate(users)))
+        await asyncio.gather(sample_cpu(), reload_now_and_then(),
+                             *(live(user, spread * i / len(users))
+                               for i, user in enumerate(users)))
 
     async def drive_flood(self, bot: StandInBot, process: subprocess.Popen[bytes],
                           run: Run) -> None:
@@ -501,8 +543,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "3 actions; reports whether every answer arrived")
     parser.add_argument("--answer-timeout", type=float,
                         help="seconds before an answer counts as lost (default 10; 30 flood)")
+    parser.add_argument("--reload-every", type=float, metavar="SECONDS",
+                        help="Jol only: an admin sends /reload every SECONDS of the measured "
+                             "window; the figures are the other chats'")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
+    if args.reload_every is not None and (args.reload_every <= 0 or args.flood):
+        parser.error("--reload-every needs a positive number of seconds, and no --flood")
     if args.duration <= args.warmup:
         parser.error("--duration must be longer than --warmup")
     unknown = set(args.targets.split(",")) - set(all_targets())
@@ -518,6 +565,8 @@ def main(argv: list[str] | None = None) -> int:
     mode = ("flood: 429 above 30 messages/s, each user /start, a press, a search"
             if args.flood else f"load: {args.duration:.0f} s per target, {args.warmup:.0f} s "
                                "warm-up, each user /start, 2 presses, a search, repeated")
+    if args.reload_every:
+        mode += f"; Jol's admin sends /reload every {args.reload_every:g} s"
     bench = Benchmark(args)
     print(f"{about['date']}  {about['nproc']} CPUs ({about['cpu']})  Python {about['python']}")
     print(f"{bench.users} users; {mode}", flush=True)
@@ -528,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         report = {"machine": about, "mode": "flood" if args.flood else "load",
                   "users": bench.users, "duration_s": args.duration, "warmup_s": args.warmup,
+                  "reload_every_s": args.reload_every,
                   "results": summaries}
         Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
     jol = next((s for s in summaries if s["target"] == "jol" and "skipped" not in s), None)

@@ -13,19 +13,18 @@ from importlib.metadata import version
 from pathlib import Path
 
 from bot.content.checker_messages import CHECKER_LANGUAGES, translate
-from bot.content.loader import load_content
+from bot.content.loader import load_from
 from bot.content.model import ContentSnapshot
-from bot.content.store import ContentError
-from bot.content.yamlfile import DATA_LIMIT, read_file
+from bot.content.source import FolderSource, read_regular
+from bot.content.store import ContentError, ContentStore
+from bot.content.yamlfile import DATA_LIMIT, decode
 from bot.languages import Languages, parse_languages
 from bot.settings import CONFIGURATION_ERROR, Settings, SettingsError
 
 
 def _load_snapshot(content_dir: Path, settings: Settings) -> ContentSnapshot:
-    snapshot, problems = load_content(content_dir, stale_after_days=settings.stale_after_days)
-    if snapshot is None:
-        raise ContentError(problems)
-    return snapshot
+    """The snapshot the bot would serve (the same store); ContentError if it does not load."""
+    return ContentStore(FolderSource(content_dir), settings.stale_after_days).snapshot
 
 
 def _unconfigured(lang: str | None, languages: Languages) -> bool:
@@ -49,7 +48,8 @@ def content_error_line(error: ContentError, content_dir: Path) -> str:
 def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 0 when the content loads (and, with --strict, has no warnings), else 1."""
     content_dir = Path(args.dir) if args.dir else settings.content_dir
-    snapshot, problems = load_content(content_dir, stale_after_days=settings.stale_after_days)
+    snapshot, problems = load_from(FolderSource(content_dir),
+                                   stale_after_days=settings.stale_after_days)
     lang = args.lang
     for problem in problems:
         print(problem.show(lang))
@@ -106,7 +106,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.terminal_chat import chat
 
-    text = read_file(settings.content_dir / "languages.yaml", DATA_LIMIT)
+    data = read_regular(settings.content_dir / "languages.yaml", DATA_LIMIT)
+    text = decode(data) if isinstance(data, bytes) else data
     if isinstance(text, str) and _unconfigured(args.lang, parse_languages(text)[0]):
         return 2
     asyncio.run(chat(settings, args.lang))

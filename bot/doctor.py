@@ -18,7 +18,8 @@ from typing import Literal
 from urllib.parse import urlparse
 
 from bot import db
-from bot.content.loader import load_content
+from bot.content.loader import load_from
+from bot.content.source import FolderSource
 from bot.db.secret import secret_beside_database
 from bot.settings import Settings, SettingsError
 
@@ -81,8 +82,8 @@ def check_database(settings: Settings) -> Iterator[Finding]:
 
 
 def check_content(settings: Settings) -> Iterator[Finding]:
-    snapshot, problems = load_content(settings.content_dir,
-                                      stale_after_days=settings.stale_after_days)
+    snapshot, problems = load_from(FolderSource(settings.content_dir),
+                                   stale_after_days=settings.stale_after_days)
     errors = sum(p.severity == "error" for p in problems)
     warnings = sum(p.severity == "warning" for p in problems)  # a note is no problem
     counts = f"{errors} errors, {warnings} warnings"

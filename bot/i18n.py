@@ -26,8 +26,9 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
-from bot.content.yamlfile import DATA_LIMIT, Located, read_file
-from bot.languages import CODE_RE, DEFAULT_LANGUAGE
+from bot.content.source import CatalogSource, catalog_name
+from bot.content.yamlfile import Located, decode
+from bot.languages import DEFAULT_LANGUAGE
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 TEMPLATE = LOCALES_DIR / "messages.pot"
@@ -45,7 +46,7 @@ MONTHS = (N_("January"), N_("February"), N_("March"), N_("April"), N_("May"), N_
 
 
 def catalog_path(locales_dir: Path, lang: str) -> Path:
-    return locales_dir / lang / "LC_MESSAGES" / "messages.po"
+    return locales_dir / catalog_name(lang)
 
 
 def placeholders(text: str) -> set[str] | None:
@@ -102,33 +103,17 @@ class Catalogs:
         return found
 
 
-def load_catalogs(locales_dir: Path, chains: Mapping[str, tuple[str, ...]]
-                  ) -> tuple[Catalogs, dict[Path, list[Located]]]:
-    """Read each language's catalog; the problems are keyed by the file they are in."""
+def discover(locales_dir: Path | None = None) -> Catalogs:
+    """Every readable catalog in the folder, each falling back to Russian: what `texts()` uses
+    before any content is loaded (the CLI, tests). The loader checks them; this only reads."""
     catalogs: dict[str, Catalog] = {}
-    problems: dict[Path, list[Located]] = {}
-    for lang in chains:
-        path = catalog_path(locales_dir, lang)
-        text = read_file(path, DATA_LIMIT)
-        if isinstance(text, Located):
-            problems[path] = [text]
-            continue
-        catalog, found = read_catalog(text)
-        if found:
-            problems[path] = found
+    for name, data in CatalogSource(locales_dir or LOCALES_DIR).read().files.items():
+        text = decode(data)
+        catalog = read_catalog(text)[0] if isinstance(text, str) else None
         if catalog is not None:
-            catalogs[lang] = catalog
-    return Catalogs(catalogs, chains), problems
-
-
-def discover(locales_dir: Path = LOCALES_DIR) -> Catalogs:
-    """Every catalog in the folder, each falling back to Russian: what `texts()` uses before
-    any content is loaded (the CLI, tests)."""
-    codes = sorted(p.name for p in locales_dir.iterdir() if CODE_RE.match(p.name)
-                   and catalog_path(locales_dir, p.name).is_file())
-    catalogs, _ = load_catalogs(locales_dir, {c: tuple(dict.fromkeys((c, DEFAULT_LANGUAGE)))
-                                              for c in codes})
-    return catalogs
+            catalogs[name.split("/", 1)[0]] = catalog
+    return Catalogs(catalogs, {c: tuple(dict.fromkeys((c, DEFAULT_LANGUAGE)))
+                               for c in sorted(catalogs)})
 
 
 class Texts:

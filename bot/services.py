@@ -28,9 +28,9 @@ async def open_services(settings: Settings, *, migrate_in_child: bool = False,
 
     Parts built beforehand are used as they are (tests share one parsed content): `content`,
     and an `engine` on `settings.database_url` that is already migrated; the caller keeps
-    it and disposes of it."""
+    it and disposes of it. Without `content`, it is loaded in a worker thread."""
     if content is None:
-        content = ContentStore(settings.content_dir, settings.stale_after_days)
+        content = await ContentStore.open(settings.content_dir, settings.stale_after_days)
     own_engine = engine is None
     if engine is None:
         if migrate_in_child:

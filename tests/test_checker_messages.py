@@ -13,9 +13,9 @@ from bot.content.render import markdown_problems
 
 # The call and the position of its message argument.
 MESSAGE_ARGUMENT = {"report": 2, "fail": 1, "refuse": 0, "Located": 1, "PhoneError": 0,
-                    "Problem": 4}
+                    "Problem": 4, "_Refused": 1}
 SOURCES = ("bot/content/loader.py", "bot/content/yamlfile.py", "bot/content/store.py",
-           "bot/languages.py", "bot/i18n.py")
+           "bot/content/source.py", "bot/languages.py", "bot/i18n.py")
 
 
 def used_messages(path: Path) -> set[str]:

@@ -166,25 +166,24 @@ async def test_undeclared_sources_are_only_counted_as_other(tmp_path: Path) -> N
     assert b"996700123456" not in raw and b"aigerim" not in raw
 
 
-def test_campaign_file_problems_are_located(tmp_path: Path) -> None:
-    path = tmp_path / "campaigns.yaml"
-    path.write_text("- code: osh_bus_2026\n  note: Osh buses\n"
-                    "- code: 996700123456\n  note: a number\n"
-                    "- code: Bad-Code\n  note: x\n"
-                    "- code: other\n  note: x\n"
-                    "- code: osh_bus_2026\n  note: again\n"
-                    "- code: radio\n", encoding="utf-8")
+def test_campaign_file_problems_are_located() -> None:
+    text = ("- code: osh_bus_2026\n  note: Osh buses\n"
+            "- code: 996700123456\n  note: a number\n"
+            "- code: Bad-Code\n  note: x\n"
+            "- code: other\n  note: x\n"
+            "- code: osh_bus_2026\n  note: again\n"
+            "- code: radio\n")
     problems: list[Problem] = []
 
-    def report(p: Path, line: int, message: str, severity: str = "error") -> None:
-        problems.append(Problem(p.name, line, message, severity))  # type: ignore[arg-type]
+    def report(name: str, line: int, message: str, severity: str = "error") -> None:
+        problems.append(Problem(name, line, message, severity))  # type: ignore[arg-type]
 
-    assert parse_campaigns(path, report) is None
+    assert parse_campaigns("campaigns.yaml", text, report) is None
     assert [(p.line, p.severity) for p in problems] == [
         (3, "error"), (5, "error"), (7, "error"), (9, "error"), (11, "warning")]
     assert "starting with a letter" in problems[0].message
     assert "declared twice" in problems[3].message
-    assert parse_campaigns(tmp_path / "none.yaml", report) == {}
+    assert parse_campaigns("campaigns.yaml", None, report) == {}  # no such file
 
 
 def test_content_check_reports_a_broken_campaign_file(content_copy: Path) -> None:

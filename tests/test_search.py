@@ -72,7 +72,7 @@ def test_off_topic_messages_find_nothing_in_each_language(lang: str) -> None:
 def _topic(topic_id: str, title: str, keywords: tuple[str, ...], body: str = "") -> Topic:
     return Topic(id=topic_id, lang="ru", title=title, parent=None, order=0, keywords=keywords,
                  reviewed=date(2026, 11, 1), sources=(), contacts=(), related=(), actions=(),
-                 body=body, path=Path(f"{topic_id}.md"), body_line=1)
+                 body=body, file=f"ru/{topic_id}.md", body_line=1)
 
 
 def _index(*topics: Topic) -> SearchIndex:

@@ -10,14 +10,12 @@ none, every source is "other".
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 import yaml
 
-from bot.content.yamlfile import DATA_LIMIT, Located, read_file, read_yaml
+from bot.content.yamlfile import Located, read_yaml
 
 Report = Callable[..., None]  # the loader's reporter: (path, line, message, severity, **values)
 
@@ -28,12 +26,13 @@ OTHER = "other"  # the bucket for every undeclared source; not a code of its own
 CAMPAIGN_KEYS = {"code", "note"}
 
 
-def parse_campaigns(path: Path, report: Report) -> Mapping[str, str] | None:
-    """Declared code → note; {} when the file is absent, None (problems reported) if broken."""
-    if not os.path.lexists(path):
+def parse_campaigns(path: str, read: str | Located | None,
+                    report: Report) -> Mapping[str, str] | None:
+    """Declared code → note; {} when the file is absent, None (problems reported) if broken.
+    `read` is the file's text (None: no such file), as bot/content/loader.py gives it."""
+    if read is None:
         return {}
-    read = read_file(path, DATA_LIMIT)  # regular files only, size-capped, no aliases
-    parsed = read_yaml(read) if isinstance(read, str) else read
+    parsed = read_yaml(read) if isinstance(read, str) else read  # no aliases, depth capped
     if isinstance(parsed, Located):
         report(path, parsed.line, parsed.message, "error", **parsed.values)
         return None

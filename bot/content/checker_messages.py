@@ -27,6 +27,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "это не обычный файл (канал или устройство): удалите его"},
     "the file is {size} KB; at most {limit} KB is read: split it": {
         "ru": "файл занимает {size} КБ, а читается не больше {limit} КБ: разделите его"},
+    "more than {limit} files in the content folder: remove what is not content": {
+        "ru": "в папке с текстами больше {limit} файлов: уберите всё, что не относится к текстам"},
     "not UTF-8 text: save the file as UTF-8": {
         "ru": "текст не в кодировке UTF-8: сохраните файл в UTF-8"},
     "loading took more than {seconds} s; nothing was changed": {

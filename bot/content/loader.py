@@ -1,24 +1,25 @@
-"""Parse and validate content/ into an immutable ContentSnapshot.
+"""Parse and validate a content tree into an immutable ContentSnapshot.
 
-Parsing is pure: files in, snapshot and problems out. Each problem carries the file and line so
-an NGO editor can find it; nothing here raises on bad content.
+Parsing is pure: the files a source read (bot/content/source.py) in, snapshot and problems out;
+nothing here opens a file. Each problem carries the file and line so an NGO editor can find it;
+nothing here raises on bad content.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple, TypeGuard, cast
 
 import phonenumbers
 import yaml
+from babel.messages.catalog import Catalog
 
-from bot import REPO_ROOT, i18n
+from bot import i18n
 from bot.buttons import MAX_PAGES, TOPIC_ID_RE, NumbersButton, TopicButton
 from bot.content.campaigns import parse_campaigns
 from bot.content.model import (
@@ -45,8 +46,18 @@ from bot.content.render import (
 )
 from bot.content.search import SearchIndex
 from bot.content.selfcheck import parse_selfcheck
-from bot.content.yamlfile import DATA_LIMIT, TOPIC_LIMIT, Located, read_file, read_yaml
-from bot.i18n import Catalogs, Texts, catalog_path, load_catalogs
+from bot.content.source import (
+    ROOT,
+    CatalogSource,
+    ContentFiles,
+    ContentSource,
+    FolderSource,
+    catalog_name,
+    size_limit,
+    too_big,
+)
+from bot.content.yamlfile import Located, decode, read_yaml
+from bot.i18n import Catalogs, Texts, read_catalog
 from bot.languages import CODE_RE, Languages, parse_languages
 
 # The bot's SOS screen, its hotlines button and the main menu's safety button open these.
@@ -83,30 +94,58 @@ _DIALLABLE_RE = re.compile(r"\+?[0-9(][0-9 ()\-]*[0-9]")
 
 
 class _Report:
-    """Collects problems with paths shown relative to the content folder's parent.
+    """Collects problems about files of the tree, shown as `<source name>/<file name>`.
 
     `message` is a catalog id (bot/content/checker_messages.py); keyword values fill its
     placeholders. `current` is the file being read, named if something unexpected breaks.
     """
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.current = root
+    def __init__(self, source_name: str) -> None:
+        self.source_name = source_name
+        self.current = ROOT
         self.problems: list[Problem] = []
 
-    def __call__(self, path: Path, line: int, message: str, severity: Severity = "error", /,
+    def shown(self, name: str) -> str:
+        return f"{self.source_name}/{name}" if name else self.source_name
+
+    def __call__(self, name: str, line: int, message: str, severity: Severity = "error", /,
                  **values: object) -> None:
-        shown = str(path)
-        for base in (self.root.parent, REPO_ROOT):
-            if path.is_relative_to(base):
-                shown = str(path.relative_to(base))
-                break
         text = message.format_map(values) if values else message
-        self.problems.append(Problem(shown, max(line, 1), text, severity, message,
+        self.problems.append(Problem(self.shown(name), max(line, 1), text, severity, message,
                                      tuple((k, str(v)) for k, v in values.items())))
 
-    def located(self, path: Path, problem: Located, severity: Severity = "error") -> None:
-        self(path, problem.line, problem.message, severity, **problem.values)
+    def located(self, name: str, problem: Located, severity: Severity = "error") -> None:
+        self(name, problem.line, problem.message, severity, **problem.values)
+
+    def other(self, source_name: str) -> _Report:
+        """A reporter for another tree (the UI catalogs) that adds to the same problems."""
+        other = _Report(source_name)
+        other.problems = self.problems
+        return other
+
+
+class _Tree:
+    """The files a source read, as text: what every parse function below is given."""
+
+    def __init__(self, files: Mapping[str, bytes], unreadable: Mapping[str, Located]) -> None:
+        self.files = files
+        self.unreadable = unreadable
+
+    def text(self, name: str) -> str | Located | None:
+        """The file's text; None when there is no such file; why, when it cannot be read.
+        The size cap is checked here too, for sources that do not check it while reading."""
+        if name in self.unreadable:
+            return self.unreadable[name]
+        data = self.files.get(name)
+        if data is None:
+            return None
+        if len(data) > size_limit(name):
+            return too_big(len(data), size_limit(name))
+        return decode(data)
+
+    def entry(self, name: str) -> str | Located:
+        """The text of a name the source listed (in `files` or in `unreadable`)."""
+        return self.text(name) or ""  # only an empty file's text is falsy
 
 
 def _key_lines(node: yaml.Node | None, first_line: int) -> dict[str, int]:
@@ -135,8 +174,10 @@ def _is_date(value: object) -> TypeGuard[date]:
     return isinstance(value, date) and not isinstance(value, datetime)
 
 
-def parse_topic(path: Path, lang: str, report: _Report, today: date) -> Topic | None:
-    topic_id = path.stem
+def parse_topic(path: str, read: str | Located, lang: str, report: _Report,
+                today: date) -> Topic | None:
+    """One topic file: `path` is its name in the tree ("ru/russia.md"), `read` its text."""
+    topic_id = PurePosixPath(path).stem
     if not TOPIC_ID_RE.match(topic_id):
         report(path, 1, "file name must be a topic id: lowercase latin letters, digits and '-',"
                " at most 40 characters")
@@ -144,7 +185,6 @@ def parse_topic(path: Path, lang: str, report: _Report, today: date) -> Topic | 
     if topic_id == MAIN_MENU_PARENT:
         report(path, 1, "'main' is reserved for 'parent: main'; choose another file name")
         return None
-    read = read_file(path, TOPIC_LIMIT)
     if isinstance(read, Located):
         report.located(path, read)
         return None
@@ -271,7 +311,7 @@ def parse_topic(path: Path, lang: str, report: _Report, today: date) -> Topic | 
         id=topic_id, lang=lang, title=title.strip(), parent=parent, order=order,
         keywords=keywords, reviewed=reviewed, sources=sources, contacts=contacts or (),
         related=related or (), actions=tuple(map(TopicAction, actions or ())), body=body,
-        path=path, body_line=body_line, field_lines=at,
+        file=path, body_line=body_line, field_lines=at,
     )
 
 
@@ -325,12 +365,12 @@ def _with_fallbacks(values: dict[str, str], languages: Languages) -> dict[str, s
 
 
 def parse_contacts(
-    path: Path, report: _Report, today: date, stale_after_days: int, languages: Languages
+    path: str, read: str | Located | None, report: _Report, today: date, stale_after_days: int,
+    languages: Languages,
 ) -> tuple[dict[str, Contact], dict[str, dict[str, str]]] | None:
-    if not os.path.lexists(path):
+    if read is None:
         report(path, 1, "contacts.yaml is missing")
         return None
-    read = read_file(path, DATA_LIMIT)
     parsed = read_yaml(read) if isinstance(read, str) else read
     if isinstance(parsed, Located):
         report.located(path, parsed)
@@ -388,7 +428,7 @@ def parse_contacts(
 
 def _parse_contact(
     item: dict[str, Any], at: dict[str, int], start: int, countries: Mapping[str, object],
-    path: Path, report: _Report, today: date, stale_after_days: int, languages: Languages,
+    path: str, report: _Report, today: date, stale_after_days: int, languages: Languages,
 ) -> tuple[bool, Contact | None]:
     """One contact; each field is checked on its own, so one more field is one more block."""
     ok = True
@@ -485,7 +525,7 @@ def _check_graph(topics: Mapping[tuple[str, str], Topic], present: set[tuple[str
         parent_line = topic.field_lines.get("parent", 1)
         for other in languages.full:
             if topic_id not in ids_by_lang[other]:
-                report(topic.path, 1, "missing translation: {lang}/{id}.md does not exist",
+                report(topic.file, 1, "missing translation: {lang}/{id}.md does not exist",
                        lang=other, id=topic_id)
                 ok = False
         # Each topic is compared once with its reference: the first full language, or a
@@ -495,7 +535,7 @@ def _check_graph(topics: Mapping[tuple[str, str], Topic], present: set[tuple[str
         counterpart = topics.get((reference, topic_id))
         if counterpart is not None and lang != reference and (
                 counterpart.parent != topic.parent):
-            report(topic.path, parent_line, "parent '{parent}' differs from {lang}/{id}.md "
+            report(topic.file, parent_line, "parent '{parent}' differs from {lang}/{id}.md "
                    "('{other}')", parent=topic.parent or MAIN_MENU_PARENT,
                    lang=counterpart.lang, id=topic_id,
                    other=counterpart.parent or MAIN_MENU_PARENT)
@@ -504,12 +544,12 @@ def _check_graph(topics: Mapping[tuple[str, str], Topic], present: set[tuple[str
         served_from = (lang,) if lang in languages.full else languages.chain(lang)
         if topic.parent is not None and not any(topic.parent in ids_by_lang[served]
                                                 for served in served_from):
-            report(topic.path, parent_line, "parent '{parent}' does not exist: the topic would "
+            report(topic.file, parent_line, "parent '{parent}' does not exist: the topic would "
                    "be unreachable from the menu", parent=topic.parent)
             ok = False
         for ref in topic.related:
             if ref not in all_ids:
-                report(topic.path, topic.field_lines.get("related", 1),
+                report(topic.file, topic.field_lines.get("related", 1),
                        "related topic '{id}' does not exist", id=ref)
                 ok = False
         # Follow the parent chain: a cycle means none of its topics is reachable from the menu.
@@ -517,7 +557,7 @@ def _check_graph(topics: Mapping[tuple[str, str], Topic], present: set[tuple[str
         parent = topic.parent
         while parent is not None and (lang, parent) in topics:
             if parent in seen:
-                report(topic.path, parent_line, "menu cycle: '{id}' is inside itself via "
+                report(topic.file, parent_line, "menu cycle: '{id}' is inside itself via "
                        "'{parent}'", id=topic_id, parent=parent)
                 ok = False
                 break
@@ -526,7 +566,7 @@ def _check_graph(topics: Mapping[tuple[str, str], Topic], present: set[tuple[str
     return ok
 
 
-def _missing_topics(present: set[tuple[str, str]], content_dir: Path, report: _Report,
+def _missing_topics(present: set[tuple[str, str]], report: _Report,
                     languages: Languages) -> None:
     """One note per partial language, listing the topics it shows in its fallback."""
     for language in languages:
@@ -534,55 +574,74 @@ def _missing_topics(present: set[tuple[str, str]], content_dir: Path, report: _R
             missing = sorted({i for lang, i in present if lang == language.fallback}
                              - {i for lang, i in present if lang == language.code})
             if missing:
-                report(content_dir / language.code, 1, "'{lang}' is partial: {count} topics "
+                report(language.code, 1, "'{lang}' is partial: {count} topics "
                        "are shown in '{fallback}' with a note: {ids}", "note",
                        lang=language.code, count=len(missing), fallback=language.fallback,
                        ids=", ".join(missing))
 
 
-def _read_languages(content_dir: Path, locales_dir: Path, report: _Report
-                    ) -> tuple[Languages, Catalogs] | None:
-    """languages.yaml, each language's folder and catalog; None when any of them is broken.
+LANGUAGES_FILE = "languages.yaml"
+
+
+def _folders(tree: _Tree) -> set[str]:
+    """The subfolders of the tree: the first part of every name that has one."""
+    return {n.split("/", 1)[0] for n in (*tree.files, *tree.unreadable) if "/" in n}
+
+
+def _read_languages(tree: _Tree, catalog_tree: _Tree, report: _Report,
+                    catalog_report: _Report) -> tuple[Languages, Catalogs] | None:
+    """languages.yaml, each language's folder in the tree and its catalog among the UI
+    catalogs; None when any of them is broken.
 
     A folder that looks like a language but is not listed is a warning: it is not served."""
-    path = content_dir / "languages.yaml"
-    report.current = path
-    if not os.path.lexists(path):
-        report(path, 1, "languages.yaml is missing: list the bot's languages in it, one a line")
+    report.current = LANGUAGES_FILE
+    read = tree.text(LANGUAGES_FILE)
+    if read is None:
+        report(LANGUAGES_FILE, 1,
+               "languages.yaml is missing: list the bot's languages in it, one a line")
         return None
-    read = read_file(path, DATA_LIMIT)
     if isinstance(read, Located):
-        report.located(path, read)
+        report.located(LANGUAGES_FILE, read)
         return None
     languages, problems = parse_languages(read)
     for problem, severity in problems:
-        report.located(path, problem, "warning" if severity == "warning" else "error")
+        report.located(LANGUAGES_FILE, problem, "warning" if severity == "warning" else "error")
     ok = not any(severity == "error" for _, severity in problems)
+    folders = _folders(tree)
     for language in languages:
-        folder = content_dir / language.code
-        if folder.is_symlink() or not folder.is_dir():
-            report(path, language.line, "language '{lang}' has no folder {lang}/ beside this "
-                   "file (a link is not followed): add it, or remove this line",
+        if language.code not in folders:  # a link or a file of that name is no folder
+            report(LANGUAGES_FILE, language.line, "language '{lang}' has no folder {lang}/ "
+                   "beside this file (a link is not followed): add it, or remove this line",
                    lang=language.code)
             ok = False
-        if not catalog_path(locales_dir, language.code).is_file():
-            report(path, language.line, "language '{lang}' has no catalog {file}: add it, or "
-                   "remove this line", lang=language.code,
-                   file=f"locales/{language.code}/LC_MESSAGES/messages.po")
+        if catalog_tree.text(catalog_name(language.code)) is None:
+            report(LANGUAGES_FILE, language.line, "language '{lang}' has no catalog {file}: "
+                   "add it, or remove this line", lang=language.code,
+                   file=f"locales/{catalog_name(language.code)}")
             ok = False
-    for folder in sorted(content_dir.iterdir()):
-        if CODE_RE.match(folder.name) and folder.is_dir() and folder.name not in languages:
+    for folder in sorted(folders):
+        if CODE_RE.match(folder) and folder not in languages:
             report(folder, 1, "folder '{lang}' is not a language listed in languages.yaml; "
-                   "its topics are not served: add a line there", "warning", lang=folder.name)
+                   "its topics are not served: add a line there", "warning", lang=folder)
     if not ok:
         return None
-    catalogs, catalog_problems = load_catalogs(
-        locales_dir, {code: languages.chain(code) for code in languages.codes})
-    for catalog_file, found in catalog_problems.items():
-        report.current = catalog_file
+    catalogs: dict[str, Catalog] = {}
+    for code in languages.codes:
+        name = catalog_name(code)
+        catalog_report.current = name
+        text = catalog_tree.entry(name)
+        found = [text] if isinstance(text, Located) else []
+        if isinstance(text, str):
+            catalog, found = read_catalog(text)
+            if catalog is not None:
+                catalogs[code] = catalog
         for problem in found:
-            report.located(catalog_file, problem)
-    return (languages, catalogs) if not catalog_problems else None
+            catalog_report.located(name, problem)
+            ok = False
+    if not ok:
+        return None
+    return languages, Catalogs(catalogs, {code: languages.chain(code)
+                                          for code in languages.codes})
 
 
 def _render(topic: Topic, contacts: Mapping[str, Contact],
@@ -602,95 +661,125 @@ def _render(topic: Topic, contacts: Mapping[str, Contact],
     for line, block in blocks:
         length = room + visible_length(block)
         if length > TELEGRAM_LIMIT:
-            report(topic.path, line, "this paragraph makes a page of {length} characters; "
+            report(topic.file, line, "this paragraph makes a page of {length} characters; "
                    "Telegram does not send more than {limit}: split it with a blank line",
                    length=length, limit=TELEGRAM_LIMIT)
         elif length > PAGE_LIMIT:
-            report(topic.path, line, "this paragraph makes a page of {length} characters; a "
+            report(topic.file, line, "this paragraph makes a page of {length} characters; a "
                    "phone screen holds about {limit}: split it with a blank line", "warning",
                    length=length, limit=PAGE_LIMIT)
     pages = paginate(topic.title, [block for _, block in blocks])
     if len(pages) > MAX_PAGES:
-        report(topic.path, 1, "the topic has {pages} pages; page buttons reach at most {limit}: "
+        report(topic.file, 1, "the topic has {pages} pages; page buttons reach at most {limit}: "
                "shorten it or split it into several topics", pages=len(pages), limit=MAX_PAGES)
     # The topic's own buttons must pack into Telegram's 64 bytes (bot.buttons checks).
     try:
         TopicButton(topic.id, min(len(pages), MAX_PAGES) - 1).pack()
         NumbersButton(topic.id).pack()
     except ValueError:
-        report(topic.path, 1, "topic id too long for a button ({data})", data=repr(topic.id))
+        report(topic.file, 1, "topic id too long for a button ({data})", data=repr(topic.id))
     return replace(topic, pages=tuple(pages))
 
 
 def _check_menus(served: Mapping[tuple[str, str], Topic],
-                 children: Mapping[tuple[str, str | None], list[Topic]], content_dir: Path,
+                 children: Mapping[tuple[str, str | None], list[Topic]],
                  report: _Report, languages: Languages) -> None:
     """Each screen's buttons, counted as bot/handlers/menu.py and screens.py lay them out."""
     for (lang, parent), group in children.items():
-        where = served[(lang, parent)].path if parent else content_dir / lang
+        where = served[(lang, parent)].file if parent else lang
         if len(group) > MENU_BUTTON_LIMIT:
             report(where, 1, "{count} topics in one menu; more than {limit} buttons are hard "
                    "to use on a phone", "warning", count=len(group), limit=MENU_BUTTON_LIMIT)
     for lang in languages.codes:
         count = len(children.get((lang, None), ())) + MAIN_MENU_EXTRA_BUTTONS
         if count > TELEGRAM_BUTTON_LIMIT:
-            report(content_dir / lang, 1, "the main menu would have {count} buttons; Telegram "
+            report(lang, 1, "the main menu would have {count} buttons; Telegram "
                    "allows at most {limit}", count=count, limit=TELEGRAM_BUTTON_LIMIT)
     for (lang, _), topic in served.items():
         count = (len(children.get((lang, topic.id), ())) + len(topic.actions)
                  + len(topic.related) + NAV_ROW_BUTTONS + (2 if len(topic.pages) > 1 else 0))
         if count > TELEGRAM_BUTTON_LIMIT:
-            report(topic.path, 1, "this screen would have {count} buttons; Telegram allows at "
+            report(topic.file, 1, "this screen would have {count} buttons; Telegram allows at "
                    "most {limit}", count=count, limit=TELEGRAM_BUTTON_LIMIT)
 
 
-def load_content(
-    content_dir: Path, *, today: date | None = None, stale_after_days: int = 180,
-    now: Callable[[], datetime] = lambda: datetime.now(UTC), locales_dir: Path | None = None,
+def load_from(
+    source: ContentSource, *, catalogs: ContentSource | None = None, today: date | None = None,
+    stale_after_days: int = 180, now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> tuple[ContentSnapshot | None, list[Problem]]:
-    """Load and validate everything, the UI catalogs too; the snapshot is None when any error
-    was found.
+    """Read the source's tree (bot/content/source.py) and the UI catalogs (bot/locales unless
+    `catalogs` is another source), then `load` them."""
+    read = source.read()
+    ui = (catalogs or CatalogSource(i18n.LOCALES_DIR)).read()
+    return load(read.files, today, name=read.name, unreadable=read.unreadable, catalogs=ui,
+                stale_after_days=stale_after_days, now=now)
 
-    Never raises: anything unexpected becomes a problem naming the file being read.
+
+def load_content(
+    content_dir: Path | str, *, today: date | None = None, stale_after_days: int = 180,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> tuple[ContentSnapshot | None, list[Problem]]:
+    """The content folder `content_dir` and the UI catalogs, read and loaded."""
+    return load_from(FolderSource(content_dir), today=today,
+                     stale_after_days=stale_after_days, now=now)
+
+
+def load(
+    files: Mapping[str, bytes], today: date | None = None, *, name: str = "content",
+    unreadable: Mapping[str, Located] | None = None, catalogs: ContentFiles,
+    stale_after_days: int = 180, now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> tuple[ContentSnapshot | None, list[Problem]]:
+    """Validate a content tree (tree name -> bytes) with the UI catalogs (a tree of
+    `<xx>/LC_MESSAGES/messages.po`, bot/content/source.py's CatalogSource) and build its
+    snapshot; the snapshot is None when any error was found. Problems name files as
+    `<name>/<tree name>` (the catalogs' as `<catalogs.name>/…`); `unreadable` are the entries
+    the source could not read, and why.
+
+    Pure and never raises: anything unexpected becomes a problem naming the file being read.
     """
-    content_dir = Path(os.path.abspath(content_dir))
-    report = _Report(content_dir)
+    report = _Report(name)
+    ui = _Tree(catalogs.files, catalogs.unreadable)
     try:
-        return _load(content_dir, report, today or date.today(), stale_after_days, now,
-                     locales_dir or i18n.LOCALES_DIR)
+        return _load(_Tree(files, unreadable or {}), ui, report, report.other(catalogs.name),
+                     today or date.today(), stale_after_days, now)
     except Exception as error:  # the last guard: a located line, no traceback
         report(report.current, 1, "internal error while reading {file}: {kind}",
-               file=report.current.name, kind=type(error).__name__)
+               file=PurePosixPath(report.current).name or name, kind=type(error).__name__)
         return None, sorted(set(report.problems), key=_problem_order)
 
 
-def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int,
-          now: Callable[[], datetime], locales_dir: Path
+CONTACTS, SELFCHECK, CAMPAIGNS = "contacts.yaml", "selfcheck.yaml", "campaigns.yaml"
+
+
+def _load(tree: _Tree, ui: _Tree, report: _Report, catalog_report: _Report, today: date,
+          stale_after_days: int, now: Callable[[], datetime]
           ) -> tuple[ContentSnapshot | None, list[Problem]]:
-    if not content_dir.is_dir():
-        report(content_dir, 1, "content folder does not exist")
+    if ROOT in tree.unreadable:  # no folder, or far too many files in it
+        report.located(ROOT, tree.unreadable[ROOT])
         return None, report.problems
-    configured = _read_languages(content_dir, locales_dir, report)
+    configured = _read_languages(tree, ui, report, catalog_report)
     if configured is None:
         return None, sorted(set(report.problems), key=_problem_order)
     languages, catalogs = configured
 
-    digest = hashlib.sha256()
+    digest = hashlib.sha256()  # the version: every file the snapshot is built from
     topics: dict[tuple[str, str], Topic] = {}
     present: set[tuple[str, str]] = set()
     for lang in languages.codes:
-        folder = content_dir / lang
-        for path in sorted(folder.iterdir()):
+        names = sorted(n for n in (*tree.files, *tree.unreadable)
+                       if str(PurePosixPath(n).parent) == lang)
+        for path in names:
             report.current = path
-            if path.suffix != ".md":
-                if not path.name.startswith("."):
-                    report(path, 1, "not a topic (topics end in .md); ignored", "warning")
+            if not path.endswith(".md"):
+                report(path, 1, "not a topic (topics end in .md); ignored", "warning")
                 continue
-            present.add((lang, path.stem))
-            topic = parse_topic(path, lang, report, today)
+            present.add((lang, PurePosixPath(path).stem))
+            read = tree.entry(path)
+            digest.update(f"{path}\0{len(tree.files.get(path, b''))}\0".encode())
+            digest.update(tree.files.get(path, b""))
+            topic = parse_topic(path, read, lang, report, today)
             if topic is None:
                 continue
-            digest.update(repr(replace(topic, path=Path(lang, path.name))).encode())
             topics[(lang, topic.id)] = topic
             age = (today - topic.reviewed).days
             if age > stale_after_days:
@@ -698,29 +787,26 @@ def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int
                        "(more than {limit}); check the text and update 'reviewed'", "warning",
                        days=age, limit=stale_after_days)
 
-    contacts_path = content_dir / "contacts.yaml"
-    selfcheck_path = content_dir / "selfcheck.yaml"
-    report.current = contacts_path
-    parsed = parse_contacts(contacts_path, report, today, stale_after_days, languages)
+    for data_file in (LANGUAGES_FILE, CONTACTS, SELFCHECK, CAMPAIGNS):
+        digest.update(f"{data_file}\0{len(tree.files.get(data_file, b''))}\0".encode())
+        digest.update(tree.files.get(data_file, b""))
+    report.current = CONTACTS
+    parsed = parse_contacts(CONTACTS, tree.text(CONTACTS), report, today, stale_after_days,
+                            languages)
     contacts, countries = parsed if parsed else ({}, {})
-    report.current = selfcheck_path
-    selfcheck = parse_selfcheck(selfcheck_path, {i for _, i in present}, report, languages)
-    campaigns_path = content_dir / "campaigns.yaml"
-    report.current = campaigns_path
-    campaigns = parse_campaigns(campaigns_path, report)
-    for data_file in (content_dir / "languages.yaml", contacts_path, selfcheck_path,
-                      campaigns_path):
-        data = read_file(data_file, DATA_LIMIT)
-        if isinstance(data, str):
-            digest.update(data.encode())
-    report.current = content_dir
+    report.current = SELFCHECK
+    selfcheck = parse_selfcheck(SELFCHECK, tree.text(SELFCHECK), {i for _, i in present},
+                                report, languages)
+    report.current = CAMPAIGNS
+    campaigns = parse_campaigns(CAMPAIGNS, tree.text(CAMPAIGNS), report)
+    report.current = ROOT
 
     graph_ok = _check_graph(topics, present, report, languages)
-    _missing_topics(present, content_dir, report, languages)
+    _missing_topics(present, report, languages)
     for lang in languages.full:
         for required in REQUIRED_TOPICS:
             if (lang, required) not in present:
-                report(content_dir / lang / f"{required}.md", 1,
+                report(f"{lang}/{required}.md", 1,
                        "this topic is required: the bot's SOS and safety buttons open it")
                 graph_ok = False
     used: set[str] = set()
@@ -728,11 +814,11 @@ def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int
         for ref in topic.contacts:
             used.add(ref)
             if parsed and ref not in contacts:
-                report(topic.path, topic.field_lines.get("contacts", 1),
+                report(topic.file, topic.field_lines.get("contacts", 1),
                        "contact '{id}' is not in contacts.yaml", id=ref)
     for contact_id, contact in contacts.items():
         if contact_id not in used:
-            report(contacts_path, contact.line, "contact '{id}' is not shown in any topic",
+            report(CONTACTS, contact.line, "contact '{id}' is not shown in any topic",
                    "warning", id=contact_id)
 
     if any(p.severity == "error" for p in report.problems) or not parsed or not graph_ok or (
@@ -741,7 +827,7 @@ def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int
 
     rendered = {}
     for key, topic in topics.items():
-        report.current = topic.path
+        report.current = topic.file
         rendered[key] = _render(topic, contacts, countries, report, catalogs.texts(topic.lang))
     # What each language serves: its own topics, and a partial one its fallback's for the rest.
     served: dict[tuple[str, str], Topic] = {}
@@ -754,7 +840,7 @@ def _load(content_dir: Path, report: _Report, today: date, stale_after_days: int
     children: dict[tuple[str, str | None], list[Topic]] = {}
     for (lang, _), topic in served.items():
         children.setdefault((lang, topic.parent), []).append(topic)
-    _check_menus(served, children, content_dir, report, languages)
+    _check_menus(served, children, report, languages)
     problems = sorted(set(report.problems), key=_problem_order)
     if any(p.severity == "error" for p in problems):
         return None, problems

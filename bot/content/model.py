@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -74,7 +73,7 @@ class Topic:
     related: tuple[str, ...]
     actions: tuple[TopicAction, ...]  # bot features offered as buttons under the text
     body: str
-    path: Path
+    file: str  # its name in the content tree, e.g. "ru/russia.md", for problem lines
     body_line: int
     # The line of each front-matter field, so problems found later point at the field.
     field_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)

@@ -18,13 +18,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bot.buttons import CHECK_MAX_ANSWERS, TOPIC_ID_RE, CheckButton, FamilyCheckButton
-from bot.content.yamlfile import DATA_LIMIT, Located, read_file, read_yaml
+from bot.content.yamlfile import Located, read_yaml
 from bot.languages import Languages
 
 DESTINATION_CODES = "0123456789abcdefghijklmnopqrstuvwxyz"  # one character in callback data
@@ -142,10 +141,10 @@ class SelfCheck:
         return kind(self.version, destination.code if destination else "", answers, view)
 
 
-def _read_yaml(path: Path, report: Report) -> tuple[Any, yaml.Node | None, str] | None:
+def _read_yaml(path: str, read: str | Located,
+               report: Report) -> tuple[Any, yaml.Node | None, str] | None:
     """The file's data, its node tree (for line numbers) and its text; None, reported, when
-    unreadable. The loader's safe reader: regular files only, a size cap, no aliases."""
-    read = read_file(path, DATA_LIMIT)
+    unreadable (the loader's safe YAML: no aliases, depth and size capped)."""
     parsed = read_yaml(read) if isinstance(read, str) else read
     if isinstance(parsed, Located):
         report(path, parsed.line, parsed.message, "error", **parsed.values)
@@ -197,13 +196,14 @@ def _entries(data: dict[str, Any], node: yaml.Node | None,
             for item, n in zip(items, _items(node, key), strict=False)]
 
 
-def parse_selfcheck(path: Path, topic_ids: set[str], report: Report,
-                    languages: Languages) -> SelfCheck | None:
-    """Parse, validate and run the test cases; None (with problems reported) when unusable."""
-    if not path.exists():
+def parse_selfcheck(path: str, text: str | Located | None, topic_ids: set[str],
+                    report: Report, languages: Languages) -> SelfCheck | None:
+    """Parse, validate and run the test cases; None (with problems reported) when unusable.
+    `text` is the file's text (None: no such file), as bot/content/loader.py gives it."""
+    if text is None:
         report(path, 1, "selfcheck.yaml is missing: the job-offer check needs it", "error")
         return None
-    read = _read_yaml(path, report)
+    read = _read_yaml(path, text, report)
     if read is None:
         return None
     data, node, file_text = read

@@ -1,34 +1,43 @@
-"""Read content files and their YAML safely: one place for every hostile-input rule.
+"""Content YAML, parsed safely and once: one place for every hostile-input rule of the text.
 
-- Only regular files: a FIFO would block the reader forever, a device could be endless, and a
-  symbolic link could point anywhere on the machine. Every symbolic link is refused (rather than
-  resolved and checked), so what is served is exactly what lies in the content folder.
-- A size cap per file, checked before reading and enforced while reading.
+(Reading files safely is bot/content/source.py's job; this module only sees their bytes.)
 - UTF-8, with or without a byte-order mark; a bad byte is reported at its line.
-- YAML without anchors and aliases (an "alias bomb" expands a few lines into gigabytes), nested
-  at most MAX_DEPTH levels, one document; libyaml's parser when it is installed.
+- One pass of libyaml's parser (the pure-Python one if libyaml is missing): the nodes are built
+  from its events by a composer that refuses, at the first offending event, anchors and aliases
+  (an "alias bomb" expands a few lines into gigabytes), nesting deeper than MAX_DEPTH levels,
+  more than MAX_EVENTS values and a key written twice; so a hostile file costs no more memory
+  than its first bad line, and the nodes keep every value's line for messages.
 - Nothing raises: every failure is a `Located` problem whose `message` is a catalog id
   (bot/content/checker_messages.py) and `values` fill its placeholders.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 TOPIC_LIMIT = 256 * 1024  # bytes; a whole topic is a few kilobytes
 DATA_LIMIT = 1024 * 1024  # contacts.yaml and selfcheck.yaml
 MAX_DEPTH = 20  # content needs four levels; the rest is a stack-exhaustion attempt
 MAX_EVENTS = 200_000  # YAML nodes per file, far above any real file
 
-_BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # events for hints
+try:  # libyaml's parser, when PyYAML was built with it
+    from yaml._yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - the pure-Python parser gives the same events
+    class _Parser(yaml.reader.Reader, yaml.scanner.Scanner,  # type: ignore[no-redef]
+                  yaml.parser.Parser):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
 
 
 @dataclass(frozen=True)
@@ -45,45 +54,62 @@ class _Unreadable(Exception):
         self.node = node
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc]
-    """Safe YAML whose value errors (2026-02-30, a 5000-digit number) name their node."""
+class _Refused(Exception):
+    """The composer stopped at a value content may not have (0-based line)."""
+
+    def __init__(self, line: int, message: str, values: Mapping[str, object] | None = None):
+        self.line, self.message, self.values = line, message, values or {}
+
+
+class _Loader(Composer, _Parser, SafeConstructor, Resolver):
+    """PyYAML's composer over libyaml's events (Composer first, so its methods build the
+    nodes), guarded; safe construction whose value errors (2026-02-30, a 5000-digit number)
+    name their node."""
+
+    def __init__(self, text: str) -> None:
+        _Parser.__init__(self, text)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        Composer.__init__(self)
+        self.depth = 0
+        self.count = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event: Any = self.peek_event()
+        line = event.start_mark.line if event.start_mark is not None else 0
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused(line, "YAML anchors and aliases (& and *) are not allowed in "
+                           "content: write each value out in full")
+        self.count += 1
+        if self.count > MAX_EVENTS:
+            raise _Refused(line, "more than {limit} values in one file", {"limit": MAX_EVENTS})
+        if not isinstance(event, yaml.CollectionStartEvent):
+            return super().compose_node(parent, index)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _Refused(line, "nested more than {limit} levels deep", {"limit": MAX_DEPTH})
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        """YAML keeps the last of two equal keys without a word; an editor meant one of them."""
+        node = super().compose_mapping_node(anchor)
+        seen: set[str] = set()
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    raise _Refused(key.start_mark.line, "'{field}' is written twice: keep one",
+                                   {"field": key.value})
+                seen.add(key.value)
+        return node
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep)
         except (ValueError, OverflowError) as error:
             raise _Unreadable(node) from error
-
-
-def read_file(path: Path, limit: int) -> str | Located:
-    """The text of a regular file of at most `limit` bytes, or why it cannot be read."""
-    try:
-        info = os.lstat(path)
-    except OSError as error:
-        return Located(1, "cannot read the file: {reason}", {"reason": error.strerror})
-    if stat.S_ISLNK(info.st_mode):
-        return Located(1, "a symbolic link is not read: put the file itself in the content folder")
-    if stat.S_ISDIR(info.st_mode):
-        return Located(1, "this is a folder, not a file: rename or remove it")
-    if not stat.S_ISREG(info.st_mode):
-        return Located(1, "not a regular file (a pipe or a device): remove it")
-    if info.st_size > limit:
-        return Located(1, "the file is {size} KB; at most {limit} KB is read: split it",
-                       {"size": info.st_size // 1024, "limit": limit // 1024})
-    try:
-        # O_NONBLOCK and O_NOFOLLOW: if the file was swapped for a FIFO or a link after lstat,
-        # opening it neither waits for a writer nor follows the link.
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as error:
-        return Located(1, "cannot read the file: {reason}", {"reason": error.strerror})
-    with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-            return Located(1, "not a regular file (a pipe or a device): remove it")
-        data = file.read(limit + 1)
-    if len(data) > limit:
-        return Located(1, "the file is {size} KB; at most {limit} KB is read: split it",
-                       {"size": len(data) // 1024, "limit": limit // 1024})
-    return decode(data)
 
 
 def decode(data: bytes) -> str | Located:
@@ -99,18 +125,14 @@ def decode(data: bytes) -> str | Located:
 def read_yaml(text: str, first_line: int = 1) -> tuple[Any, yaml.Node | None] | Located:
     """Parse one YAML document into (data, node); lines count from `first_line`."""
     try:
-        problem = _prescan(text, first_line)
-        if problem is not None:
-            return problem
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
-            duplicate = _duplicate_key(node, first_line)
-            if duplicate is not None:
-                return duplicate
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
+    except _Refused as refused:
+        return Located(first_line + refused.line, refused.message, refused.values)
     except _Unreadable as error:
         line = first_line + error.node.start_mark.line
         value = str(getattr(error.node, "value", ""))[:40]
@@ -125,47 +147,6 @@ def read_yaml(text: str, first_line: int = 1) -> tuple[Any, yaml.Node | None] | 
         return Located(first_line, "the YAML cannot be read ({kind})",
                        {"kind": type(error).__name__})
     return data, node
-
-
-def _prescan(text: str, first_line: int) -> Located | None:
-    """Refuse anchors, aliases, deep nesting and huge files from the event stream, before
-    anything is built: events cost constant memory, so a bomb is stopped at its first line."""
-    depth = 0
-    for count, event in enumerate(yaml.parse(text, Loader=_BaseLoader)):
-        line = first_line + (event.start_mark.line if event.start_mark is not None else 0)
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            return Located(line, "YAML anchors and aliases (& and *) are not allowed in "
-                           "content: write each value out in full")
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                return Located(line, "nested more than {limit} levels deep",
-                               {"limit": MAX_DEPTH})
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-        if count > MAX_EVENTS:
-            return Located(line, "more than {limit} values in one file", {"limit": MAX_EVENTS})
-    return None
-
-
-def _duplicate_key(root: yaml.Node | None, first_line: int) -> Located | None:
-    """YAML keeps the last of two equal keys without a word; an editor meant one of them."""
-    stack = [root] if root is not None else []
-    while stack:  # depth is capped by _prescan, but a loop needs no stack anyway
-        node = stack.pop()
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode):
-                    if key.value in seen:
-                        return Located(first_line + key.start_mark.line,
-                                       "'{field}' is written twice: keep one",
-                                       {"field": key.value})
-                    seen.add(key.value)
-                stack.append(value)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return None
 
 
 # (words in the parser's message, mark to report, plain explanation). Both libyaml's and
