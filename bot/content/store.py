@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
+from datetime import date
 from pathlib import Path
 
 from bot import i18n
-from bot.content.loader import load_from
+from bot.content.loader import load, load_from
 from bot.content.model import ContentSnapshot, Problem
-from bot.content.source import ContentSource, FolderSource
+from bot.content.source import CatalogSource, ContentFiles, ContentSource, FolderSource
 
 LOAD_TIMEOUT = 30.0  # seconds; the real folder loads in well under one
 Loaded = tuple[ContentSnapshot | None, list[Problem]]
@@ -40,6 +42,19 @@ def _timed_out(source: ContentSource, timeout: float) -> list[Problem]:
                     (("seconds", f"{timeout:g}"),))]
 
 
+def _fingerprint(trees: tuple[ContentFiles, ...], today: date, stale_after_days: int) -> str:
+    """What a snapshot is a function of: every byte read, the day (stale dates) and the
+    staleness rule. The same fingerprint parses to the same snapshot, so it is not parsed."""
+    digest = hashlib.sha256(f"{today}\0{stale_after_days}".encode())
+    for tree in trees:
+        for name in sorted(tree.files):
+            digest.update(f"\0{tree.name}/{name}\0{len(tree.files[name])}\0".encode())
+            digest.update(tree.files[name])
+        for name in sorted(tree.unreadable):
+            digest.update(f"\0{tree.name}/{name}\0{tree.unreadable[name]}".encode())
+    return digest.hexdigest()
+
+
 def _source(source: ContentSource | Path) -> ContentSource:
     return FolderSource(source) if isinstance(source, Path) else source
 
@@ -57,6 +72,7 @@ class ContentStore:
         self.stale_after_days = stale_after_days
         self.timeout = timeout
         self._lock = asyncio.Lock()
+        self._fingerprint = ""  # of what the served snapshot was parsed from; "" not known
         if snapshot is None:
             pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="content-load")
             try:
@@ -101,17 +117,33 @@ class ContentStore:
     def snapshot(self) -> ContentSnapshot:
         return self._snapshot
 
+    def _reload(self, served: str) -> tuple[ContentSnapshot | None, list[Problem], str]:
+        """Read everything; parse only if it differs from what `served` was parsed from.
+        Reading and hashing cost a few milliseconds; parsing and indexing ~0.7 s of CPU that
+        the chats would share through the GIL, so an unchanged tree (a /reload with nothing
+        edited, a replica told to re-check) costs them nothing."""
+        trees = (self.source.read(), (self.catalogs or CatalogSource(i18n.LOCALES_DIR)).read())
+        fingerprint = _fingerprint(trees, date.today(), self.stale_after_days)
+        if fingerprint == served:
+            return self._snapshot, list(self._snapshot.warnings), fingerprint
+        read, ui = trees
+        snapshot, problems = load(read.files, name=read.name, unreadable=read.unreadable,
+                                  catalogs=ui, stale_after_days=self.stale_after_days)
+        return snapshot, problems, fingerprint
+
     async def reload(self) -> tuple[bool, list[Problem]]:
         """Read and validate the source again off the event loop; replace the snapshot only if
         it has no errors. Returns whether it was applied and every problem found (warnings
         too)."""
         async with self._lock:  # two /reload at once: the second waits, then loads again
             try:
-                snapshot, problems = await asyncio.wait_for(asyncio.to_thread(self._load),
-                                                            self.timeout)
+                snapshot, problems, fingerprint = await asyncio.wait_for(
+                    asyncio.to_thread(self._reload, self._fingerprint), self.timeout)
             except TimeoutError:
                 return False, _timed_out(self.source, self.timeout)
             if snapshot is None:
                 return False, problems
-            self._use(snapshot)
+            if snapshot is not self._snapshot:
+                self._use(snapshot)
+            self._fingerprint = fingerprint
             return True, problems
