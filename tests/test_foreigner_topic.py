@@ -72,3 +72,16 @@ def test_the_only_number_for_uzbek_citizens_is_unverified_and_traced_to_its_sour
 def test_search_finds_the_topic_for_a_foreigner(lang: str, query: str) -> None:
     # Among the first three: forced labour alone may rank trafficking-signs first (it helps too).
     assert TOPIC in [hit.topic for hit in REAL.search.search(query, lang)][:3]
+
+
+@pytest.mark.parametrize(("lang", "russian"), [("uz", "ruscha"), ("ru", "по-русски"),
+                                               ("ky", "орусча")])
+def test_the_page_names_the_talk_button_as_the_bot_labels_it_and_warns_of_russian(
+        lang: str, russian: str) -> None:
+    # The button shows only when an NGO is configured; caseworkers may not know Uzbek.
+    label = "💬 " + REAL.catalogs.texts(lang)("Talk to a person")
+    topic = REAL.topic(lang, TOPIC)
+    assert topic is not None
+    text = "\n".join(topic.pages)
+    (sentence,) = [line for line in text.splitlines() if f"«{label}»" in line]
+    assert russian in sentence

@@ -3,12 +3,16 @@ other topic in Russian under a one-line note in Uzbek (content/languages.yaml: u
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.content.loader import load_content
 from bot.content.search import small_talk, words
+from bot.handoff.hours import DAYS, now_utc
 from tests.conftest import REAL_CONTENT
 from tests.helpers import running_bot
+from tests.test_talk import case_rows, casework, group, topic_texts
 
 REAL = load_content(REAL_CONTENT)[0]
 assert REAL is not None
@@ -98,3 +102,56 @@ async def test_uzbek_greetings_and_thanks_are_answered_not_searched(tmp_path: Pa
         assert thanks.text.startswith("Arzimaydi!")
         locked = await user.send("meni qamab qo'yishdi")  # typed with a plain apostrophe
         assert locked.text.startswith(title("uz", "trafficking-signs"))
+
+
+
+# ---- Talk to a person, in Uzbek (the caseworkers' side stays Russian: CASEWORK_LANG)
+UZ_DAYS = ("Du", "Se", "Ch", "Pa", "Ju", "Sh", "Ya")
+CYRILLIC = re.compile("[а-яё]", re.IGNORECASE)
+
+
+async def test_an_uzbek_speaker_reads_the_consent_screen_in_uzbek(tmp_path: Path) -> None:
+    async with casework(tmp_path) as bot:
+        screen = await bot.user("uz").send("/talk")
+        assert screen.text.startswith("💬 Odam bilan gaplashish")
+        assert ("Xabarlaringizni Тестовая НКО «Путь» tashkiloti xodimlari oʻqiydi. Ular javob "
+                "beradigan vaqt: Du–Ya 00:00–24:00 (Asia/Bishkek).") in screen.text
+        for said in ("Bu favqulodda yordam xizmati emas", "uchdan-uchgacha shifrlamaydi",
+                     "faqat murojaat kodini koʻradi", "30 kun xabar boʻlmasa",
+                     "«Suhbatni tugatish» tugmasi yoki /talk"):
+            assert said in screen.text, said
+        assert "Hozir ish vaqti emas" not in screen.text
+        # Nothing fell back to Russian: the NGO's own name is the only Cyrillic on the screen.
+        assert not CYRILLIC.search(screen.text.replace("Тестовая НКО «Путь»", ""))
+        assert screen.button_labels == ["✅ Roziman, boshlash", "🏠 Menyu", "🆘 SOS"]
+        assert group(bot).topics == {}  # nothing opens before consent
+
+
+async def test_outside_working_hours_the_uzbek_consent_screen_names_the_days_in_uzbek(
+        tmp_path: Path) -> None:
+    tomorrow = (now_utc().astimezone(ZoneInfo("Asia/Bishkek")).weekday() + 1) % 7
+    hours = f"{DAYS[tomorrow]} 09:00-18:00 Asia/Bishkek"
+    async with casework(tmp_path, JOL_CASEWORK_HOURS=hours) as bot:
+        screen = await bot.user("uz").send("/talk")
+        assert f"Ular javob beradigan vaqt: {UZ_DAYS[tomorrow]} 09:00–18:00" in screen.text
+        assert "Hozir ish vaqti emas: sizga keyinroq javob berishadi." in screen.text
+        assert "🆘 SOS" in screen.button_labels
+
+
+async def test_an_uzbek_conversation_opens_and_ends_in_uzbek_with_russian_notes_for_caseworkers(
+        tmp_path: Path) -> None:
+    async with casework(tmp_path) as bot:
+        user = bot.user("uz")
+        await user.send("/talk")
+        opened = await user.press("✅ Roziman, boshlash")
+        (row,) = await case_rows(bot)
+        code = row["code"]
+        assert opened.text.startswith(f"{code} suhbati ochildi.")
+        assert opened.button_labels == ["✋ Suhbatni tugatish", "🆘 SOS"]
+        (thread,) = group(bot).topics
+        assert topic_texts(bot, thread)[0].startswith(f"Обращение {code} · uz.")
+        screen = await user.send("/talk")
+        assert screen.text.startswith(f"Sizda {code} suhbati ochiq.")
+        ended = await user.press("✋ Suhbatni tugatish")
+        assert ended.text.startswith("Suhbat tugadi.") and ended.text.endswith("/talk.")
+        assert topic_texts(bot, thread)[-1].startswith("Человек завершил разговор.")
