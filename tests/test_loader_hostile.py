@@ -7,11 +7,13 @@ import os
 import threading
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.cli import main
 from bot.content import loader
+from bot.content import store as store_module
 from bot.content.loader import load_content
 from bot.content.model import Problem
 from bot.content.store import ContentStore
@@ -204,13 +206,13 @@ async def test_reload_keeps_the_last_good_snapshot_on_errors_and_on_timeout(
     assert [p.line for p in problems if p.severity == "error"] == [2]
 
     release = threading.Event()
-    slow_load = store._load
+    slow_load = store_module._read_and_load
 
-    def stuck() -> object:
+    def stuck(*args: Any) -> Any:
         release.wait()  # a load that cannot finish before reload gives up
-        return slow_load()
+        return slow_load(*args)
 
-    monkeypatch.setattr(store, "_load", stuck)
+    monkeypatch.setattr(store_module, "_read_and_load", stuck)
     store.timeout = 0.01
     try:
         applied, problems = await store.reload()

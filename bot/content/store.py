@@ -19,12 +19,11 @@ from datetime import date
 from pathlib import Path
 
 from bot import i18n
-from bot.content.loader import load, load_from
+from bot.content.loader import load
 from bot.content.model import ContentSnapshot, Problem
 from bot.content.source import CatalogSource, ContentFiles, ContentSource, FolderSource
 
 LOAD_TIMEOUT = 30.0  # seconds; the real folder loads in well under one
-Loaded = tuple[ContentSnapshot | None, list[Problem]]
 
 
 class ContentError(Exception):
@@ -55,6 +54,23 @@ def _fingerprint(trees: tuple[ContentFiles, ...], today: date, stale_after_days:
     return digest.hexdigest()
 
 
+def _read_and_load(source: ContentSource, catalogs: ContentSource | None, stale_after_days: int,
+                   served: str = "", current: ContentSnapshot | None = None
+                   ) -> tuple[ContentSnapshot | None, list[Problem], str]:
+    """Read everything; parse only if it differs from what `served` (the fingerprint of
+    `current`) was parsed from. Reading and hashing cost a few milliseconds; parsing and
+    indexing ~0.7 s of CPU that the chats would share through the GIL, so an unchanged tree (a
+    /reload with nothing edited, a replica told to re-check) costs them nothing."""
+    trees = (source.read(), (catalogs or CatalogSource(i18n.LOCALES_DIR)).read())
+    fingerprint = _fingerprint(trees, date.today(), stale_after_days)
+    if current is not None and fingerprint == served:
+        return current, list(current.warnings), fingerprint
+    read, ui = trees
+    snapshot, problems = load(read.files, name=read.name, unreadable=read.unreadable,
+                              catalogs=ui, stale_after_days=stale_after_days)
+    return snapshot, problems, fingerprint
+
+
 def _source(source: ContentSource | Path) -> ContentSource:
     return FolderSource(source) if isinstance(source, Path) else source
 
@@ -62,21 +78,23 @@ def _source(source: ContentSource | Path) -> ContentSource:
 class ContentStore:
     def __init__(self, source: ContentSource | Path, stale_after_days: int = 180,
                  timeout: float = LOAD_TIMEOUT, *, catalogs: ContentSource | None = None,
-                 snapshot: ContentSnapshot | None = None) -> None:
+                 snapshot: ContentSnapshot | None = None, fingerprint: str = "") -> None:
         """Load before serving, bounded by `timeout` (a thread that overruns is abandoned);
         a folder path means FolderSource(path), and the UI catalogs are bot/locales unless
         `catalogs` says otherwise. Given a `snapshot` already loaded from this source (by
-        `open`, or shared by tests), nothing is loaded here; a reload reads as usual."""
+        `open` with its `fingerprint`, or shared by tests), nothing is loaded here."""
         self.source = _source(source)
         self.catalogs = catalogs
         self.stale_after_days = stale_after_days
         self.timeout = timeout
         self._lock = asyncio.Lock()
-        self._fingerprint = ""  # of what the served snapshot was parsed from; "" not known
+        # Of the files the served snapshot was parsed from; "" (not known): the next reload parses.
+        self._fingerprint = fingerprint
         if snapshot is None:
             pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="content-load")
             try:
-                loaded, problems = pool.submit(self._load).result(timeout)
+                loaded, problems, self._fingerprint = pool.submit(
+                    _read_and_load, self.source, catalogs, stale_after_days).result(timeout)
             except concurrent.futures.TimeoutError:
                 raise ContentError(_timed_out(self.source, timeout)) from None
             finally:
@@ -94,18 +112,14 @@ class ContentStore:
         (the bot's start-up); raises ContentError with the problems if it does not load."""
         source = _source(source)
         try:
-            snapshot, problems = await asyncio.wait_for(asyncio.to_thread(
-                load_from, source, catalogs=catalogs, stale_after_days=stale_after_days),
-                timeout)
+            snapshot, problems, fingerprint = await asyncio.wait_for(asyncio.to_thread(
+                _read_and_load, source, catalogs, stale_after_days), timeout)
         except TimeoutError:
             raise ContentError(_timed_out(source, timeout)) from None
         if snapshot is None:
             raise ContentError(problems)
-        return cls(source, stale_after_days, timeout, catalogs=catalogs, snapshot=snapshot)
-
-    def _load(self) -> Loaded:
-        return load_from(self.source, catalogs=self.catalogs,
-                         stale_after_days=self.stale_after_days)
+        return cls(source, stale_after_days, timeout, catalogs=catalogs, snapshot=snapshot,
+                   fingerprint=fingerprint)
 
     def _use(self, snapshot: ContentSnapshot) -> None:
         """Serve `snapshot` and the catalogs loaded with it; one assignment each, so readers
@@ -117,20 +131,6 @@ class ContentStore:
     def snapshot(self) -> ContentSnapshot:
         return self._snapshot
 
-    def _reload(self, served: str) -> tuple[ContentSnapshot | None, list[Problem], str]:
-        """Read everything; parse only if it differs from what `served` was parsed from.
-        Reading and hashing cost a few milliseconds; parsing and indexing ~0.7 s of CPU that
-        the chats would share through the GIL, so an unchanged tree (a /reload with nothing
-        edited, a replica told to re-check) costs them nothing."""
-        trees = (self.source.read(), (self.catalogs or CatalogSource(i18n.LOCALES_DIR)).read())
-        fingerprint = _fingerprint(trees, date.today(), self.stale_after_days)
-        if fingerprint == served:
-            return self._snapshot, list(self._snapshot.warnings), fingerprint
-        read, ui = trees
-        snapshot, problems = load(read.files, name=read.name, unreadable=read.unreadable,
-                                  catalogs=ui, stale_after_days=self.stale_after_days)
-        return snapshot, problems, fingerprint
-
     async def reload(self) -> tuple[bool, list[Problem]]:
         """Read and validate the source again off the event loop; replace the snapshot only if
         it has no errors. Returns whether it was applied and every problem found (warnings
@@ -138,7 +138,9 @@ class ContentStore:
         async with self._lock:  # two /reload at once: the second waits, then loads again
             try:
                 snapshot, problems, fingerprint = await asyncio.wait_for(
-                    asyncio.to_thread(self._reload, self._fingerprint), self.timeout)
+                    asyncio.to_thread(_read_and_load, self.source, self.catalogs,
+                                      self.stale_after_days, self._fingerprint, self._snapshot),
+                    self.timeout)
             except TimeoutError:
                 return False, _timed_out(self.source, self.timeout)
             if snapshot is None:
