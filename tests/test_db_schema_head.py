@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,8 +46,15 @@ def test_the_running_bot_does_not_import_alembic() -> None:
 
 def test_an_installed_package_finds_its_migrations(tmp_path: Path) -> None:
     """A wheel carries migrations/ as bot/migrations: no PYTHONPATH trick, no checkout needed."""
+    # Built from a copy: a build/ folder left in the checkout would put stale files in the wheel.
+    source = tmp_path / "src"
+    for name in ("bot", "migrations"):
+        shutil.copytree(REPO_ROOT / name, source / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(REPO_ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w",
-                    str(tmp_path / "dist"), str(REPO_ROOT)], check=True, capture_output=True)
+                    str(tmp_path / "dist"), str(source)], check=True, capture_output=True)
     wheel = next((tmp_path / "dist").glob("jol-*.whl"))
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
                     str(tmp_path / "site"), str(wheel)], check=True, capture_output=True)
