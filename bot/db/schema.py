@@ -11,12 +11,15 @@ import asyncio
 import os
 import re
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import REPO_ROOT
 from bot.db.engine import DatabaseUnusable, create_engine, database_problem
@@ -87,24 +90,13 @@ def _schema_version(connection: Connection) -> str | None:
     return ", ".join(sorted(versions)) or None
 
 
-async def _run_alembic(url: str, action: str, revision: str) -> tuple[str | None, str | None]:
+@asynccontextmanager
+async def _engine(url: str) -> AsyncIterator[AsyncEngine]:
+    """A short-lived engine for one job; a database that cannot be used is one line naming
+    JOL_DATABASE_URL (DatabaseUnusable), anything else propagates as it is."""
     engine = create_engine(url)
     try:
-        async with engine.begin() as conn:
-
-            def run(sync_conn: Connection) -> tuple[str | None, str | None]:
-                from alembic import command
-
-                lock_for_migrations(sync_conn)
-                before = _schema_version(sync_conn)
-                config = alembic_config(sync_conn)
-                if action == "upgrade":
-                    command.upgrade(config, revision)
-                else:
-                    command.downgrade(config, revision)
-                return before, _schema_version(sync_conn)
-
-            return await conn.run_sync(run)
+        yield engine
     except Exception as error:
         problem = database_problem(error, url)
         if problem is None:
@@ -112,6 +104,24 @@ async def _run_alembic(url: str, action: str, revision: str) -> tuple[str | None
         raise DatabaseUnusable(problem) from None
     finally:
         await engine.dispose()
+
+
+async def _run_alembic(url: str, action: str, revision: str) -> tuple[str | None, str | None]:
+    async with _engine(url) as engine, engine.begin() as conn:
+
+        def run(sync_conn: Connection) -> tuple[str | None, str | None]:
+            from alembic import command
+
+            lock_for_migrations(sync_conn)
+            before = _schema_version(sync_conn)
+            config = alembic_config(sync_conn)
+            if action == "upgrade":
+                command.upgrade(config, revision)
+            else:
+                command.downgrade(config, revision)
+            return before, _schema_version(sync_conn)
+
+        return await conn.run_sync(run)
 
 
 async def upgrade(url: str) -> tuple[str | None, str | None]:
@@ -125,17 +135,8 @@ async def upgrade(url: str) -> tuple[str | None, str | None]:
 async def schema_version(url: str) -> str | None:
     """The database's schema revision (None: never migrated), without Alembic; raises
     DatabaseUnusable when the database cannot be reached."""
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return await conn.run_sync(_schema_version)
-    except Exception as error:
-        problem = database_problem(error, url)
-        if problem is None:
-            raise
-        raise DatabaseUnusable(problem) from None
-    finally:
-        await engine.dispose()
+    async with _engine(url) as engine, engine.connect() as conn:
+        return await conn.run_sync(_schema_version)
 
 
 async def schema_is_current(url: str) -> bool:
