@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -94,3 +96,16 @@ async def wait_for_log(tmp_path: Path, needle: str, timeout: float = STARTUP_TIM
         while needle not in (text := log_text(tmp_path)):
             await asyncio.sleep(0.05)
     return text
+
+
+async def stop_as_docker_does(process: subprocess.Popen[bytes], seconds: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `seconds`; waits without blocking the
+    event loop (the stand-in may run on it)."""
+    process.send_signal(signal.SIGTERM)
+    for _ in range(int(seconds * 10)):
+        if process.poll() is not None:
+            return
+        await asyncio.sleep(0.1)
+    if process.poll() is None:
+        process.kill()
+        process.wait()

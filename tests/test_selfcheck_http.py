@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 from bot import REPO_ROOT
 from bot.standin import STANDIN, start_standin
 from tests.conftest import FULL_LANGUAGES
+from tests.serving_helpers import stop_as_docker_does
 from tests.test_selfcheck import LABELS, SCENARIOS, START, Scenario, destination, level_title
 
 TOKEN = "424242:selfcheck-http"
@@ -95,14 +95,7 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[aiohttp.ClientSession, s
             yield http, base_url.removesuffix("/bot")
     finally:
         # Stop as `docker stop` does; wait without blocking the loop the stand-in runs on.
-        process.send_signal(signal.SIGTERM)
-        for _ in range(150):
-            if process.poll() is not None:
-                break
-            await asyncio.sleep(0.1)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        await stop_as_docker_does(process)
         log.close()
         # The stopped bot left a long poll open; an update ends it, so cleanup need not wait.
         bot.message(1, "bye")

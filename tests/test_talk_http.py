@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from cryptography.fernet import Fernet
 
 from bot import REPO_ROOT
 from bot.standin import STANDIN, start_standin
-from tests.serving_helpers import free_port
+from tests.serving_helpers import free_port, stop_as_docker_does
 
 TOKEN = "515151:talk-http"
 GROUP = -1009876543210
@@ -86,14 +85,7 @@ class Stand:
         process = self.process
         if process is None:
             return
-        process.send_signal(signal.SIGTERM)
-        for _ in range(150):
-            if process.poll() is not None:
-                break
-            await asyncio.sleep(0.1)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        await stop_as_docker_does(process)
         self.process = None
 
     def log(self) -> str:
