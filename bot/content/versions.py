@@ -10,7 +10,8 @@ silent overwrite).
 
 Every publish is validated by the same loader as `jol content check` first, and sends
 NOTIFY `CHANNEL` with the new id in the same transaction (bot/db/notify.py), so replicas
-listening swap within moments; `VersionSource` is what a replica's ContentStore serves.
+listening swap within moments; `VersionSource` is what a replica's ContentStore serves
+(bot/content/published.py keeps it on the newest version).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import i18n
 from bot.content.loader import load
+from bot.content.model import ContentSnapshot
 from bot.content.source import CatalogSource, ContentFiles, ContentSource
 from bot.content.store import ContentError
+from bot.content.yamlfile import Located
 from bot.db.models import (
     AUTHOR_NAME_LEN,
     NOTE_LEN,
@@ -160,14 +163,17 @@ class ContentVersions:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def check(self, files: Mapping[str, bytes], name: str = "content") -> None:
-        """Raise ContentError if the loader finds an error in `files` (warnings pass). CPU
-        work: an async caller on a serving loop runs it in a thread (`publish` does)."""
+    def check(self, files: Mapping[str, bytes], name: str = "content", *,
+              unreadable: Mapping[str, Located] | None = None) -> ContentSnapshot:
+        """The snapshot `files` load to, or ContentError if the loader finds an error (warnings
+        pass). CPU work: an async caller on a serving loop runs it in a thread (`publish`
+        does). `unreadable`: entries of a folder that could not be read (an error each)."""
         ui = (self.catalogs or CatalogSource(i18n.LOCALES_DIR)).read()
-        snapshot, problems = load(files, name=name, catalogs=ui,
+        snapshot, problems = load(files, name=name, unreadable=unreadable, catalogs=ui,
                                   stale_after_days=self.stale_after_days)
         if snapshot is None:
             raise ContentError(problems)
+        return snapshot
 
     async def publish(self, files: Mapping[str, bytes], *, author_id: int | None,
                       author_name: str, note: str, parent_id: int | None,
@@ -236,8 +242,8 @@ class VersionSource:
     """A ContentSource serving one version's files, fetched on the event loop beforehand.
 
     A source's `read` is synchronous and runs in the store's worker thread; the database is
-    async. So the watcher (bot/content/published.py) fetches the newest version's files with
-    `fetch`, then asks the store to reload, whose read returns what was fetched.
+    async. So the store awaits `refresh` on the loop first (bot/content/store.py), which
+    fetches the published version's files; `read` returns what was fetched.
     """
 
     def __init__(self, versions: ContentVersions) -> None:
@@ -251,6 +257,10 @@ class VersionSource:
 
     def __repr__(self) -> str:
         return f"VersionSource(version={self.version})"
+
+    async def refresh(self) -> None:
+        """The store's async read path: fetch the published version before each load."""
+        await self.fetch()
 
     async def fetch(self, version_id: int | None = None) -> int | None:
         """Hold the files of `version_id` (default: the published one); returns its id, None

@@ -28,9 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 log = logging.getLogger(__name__)
 
-# A callback gets the payload; a hook nothing. Either may be a coroutine function.
-Callback = Callable[[str], Awaitable[None] | None]
-Hook = Callable[[], Awaitable[None] | None]
+# A callback gets the payload; a hook nothing. Either may be a coroutine function (its result
+# is awaited as a task) or a plain one (its result ignored).
+Callback = Callable[[str], object]
+Hook = Callable[[], object]
 
 BACKOFF_FIRST = 0.2  # seconds before the first reconnect attempt; doubles up to BACKOFF_MAX
 BACKOFF_MAX = 10.0
@@ -182,7 +183,7 @@ class Listener:
             if not conn.is_closed():
                 conn.terminate()
 
-    def _call(self, function: Callable[..., Awaitable[None] | None], *args: str) -> None:
+    def _call(self, function: Callable[..., object], *args: str) -> None:
         try:
             result = function(*args)
         except Exception:
