@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot import i18n
 from bot.content.loader import load
 from bot.content.model import ContentSnapshot
-from bot.content.source import CatalogSource, ContentFiles, ContentSource
+from bot.content.source import CatalogSource, ContentFiles, ContentSource, is_tree_name
 from bot.content.store import ContentError
 from bot.content.yamlfile import Located
 from bot.db.models import (
@@ -202,6 +202,9 @@ class ContentVersions:
 
     async def _write(self, files: Mapping[str, bytes], author_id: int | None, author_name: str,
                      note: str, parent_id: int | None) -> VersionInfo:
+        bad = sorted(name for name in files if not is_tree_name(name))
+        if bad:
+            raise ValueError(f"not a content file name: {bad[0]!r}")
         created = datetime.now(UTC)
         author_name = author_name[:AUTHOR_NAME_LEN]
         note = note[:NOTE_LEN]
