@@ -155,7 +155,10 @@ def cmd_content_import(args: argparse.Namespace, settings: Settings) -> int:
             print(f"jol content import: {error}", file=sys.stderr)
             return 1
         changed = len(runner.run(versions.changed_files(newest, info.id))) if newest else None
-    what = f"{changed} files changed" if changed is not None else f"{len(tree.files)} files"
+    if changed is None:
+        what = f"{len(tree.files)} files"
+    else:
+        what = f"{changed} changed file{'' if changed == 1 else 's'}"
     print(f"published version {info.id} ({what}): {note}")
     return 0
 
