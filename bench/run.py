@@ -8,7 +8,8 @@ search. Latency is the time from the action to the answer. See bench/README.md.
     python -m bench                           # all targets, 100 users, 20 s each
     python -m bench --targets jol,aiogram --users 50 --duration 10 --json out.json
     python -m bench --flood                   # 429s above 30 messages/s; 200 users × 3 actions
-    python -m bench --targets jol --reload-every 2   # an admin sends /reload every 2 s
+    python -m bench --targets jol --reload-every 2   # jol, then jol with /reload every 2 s
+    python -m bench --targets jol --reload-every 2 --reload-edit   # a topic edited each time
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,9 @@ STOP_TIMEOUT = 15.0
 # are counted apart, so the figures are those of the other chats.
 ADMIN_ID = 9_999
 RELOADED = "Контент обновлён"  # the start of the Russian answer to a /reload that applied
+# With --reload-edit, the admin changes this many topics' texts before each /reload, a new
+# sentence at the end of each, so the content really differs (and is parsed again).
+EDITED_TOPICS = 1
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Target:
     description: str
     command: tuple[str, ...]
     jol: bool = False
+    reloads: bool = False  # an admin sends /reload during the load (--reload-every)
 
 
 def all_targets() -> dict[str, Target]:
@@ -127,6 +132,24 @@ def buttons_on_screen(chat: ChatLog) -> tuple[int, list[str]] | None:
         if data:
             return message.message_id, data
     return None
+
+
+class TopicEditor:
+    """An editor changing Jol's content folder between reloads: each edit gives the next of
+    the Russian topics a new last sentence (in place of the one the previous edit added)."""
+
+    def __init__(self, content: Path) -> None:
+        self.originals = {path: path.read_text("utf-8")
+                          for path in sorted((content / "ru").glob("*.md"))}
+        self.edits = 0
+
+    def edit(self) -> None:
+        paths = list(self.originals)
+        for _ in range(EDITED_TOPICS):
+            self.edits += 1
+            path = paths[self.edits % len(paths)]
+            path.write_text(f"{self.originals[path].rstrip()}\n\nПравка № {self.edits}.\n",
+                            "utf-8")
 
 
 class SimulatedUser:
@@ -213,8 +236,16 @@ def free_port() -> int:
         return port
 
 
+def with_reloads(target: Target, every: float, edit: bool) -> Target:
+    """The same bot, measured again while an admin sends /reload every `every` seconds."""
+    what = "a topic edited before each" if edit else "nothing edited"
+    return replace(target, name=f"{target.name}+reload",
+                   description=f"{target.description}, /reload every {every:g} s ({what})",
+                   reloads=True)
+
+
 def target_env(target: Target, token: str, base_url: str, workdir: Path,
-               admin: bool = False) -> dict[str, str]:
+               admin: bool = False, content: Path = REPO / "content") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("JOL_", "TELEGRAM_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
                                 "http_proxy", "https_proxy", "all_proxy"))}
@@ -227,7 +258,7 @@ def target_env(target: Target, token: str, base_url: str, workdir: Path,
     if target.jol:
         env.update({
             "JOL_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'jol.sqlite3'}",
-            "JOL_CONTENT_DIR": str(REPO / "content"),
+            "JOL_CONTENT_DIR": str(content),
             "JOL_SECRET": "benchmark-secret",
             "JOL_HTTP_HOST": "127.0.0.1",
             "JOL_HTTP_PORT": str(free_port()),
@@ -313,6 +344,7 @@ class Benchmark:
         self.users: int = args.users or (200 if self.flood else 100)
         self.answer_timeout: float = args.answer_timeout or (30.0 if self.flood else 10.0)
         self.reload_every: float | None = args.reload_every
+        self.reload_edit: bool = args.reload_edit
 
     async def run(self, targets: list[Target]) -> list[Run]:
         runner, base_url = await start_standin("127.0.0.1", 0, flood=self.flood)
@@ -340,17 +372,22 @@ class Benchmark:
     async def run_target(self, standin: StandIn, base_url: str, target: Target,
                          index: int) -> Run:
         run = Run(target)
-        token = f"{700001 + index}:bench-{target.name}"
+        token = f"{700001 + index}:bench-{target.name.replace('+', '-')}"
         bot = standin.bot(token)
         workdir = Path(tempfile.mkdtemp(prefix=f"jol-bench-{target.name}-"))
         log_path = workdir / "bot.log"
+        content = REPO / "content"
         if self.reload_every and target.jol:
             bot.chat(ADMIN_ID)  # the admin has talked to the bot: its commands can be set
+            if self.reload_edit:  # the admin edits a copy; with and without reloads alike
+                content = workdir / "content"
+                shutil.copytree(REPO / "content", content)
         with log_path.open("wb") as log:
             process = subprocess.Popen(target.command, cwd=REPO, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True,
                                        env=target_env(target, token, base_url, workdir,
-                                                      admin=bool(self.reload_every)))
+                                                      admin=bool(self.reload_every),
+                                                      content=content))
         try:
             if not await self.started(bot, process):
                 tail = log_path.read_text(errors="replace").strip().splitlines()[-8:]
@@ -362,7 +399,7 @@ class Benchmark:
             if self.flood:
                 await self.drive_flood(bot, process, run)
             else:
-                await self.drive_load(bot, process, run)
+                await self.drive_load(bot, process, run, content)
             run.peak_rss_mb = peak_rss_mb(process.pid)
             run.api_errors = {k: v for k, v in bot.errors.items()
                               if " 429: " not in k}
@@ -402,7 +439,7 @@ class Benchmark:
                 for i in range(self.users)]
 
     async def drive_load(self, bot: StandInBot, process: subprocess.Popen[bytes],
-                         run: Run) -> None:
+                         run: Run, content: Path) -> None:
         duration, warmup = self.args.duration, self.args.warmup
         users = self.new_users(bot, seed=1)
         began = time.perf_counter()
@@ -427,14 +464,17 @@ class Benchmark:
 
         async def reload_now_and_then() -> None:
             """The admin's /reload every `reload_every` seconds of the measured window."""
-            if not (run.target.jol and self.reload_every):
+            if not (run.target.reloads and self.reload_every):
                 return
             admin = SimulatedUser(bot, ADMIN_ID, "ru", random.Random(0), self.answer_timeout)
+            editor = TopicEditor(content) if self.reload_edit else None
             next_at = window[0]
             while (now := time.perf_counter()) < stop_at:
                 await asyncio.sleep(max(0.0, next_at - now))
                 if time.perf_counter() >= stop_at:
                     return
+                if editor is not None:
+                    editor.edit()
                 events = len(admin.chat.events) + 1  # + the admin's own message
                 started = time.perf_counter()
                 bot.push(bot.telegram.message_update(ADMIN_ID, "/reload", language_code="ru"))
@@ -544,12 +584,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--answer-timeout", type=float,
                         help="seconds before an answer counts as lost (default 10; 30 flood)")
     parser.add_argument("--reload-every", type=float, metavar="SECONDS",
-                        help="Jol only: an admin sends /reload every SECONDS of the measured "
-                             "window; the figures are the other chats'")
+                        help="Jol is measured twice, without and then with an admin sending "
+                             "/reload every SECONDS of the measured window (jol+reload); the "
+                             "figures are the other chats'")
+    parser.add_argument("--reload-edit", action="store_true",
+                        help="with --reload-every: the admin edits a topic in (a copy of) "
+                             "Jol's content folder before each /reload, so it is parsed again")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the targets this many times, alternating (default 1)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
     if args.reload_every is not None and (args.reload_every <= 0 or args.flood):
         parser.error("--reload-every needs a positive number of seconds, and no --flood")
+    if args.reload_edit and args.reload_every is None:
+        parser.error("--reload-edit needs --reload-every")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.duration <= args.warmup:
         parser.error("--duration must be longer than --warmup")
     unknown = set(args.targets.split(",")) - set(all_targets())
@@ -561,12 +611,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     targets = [all_targets()[name] for name in args.targets.split(",")]
+    if args.reload_every:  # each Jol target a second time, with the reloads: side by side
+        targets = [twin for target in targets for twin in
+                   ((target, with_reloads(target, args.reload_every, args.reload_edit))
+                    if target.jol else (target,))]
+    targets *= args.rounds
     about = machine()
     mode = ("flood: 429 above 30 messages/s, each user /start, a press, a search"
             if args.flood else f"load: {args.duration:.0f} s per target, {args.warmup:.0f} s "
                                "warm-up, each user /start, 2 presses, a search, repeated")
     if args.reload_every:
-        mode += f"; Jol's admin sends /reload every {args.reload_every:g} s"
+        mode += (f"; Jol again with an admin's /reload every {args.reload_every:g} s"
+                 + (", a topic edited before each" if args.reload_edit else ""))
     bench = Benchmark(args)
     print(f"{about['date']}  {about['nproc']} CPUs ({about['cpu']})  Python {about['python']}")
     print(f"{bench.users} users; {mode}", flush=True)
@@ -577,7 +633,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         report = {"machine": about, "mode": "flood" if args.flood else "load",
                   "users": bench.users, "duration_s": args.duration, "warmup_s": args.warmup,
-                  "reload_every_s": args.reload_every,
+                  "reload_every_s": args.reload_every, "reload_edit": args.reload_edit,
+                  "rounds": args.rounds,
                   "results": summaries}
         Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
     jol = next((s for s in summaries if s["target"] == "jol" and "skipped" not in s), None)

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -59,14 +60,21 @@ def placeholders(text: str) -> set[str] | None:
 
 def read_catalog(text: str) -> tuple[Catalog | None, list[Located]]:
     """Parse one .po file; every translation must use exactly its message id's placeholders,
-    or the bot would raise on a translator's typo the first time it shows that message."""
+    or the bot would raise on a translator's typo the first time it shows that message.
+    Cached by the text (a /reload re-reads only a changed catalog); the catalog is read-only."""
+    catalog, problems = _read_catalog(text)
+    return catalog, list(problems)
+
+
+@lru_cache(maxsize=32)
+def _read_catalog(text: str) -> tuple[Catalog | None, tuple[Located, ...]]:
     problems: list[Located] = []
     try:
         catalog = read_po(text.splitlines(keepends=True), locale=None, abort_invalid=True)
     except Exception as error:  # any parse failure is the file's problem
         line = getattr(error, "lineno", 1) or 1
-        return None, [Located(int(line), "the catalog cannot be read ({kind})",
-                              {"kind": type(error).__name__})]
+        return None, (Located(int(line), "the catalog cannot be read ({kind})",
+                              {"kind": type(error).__name__}),)
     catalog.locale = None  # the code may be a scratch one that CLDR does not know
     for message in catalog:
         if not message.id or not isinstance(message.id, str) or not isinstance(
@@ -82,7 +90,7 @@ def read_catalog(text: str) -> tuple[Catalog | None, list[Located]]:
                  "wanted": " ".join(f"{{{n}}}" for n in sorted(wanted or ())) or "(none)",
                  "got": "broken braces" if got is None else
                  " ".join(f"{{{n}}}" for n in sorted(got)) or "(none)"}))
-    return catalog, problems
+    return catalog, tuple(problems)
 
 
 @dataclass(frozen=True)

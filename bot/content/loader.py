@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple, TypeGuard, cast
 
@@ -313,6 +314,24 @@ def parse_topic(path: str, read: str | Located, lang: str, report: _Report,
         related=related or (), actions=tuple(map(TopicAction, actions or ())), body=body,
         file=path, body_line=body_line, field_lines=at,
     )
+
+
+@lru_cache(maxsize=1024)
+def _parse_topic_text(source_name: str, path: str, text: str, lang: str,
+                      today: date) -> tuple[Topic | None, tuple[Problem, ...]]:
+    report = _Report(source_name)
+    return parse_topic(path, text, lang, report, today), tuple(report.problems)
+
+
+def _parse_topic_once(path: str, read: str | Located, lang: str, report: _Report,
+                      today: date) -> Topic | None:
+    """parse_topic, cached by the file's text: a /reload after an edit parses only the files
+    that changed (a Topic is immutable, so snapshots can share it)."""
+    if isinstance(read, Located):
+        return parse_topic(path, read, lang, report, today)
+    topic, problems = _parse_topic_text(report.source_name, path, read, lang, today)
+    report.problems.extend(problems)
+    return topic
 
 
 def _lang_map(value: Any) -> dict[str, str] | None:
@@ -777,7 +796,7 @@ def _load(tree: _Tree, ui: _Tree, report: _Report, catalog_report: _Report, toda
             read = tree.entry(path)
             digest.update(f"{path}\0{len(tree.files.get(path, b''))}\0".encode())
             digest.update(tree.files.get(path, b""))
-            topic = parse_topic(path, read, lang, report, today)
+            topic = _parse_topic_once(path, read, lang, report, today)
             if topic is None:
                 continue
             topics[(lang, topic.id)] = topic

@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from typing import Literal
 
 from rapidfuzz import fuzz, process
@@ -315,17 +316,17 @@ class SearchIndex:
         self._phrases: dict[str, list[tuple[Phrase, set[Key]]]] = defaultdict(list)
         for phrase, keys in (phrases or {}).items():
             self._phrases[_stem_key(phrase[0])].append((phrase, keys))
-        self._stems: dict[str, list[str]] = defaultdict(list)
+        # The vocabulary by word length, for typos with an ending (_prefix_typos).
+        self._by_length: dict[int, list[str]] = defaultdict(list)
         self._kyrgyz_stems: dict[str, list[str]] = defaultdict(list)
         self._russian_stems: dict[str, list[str]] = defaultdict(list)
         editor_terms = {term for term, _ in self._editor}
         for term in self._vocabulary:
+            self._by_length[len(term)].append(term)
             if not term.isdigit():
                 self._kyrgyz_stems[_kyrgyz_stem(term)].append(term)
                 if len(term) >= 4 and term in editor_terms:
                     self._russian_stems[_russian_stem(term)].append(term)
-            for k in range(_MIN_STEM, len(term)):
-                self._stems[term[:k]].append(term)
         self._match_cache: dict[tuple[str, bool], list[tuple[str, float]]] = {}
         self._typo_cache: dict[str, list[tuple[str, float]]] = {}
         self._best_cache: dict[tuple[str, str], tuple[BestMatches, frozenset[str]]] = {}
@@ -349,19 +350,16 @@ class SearchIndex:
             topic_factor[topic.id] = 1.0
             if topic.parent:
                 parents.add(topic.parent)
-            counts: dict[str, int] = defaultdict(int)
-            for term in words(topic.body):
-                counts[term] += 1
-            for term, n in counts.items():
+            body, keywords, title = _topic_terms(topic.title, topic.keywords, topic.body)
+            for term, n in body:
                 add(term, key, min(1.0 + 0.25 * (n - 1), 2.0), by_editor=False)
-            for keyword in topic.keywords:
-                terms = words(keyword)
+            for terms in keywords:
                 if len(terms) > 1:
-                    phrases[tuple(terms)].add(key)
+                    phrases[terms].add(key)
                 for term in terms:
                     add(term, key, cls.KEYWORD_WEIGHT if len(terms) == 1
                         else cls.PHRASE_PART_WEIGHT)
-            for term in words(topic.title):
+            for term in title:
                 add(term, key, cls.TITLE_WEIGHT)
         for topic_id in parents & set(topic_factor):
             topic_factor[topic_id] = cls.SECTION_WEIGHT
@@ -400,7 +398,7 @@ class SearchIndex:
                     found.setdefault(place, 0.9)
             # Same stem, other ending ("москве" ~ "москва"); a short shared stem is a guess.
             for k in range(len(word) - 1, _MIN_STEM - 1, -1):
-                stem_terms = self._stems.get(word[:k])
+                stem_terms = self._longer(word[:k])
                 if stem_terms:
                     for term in stem_terms:
                         if k >= 0.7 * min(len(term), len(word)):
@@ -416,6 +414,17 @@ class SearchIndex:
         self._match_cache[(word, russian)] = result
         return result
 
+    def _longer(self, prefix: str) -> list[str]:
+        """Indexed words that continue `prefix`, found in the sorted vocabulary (a dict of
+        every prefix would be faster to look up but is most of building an index)."""
+        found = []
+        for term in islice(self._vocabulary, bisect_left(self._vocabulary, prefix), None):
+            if not term.startswith(prefix):
+                break
+            if len(term) > len(prefix):
+                found.append(term)
+        return found
+
     def _typos(self, word: str) -> list[tuple[str, float]]:
         """Typos, with or without an ending: a guess unless very close. The slow part of
         matching, so kept apart: a Russian and a Kyrgyz query share it."""
@@ -424,13 +433,22 @@ class SearchIndex:
             cached = [(term, 0.8 if ratio >= 85 else 0.75 * ratio / 100) for term, ratio, _ in
                       process.extract(word, self._vocabulary, scorer=fuzz.ratio,
                                       score_cutoff=80, limit=8)]
-            cached += [(term, 0.6 * ratio / 100) for term, ratio, _ in
-                       process.extract(word, self._vocabulary, scorer=_prefix_ratio,
-                                       score_cutoff=86, limit=8)]
+            cached += [(term, 0.6 * ratio / 100) for term, ratio in self._prefix_typos(word)]
             if len(self._typo_cache) >= self._CACHE_LIMIT:
                 self._typo_cache.clear()
             self._typo_cache[word] = cached
         return cached
+
+    def _prefix_typos(self, word: str, limit: int = 8) -> list[tuple[str, float]]:
+        """Indexed words of five letters or more, shorter than `word`, that its first as many
+        letters match with a similarity of 86 or more (a typo plus an ending): the best
+        `limit`, best first, ties in vocabulary order. Each length is compared in one
+        rapidfuzz call, not a Python call per word."""
+        found = [(term, ratio) for length in range(5, len(word))
+                 for term, ratio, _ in process.extract(
+                     word[:length], self._by_length.get(length, ()), scorer=fuzz.ratio,
+                     score_cutoff=86, limit=limit)]
+        return sorted(found, key=lambda match: (-match[1], match[0]))[:limit]
 
     def search(self, query: str, lang: str, limit: int = 5) -> list[SearchHit]:
         """Best topics for a query, best first; an empty list means nothing relevant.
@@ -567,6 +585,21 @@ class SearchIndex:
         return points
 
 
+TopicTerms = tuple[tuple[tuple[str, int], ...], tuple[Phrase, ...], Phrase]
+
+
+@lru_cache(maxsize=2048)
+def _topic_terms(title: str, keywords: tuple[str, ...], body: str) -> TopicTerms:
+    """A topic's words: its body's with their counts, each keyword's, its title's. Most of
+    building an index; cached by the text, so a /reload after one edit splits only the edited
+    topics again (a few hundred kilobytes for every topic of the real content)."""
+    counts: dict[str, int] = defaultdict(int)
+    for term in words(body):
+        counts[term] += 1
+    return (tuple(counts.items()), tuple(tuple(words(keyword)) for keyword in keywords),
+            tuple(words(title)))
+
+
 def _stem_key(word: str) -> str:
     """Words that _same_word may join share this key: the first four letters, or the word."""
     return word[:4] if len(word) >= 4 else word
@@ -607,10 +640,3 @@ def clear_winner(hits: list[SearchHit]) -> bool:
     if not hits or hits[0].score < CLEAR_FLOOR:
         return False
     return len(hits) == 1 or hits[0].score >= 2 * hits[1].score
-
-
-def _prefix_ratio(query: str, term: str, **_: object) -> float:
-    """Similarity of the query's first len(term) letters to a term: a typo plus an ending."""
-    if len(term) < 5 or len(query) <= len(term):
-        return 0.0
-    return fuzz.ratio(query[: len(term)], term)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -122,8 +123,11 @@ def decode(data: bytes) -> str | Located:
     return text.removeprefix("\ufeff")
 
 
+@lru_cache(maxsize=256)
 def read_yaml(text: str, first_line: int = 1) -> tuple[Any, yaml.Node | None] | Located:
-    """Parse one YAML document into (data, node); lines count from `first_line`."""
+    """Parse one YAML document into (data, node); lines count from `first_line`. Cached by
+    the text, so a /reload parses only the files that changed: callers only read the result
+    (it may be shared by several snapshots)."""
     try:
         loader = _Loader(text)
         try:
