@@ -185,3 +185,55 @@ async def test_preview_shows_a_script_and_a_javascript_link_as_text(tmp_path: Pa
         page = await saved.text()
         assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert "&lt;i&gt;Россия&lt;/i&gt;" in page
+
+
+async def test_every_page_renders_for_a_signed_in_editor(tmp_path: Path) -> None:
+    async with workspace(tmp_path) as (bot, client):
+        await sign_in(client, await link_from_bot(bot, EDITOR))
+        for path, expected in (
+                ("/workspace/", 'href="/workspace/topic/russia"'),
+                ("/workspace/topic/russia", 'id="title_ky"'),
+                ("/workspace/contact/kg-112", 'id="phone"'),
+                ("/workspace/selfcheck", 'id="selfcheck"'),
+                ("/workspace/new", 'id="title_ru"'),
+                ("/workspace/stale", "Неподтверждённые телефоны"),
+                ("/workspace/history", "Журнал действий")):
+            answer = await client.get(path)
+            page = await answer.text()
+            assert answer.status == 200, (path, page[:300])
+            assert expected in page, path
+            # Every field has its label, and its problems' place.
+            for name in re.findall(r'<(?:input|textarea|select) id="([^"]+)"', page):
+                assert f'<label for="{name}">' in page, (path, name)
+        kyrgyz = await client.get("/workspace/lang/ky", params={"back": "/workspace/stale"})
+        assert "Ырасталбаган телефондор" in await kyrgyz.text()
+        assert (await client.get("/workspace/topic/no-such-topic")).status == 404
+
+
+async def test_a_bad_phone_is_shown_at_its_field_and_blocks_publishing(tmp_path: Path) -> None:
+    async with workspace(tmp_path, JOL_REVIEW_REQUIRED="off") as (bot, client):
+        csrf = await sign_in(client, await link_from_bot(bot, EDITOR))
+        live = await client.post("/workspace/phone", headers={"X-CSRF-Token": csrf},
+                                 json={"phone": "+996 12", "country": "KG"})
+        assert (await live.json())["ok"] is False
+        good = await client.post("/workspace/phone", headers={"X-CSRF-Token": csrf},
+                                 json={"phone": "0 312 66 34 05", "country": "KG"})
+        assert (await good.json()) == {"ok": True,
+                                       "shown": "Номер будет показан так: +996 312 663 405"}
+        form = await (await client.get("/workspace/contact/kg-112")).text()
+        fields = dict(re.findall(r'<input id="([^"]+)" name="[^"]+" type="[^"]+" value="([^"]*)"',
+                                 form))
+        saved = await client.post("/workspace/contact/kg-112", data={
+            **fields, "phone": "+996 12", "status": "verified", "source": "x", "csrf": csrf})
+        page = await saved.text()
+        problem = re.search(r'<div id="problem-phone" class="problem" role="alert">(.*?)</div>',
+                            page, re.S)
+        assert problem and "+996 12" in problem[1], page
+        draft_id = re.search(r"/workspace/drafts/(\d+)", page)
+        assert draft_id
+        draft = await (await client.get(f"/workspace/drafts/{draft_id[1]}")).text()
+        assert "disabled" in draft and 'id="problem-publish"' in draft
+        assert "+996 12" in draft  # the change, field by field
+        refused = await client.post(f"/workspace/drafts/{draft_id[1]}/publish",
+                                    data={"csrf": csrf, "confirm": "yes"})
+        assert refused.status in (409, 422)
