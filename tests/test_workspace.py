@@ -125,6 +125,22 @@ async def test_forged_expired_and_non_editor_links_are_refused_with_a_page(
         assert (await client.post("/workspace/login", data={"t": other_key})).status == 400
 
 
+async def test_sign_in_is_rate_limited_and_recorded_in_the_audit_log(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    async with workspace(tmp_path) as (bot, client):
+        token = await link_from_bot(bot, EDITOR)
+        await sign_in(client, token)  # two attempts (the page, the button)
+        for _ in range(8):
+            await client.post("/workspace/login", data={"t": "forged.link"})
+        answer = await client.post("/workspace/login", data={"t": "forged.link"})
+        assert answer.status == 429 and "Подождите минуту" in await answer.text()
+        async with bot.services.engine.connect() as connection:
+            rows = (await connection.execute(text(
+                "SELECT editor_id, editor_name, action FROM workspace_audit"))).all()
+        assert [tuple(r) for r in rows] == [(EDITOR, "Айгуль", "sign-in")]
+
+
 async def test_without_public_url_the_bot_points_to_the_command(tmp_path: Path) -> None:
     async with running_bot(tmp_path, admin_ids=str(EDITOR)) as bot:
         message = await bot.user(user_id=EDITOR).send("/workspace")
@@ -236,4 +252,107 @@ async def test_a_bad_phone_is_shown_at_its_field_and_blocks_publishing(tmp_path:
         assert "+996 12" in draft  # the change, field by field
         refused = await client.post(f"/workspace/drafts/{draft_id[1]}/publish",
                                     data={"csrf": csrf, "confirm": "yes"})
-        assert refused.status in (409, 422)
+        assert refused.status == 422
+
+
+@asynccontextmanager
+async def versioned_bot(tmp_path: Path, **env: str) -> AsyncIterator[tuple[Harness, TestClient]]:
+    """A bot serving the published content version from its database (seeded from content/),
+    as `jol run` does, with the workspace beside it."""
+    from bot.app import build_application
+    from bot.db import create_engine
+    from bot.fake_telegram import LocalRequest
+    from bot.services import open_services
+    from bot.settings import Settings
+    from tests.helpers import ButtonCheckingTelegram, migrated_sqlite
+
+    settings = Settings.from_env({
+        "JOL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}",
+        "JOL_SECRET": "test-secret", "JOL_ADMIN_IDS": f"{EDITOR},{REVIEWER}",
+        "JOL_STATS_FLUSH_SECONDS": "3600", "JOL_CONTENT_SOURCE": "database",
+        "JOL_CONTENT_POLL_SECONDS": "3600", "JOL_PUBLIC_URL": PUBLIC, **env})
+    engine = create_engine(await migrated_sqlite(tmp_path / "jol.sqlite3"))
+    telegram = ButtonCheckingTelegram()
+    try:
+        async with open_services(settings, engine=engine) as services:
+            application = build_application(services, request=LocalRequest(telegram),
+                                            rate_limiter=False)
+            async with application:
+                bot = Harness(telegram, application, services)
+                client = TestClient(TestServer(build_web_app(services, None)))
+                await client.start_server()
+                try:
+                    yield bot, client
+                finally:
+                    await client.close()
+    finally:
+        await engine.dispose()
+
+
+async def edit_topic(client: TestClient, csrf: str, topic: str, **changes: str) -> str:
+    """Post the topic's form as the page shows it, with `changes`; the page after saving."""
+    page = await (await client.get(f"/workspace/topic/{topic}")).text()
+    fields = dict(re.findall(r'<input id="([^"]+)" name="[^"]+" type="[^"]+" value="([^"]*)"',
+                             page))
+    fields.update({name: html_unescape(value) for name, value in re.findall(
+        r'<textarea id="([^"]+)" name="[^"]+" rows="\d+"[^>]*>(.*?)</textarea>', page, re.S)})
+    fields = {k: html_unescape(v) for k, v in fields.items()}
+    saved = await client.post(f"/workspace/topic/{topic}",
+                              data={**fields, **changes, "csrf": csrf})
+    assert saved.status == 200
+    return await saved.text()
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+async def test_draft_review_publish_reaches_the_bot_and_rollback_restores(
+        tmp_path: Path) -> None:
+    async with versioned_bot(tmp_path) as (bot, client):
+        user = bot.user()
+        await user.send("/start")
+        assert "Новый абзац от редакции." not in await open_topic_as_user(bot, user, "russia")
+        author = await sign_in(client, await link_from_bot(bot, EDITOR))
+        page = await edit_topic(client, author, "russia", body_ru=(
+            "Новый абзац от редакции.\n\nГражданам Кыргызстана **патент не нужен**."))
+        draft = re.search(r"/workspace/drafts/(\d+)", page)
+        assert draft
+        url = f"/workspace/drafts/{draft[1]}"
+        # The author cannot publish alone: review is on with two editors.
+        assert (await client.post(f"{url}/publish", data={"csrf": author})).status == 403
+        submitted = await client.post(f"{url}/submit", data={"csrf": author,
+                                                             "note": "Новый абзац"})
+        assert submitted.status == 200
+        # The reviewer, in another browser, sees the change per field and language.
+        reviewer_client = TestClient(TestServer(client.server.app))
+        await reviewer_client.start_server()
+        try:
+            reviewer = await sign_in(reviewer_client, await link_from_bot(bot, REVIEWER))
+            review = await (await reviewer_client.get(url)).text()
+            assert "Новый абзац от редакции." in review and "body (ru)" in review
+            published = await reviewer_client.post(f"{url}/publish", data={"csrf": reviewer})
+            assert published.status == 200, await published.text()
+            assert "Опубликовано: версия 2" in await published.text()
+        finally:
+            await reviewer_client.close()
+        topic = bot.services.content.snapshot.topic("ru", "russia")
+        assert topic is not None and "Новый абзац от редакции." in topic.pages[0]
+        shown = await open_topic_as_user(bot, user, "russia")
+        assert "Новый абзац от редакции." in shown
+        # History: both versions with who and the note; roll back to the seed.
+        history = await (await client.get("/workspace/history")).text()
+        assert "Новый абзац" in history and "Айгуль" in history
+        rolled = await client.post("/workspace/history/1/rollback", data={"csrf": author})
+        assert rolled.status == 200 and "версия 3" in (await rolled.text()).lower()
+        assert "Новый абзац от редакции." not in await open_topic_as_user(bot, user, "russia")
+
+
+async def open_topic_as_user(bot: Harness, user: object, topic: str) -> str:
+    """What a user sees opening the topic by its deep link, as the bot serves it now."""
+    from bot.fake_telegram import LocalUser
+
+    assert isinstance(user, LocalUser)
+    return (await user.send(f"/start {topic}")).text
