@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import jinja2
 from aiohttp import web
@@ -112,7 +112,10 @@ def page(request: web.Request, template: str, status: int = 200, **values: Any) 
 
 
 def message(request: web.Request, key: str, status: int, **values: Any) -> web.Response:
-    return page(request, "message.html", status, text=words(ui_lang(request))(key, **values))
+    """A page saying one thing; in both languages until the editor has chosen one."""
+    lang = ui_lang(request)
+    also = "" if LANG_COOKIE in request.cookies else words("ky")(key, **values)
+    return page(request, "message.html", status, text=words(lang)(key, **values), also=also)
 
 
 @web.middleware
@@ -583,8 +586,29 @@ async def draft_page(request: web.Request) -> web.StreamResponse:
                 changes=changes(base, {**base, **changed}),
                 problems=[(p, shown_problem(p, lang)) for p in shown],
                 blocked=bool(errors(problems)), review=settings.review_needed,
-                mine=draft.editor.id == editor.id, message=request.query.get("m", ""),
+                mine=draft.editor.id == editor.id, message=_said(request, draft),
                 status_word=words(lang)(f"status_{draft.status}"))
+
+
+def _said(request: web.Request, draft: Draft) -> str:
+    """The outcome of the last action, from its key in the address; never text taken from
+    the address itself (a crafted link must not make the workspace say anything)."""
+    say = words(ui_lang(request))
+    query = request.query
+    if query.get("m") == "published" and query.get("version", "").isdigit():
+        return say("published_as", version=query["version"])
+    if query.get("m") == "rebased":
+        files = [n for n in query.get("files", "").split(",") if n in draft.files]
+        return say("rebase_conflict", files=", ".join(files)) if files else ""
+    return ""
+
+
+def _rolled_back(request: web.Request, versions: list[Any]) -> str:
+    known = {str(v.id) for v in versions}
+    old, new = request.query.get("old", ""), request.query.get("version", "")
+    if old in known and new in known:
+        return words(ui_lang(request))("rolled_back", old=old, version=new)
+    return ""
 
 
 async def draft_action(request: web.Request) -> web.StreamResponse:
@@ -605,7 +629,7 @@ async def draft_action(request: web.Request) -> web.StreamResponse:
         if status != 303:
             return message(request, "", status) if not text else page(
                 request, "message.html", status, text=text, back=back)
-        raise web.HTTPSeeOther(f"{back}?m={text}" if text else back)
+        raise web.HTTPSeeOther(back)
 
     if action == "note":
         await store.update_draft(draft.id, note=str(form.get("note", ""))[:200])
@@ -637,7 +661,9 @@ async def draft_action(request: web.Request) -> web.StreamResponse:
                      if base.get(name) != newest.get(name)]
         await store.update_draft(draft.id, base_version=version)
         await store.audit(editor, "rebase", f"draft {draft.id} onto {version}")
-        return done(say("rebase_conflict", files=", ".join(conflicts)) if conflicts else "")
+        if conflicts:
+            raise web.HTTPSeeOther(f"{back}?m=rebased&files={quote(','.join(conflicts))}")
+        return done("")
     if action == "publish":
         if draft.base_version != version:
             return done(say("stale_base", version=version), 409)
@@ -654,7 +680,7 @@ async def draft_action(request: web.Request) -> web.StreamResponse:
                                               parent=version)
         await store.update_draft(draft.id, status=PUBLISHED)
         await store.audit(editor, "publish", f"draft {draft.id} as version {new_version}")
-        return done(say("published_as", version=new_version))
+        raise web.HTTPSeeOther(f"{back}?m=published&version={new_version}")
     raise web.HTTPNotFound()
 
 
@@ -667,7 +693,7 @@ async def history_page(request: web.Request) -> web.StreamResponse:
     if a and b:
         compared = changes(await published.files(a), await published.files(b))
     return page(request, "history.html", versions=versions, current=version, a=a, b=b,
-                compared=compared, message=request.query.get("m", ""),
+                compared=compared, message=_rolled_back(request, versions),
                 audit=await request.app[STORE].audit_log(50))
 
 
@@ -678,9 +704,7 @@ async def rollback(request: web.Request) -> web.StreamResponse:
     new_version = await published.rollback(old, editor=editor,
                                            note=f"rollback to {old}")
     await request.app[STORE].audit(editor, "rollback", f"{old} as {new_version}")
-    say = words(ui_lang(request))
-    raise web.HTTPSeeOther("/workspace/history?m=" + say("rolled_back", old=old,
-                                                         version=new_version))
+    raise web.HTTPSeeOther(f"/workspace/history?old={quote(old)}&version={new_version}")
 
 
 async def stale_page(request: web.Request) -> web.StreamResponse:
