@@ -36,7 +36,8 @@ function showProblems(root, problems, names) {
       return p;
     }));
     const field = root.querySelector("#" + CSS.escape(name));
-    if (field) field.toggleAttribute("aria-invalid", Boolean(problems[name]));
+    if (field && problems[name]) field.setAttribute("aria-invalid", "true");
+    else if (field) field.removeAttribute("aria-invalid");
   }
 }
 
