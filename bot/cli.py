@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC
 from importlib.metadata import version
 from pathlib import Path
 
 from bot.content.checker_messages import CHECKER_LANGUAGES, translate
 from bot.content.loader import load_from
 from bot.content.model import ContentSnapshot
-from bot.content.source import FolderSource, read_regular
+from bot.content.source import (
+    ContentFiles,
+    ContentSource,
+    FolderSource,
+    StaticSource,
+    read_regular,
+    write_folder,
+)
 from bot.content.store import ContentError, ContentStore
+from bot.content.versions import ContentVersions, StaleParent, UnknownVersion
 from bot.content.yamlfile import DATA_LIMIT, decode
 from bot.languages import Languages, parse_languages
 from bot.settings import CONFIGURATION_ERROR, Settings, SettingsError
@@ -45,11 +55,55 @@ def content_error_line(error: ContentError, content_dir: Path) -> str:
             "run `jol content check`")
 
 
+@contextmanager
+def _versions(settings: Settings, *, migrate: bool = False) -> Iterator[tuple[
+        asyncio.Runner, ContentVersions]]:
+    """The content versions of JOL_DATABASE_URL, on one event loop for the whole command.
+    `migrate`: bring the schema up first (import); else it must be current already."""
+    from bot import db
+
+    with asyncio.Runner() as runner:
+        if migrate:
+            runner.run(db.upgrade(settings.database_url))
+        elif runner.run(db.schema_version(settings.database_url)) != db.schema_head():
+            raise db.DatabaseUnusable(
+                f"the database JOL_DATABASE_URL={db.shown_url(settings.database_url)} is not "
+                "migrated to this version of Jol; run `jol db upgrade` (or `jol content "
+                "import`) first")
+        engine = db.create_engine(settings.database_url)
+        try:
+            yield runner, ContentVersions(engine, stale_after_days=settings.stale_after_days)
+        finally:
+            runner.run(engine.dispose())
+
+
+def _version_files(settings: Settings, version: int | None) -> ContentFiles | str:
+    """A version's files (the published one when `version` is None), or why there are none."""
+    with _versions(settings) as (runner, versions):
+        if version is None:
+            version = runner.run(versions.newest_id())
+            if version is None:
+                return "the database has no content version yet: run `jol content import`"
+        try:
+            return runner.run(versions.files(version))
+        except UnknownVersion as error:
+            return f"{error}: `jol content history` lists them"
+
+
 def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 0 when the content loads (and, with --strict, has no warnings), else 1."""
-    content_dir = Path(args.dir) if args.dir else settings.content_dir
-    snapshot, problems = load_from(FolderSource(content_dir),
-                                   stale_after_days=settings.stale_after_days)
+    if args.version is not None:
+        if args.dir:
+            print("jol content check: give a folder or --version, not both", file=sys.stderr)
+            return 2
+        tree = _version_files(settings, args.version)
+        if isinstance(tree, str):
+            print(tree, file=sys.stderr)
+            return 2
+        source: ContentSource = StaticSource(tree)
+    else:
+        source = FolderSource(Path(args.dir) if args.dir else settings.content_dir)
+    snapshot, problems = load_from(source, stale_after_days=settings.stale_after_days)
     lang = args.lang
     for problem in problems:
         print(problem.show(lang))
@@ -68,6 +122,75 @@ def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int:
         if args.strict and warnings and not errors:
             print(translate("--strict: warnings count as errors", {}, lang))
         return 1
+    return 0
+
+
+def cmd_content_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Publish a folder as a new version on top of the newest; refuse one with errors."""
+    folder = Path(args.dir) if args.dir else settings.content_dir
+    if not folder.is_dir():
+        print(f"jol content import: {folder} is not a folder", file=sys.stderr)
+        return 2
+    tree = FolderSource(folder).read()
+    with _versions(settings, migrate=True) as (runner, versions):
+        try:
+            versions.check(tree.files, tree.name, unreadable=tree.unreadable)
+        except ContentError as error:
+            for problem in error.problems:
+                if problem.severity == "error":
+                    print(problem.show(args.lang))
+            print(f"{folder}: NOT imported; fix these problems and import again",
+                  file=sys.stderr)
+            return 1
+        newest = runner.run(versions.newest_id())
+        if newest is not None and runner.run(versions.files(newest)).files == tree.files:
+            print(f"{folder} is already version {newest}: nothing to publish")
+            return 0
+        author = f"{getpass.getuser()} (jol content import)"
+        note = args.note or f"imported from the folder {folder}"
+        try:
+            info = runner.run(versions.publish(tree.files, author_id=None, author_name=author,
+                                               note=note, parent_id=newest, checked=True))
+        except StaleParent as error:
+            print(f"jol content import: {error}", file=sys.stderr)
+            return 1
+        changed = len(runner.run(versions.changed_files(newest, info.id))) if newest else None
+    if changed is None:
+        what = f"{len(tree.files)} files"
+    else:
+        what = f"{changed} changed file{'' if changed == 1 else 's'}"
+    print(f"published version {info.id} ({what}): {note}")
+    return 0
+
+
+def cmd_content_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a version (the published one by default) to a folder, byte for byte."""
+    tree = _version_files(settings, args.version)
+    if isinstance(tree, str):
+        print(tree, file=sys.stderr)
+        return 2
+    folder = Path(args.dir)
+    try:
+        removed = write_folder(tree.files, folder)
+    except (OSError, ValueError) as error:
+        print(f"jol content export: cannot write {folder}: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {tree.name} to {folder}: {len(tree.files)} files"
+          + (f", removed {len(removed)} not in it ({', '.join(removed)})" if removed else ""))
+    return 0
+
+
+def cmd_content_history(args: argparse.Namespace, settings: Settings) -> int:
+    with _versions(settings) as (runner, versions):
+        history = runner.run(versions.history(args.limit))
+    if not history:
+        print("the database has no content version yet: run `jol content import`")
+    for number, info in enumerate(history):
+        author = info.author_name + (f" (id {info.author_id})" if info.author_id else "")
+        parent = f"on {info.parent_id}" if info.parent_id else "first"
+        mark = "  ← published" if number == 0 else ""
+        print(f"{info.id:>5}  {info.created_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC  {parent:<8}"
+              f"  {author}: {info.note}{mark}")
     return 0
 
 
@@ -255,14 +378,35 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor", help="check the configuration and say what to fix (changes nothing)")
     doctor.set_defaults(handler=cmd_doctor)
 
-    content = commands.add_parser("content", help="check or list the content")
+    content = commands.add_parser(
+        "content", help="check, list, import, export the content and its versions")
     content_commands = content.add_subparsers(dest="content_command", required=True)
-    check = content_commands.add_parser("check", help="validate every content file")
+    check = content_commands.add_parser(
+        "check", help="validate every content file, of a folder or of a version")
     check.add_argument("dir", nargs="?", help="content folder (default: JOL_CONTENT_DIR)")
+    check.add_argument("--version", type=int, metavar="N",
+                       help="check content version N in the database instead of a folder")
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.add_argument("--lang", choices=CHECKER_LANGUAGES, default="ru",
                        help="language of the messages (default: ru)")
     check.set_defaults(handler=cmd_content_check)
+    importing = content_commands.add_parser(
+        "import", help="publish a folder as a new content version (refused if it has errors)")
+    importing.add_argument("dir", nargs="?", help="content folder (default: JOL_CONTENT_DIR)")
+    importing.add_argument("--note", help="one line saying what changed")
+    importing.add_argument("--lang", choices=CHECKER_LANGUAGES, default="ru",
+                           help="language of the problem lines (default: ru)")
+    importing.set_defaults(handler=cmd_content_import)
+    export = content_commands.add_parser(
+        "export", help="write a content version to a folder, byte for byte (for git)")
+    export.add_argument("dir", help="the folder; files not in the version are removed")
+    export.add_argument("--version", type=int, metavar="N",
+                        help="which version (default: the published one)")
+    export.set_defaults(handler=cmd_content_export)
+    history = content_commands.add_parser(
+        "history", help="the content versions, newest (the published one) first")
+    history.add_argument("--limit", type=int, default=100, help="how many (default 100)")
+    history.set_defaults(handler=cmd_content_history)
     listing = content_commands.add_parser("list", help="list topics")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_content_list)

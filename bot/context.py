@@ -21,7 +21,9 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from bot.content.versions import ContentVersions
     from bot.db.language_memory import LanguageMemory
+    from bot.db.notify import Listener
     from bot.handoff.relay import Handoff
     from bot.stats.recorder import StatsRecorder
 
@@ -68,8 +70,15 @@ class Services:
     memory: LanguageMemory
     recent: RecentMessages = field(default_factory=RecentMessages)
     handoff: Handoff | None = None  # talk to a person; None when JOL_CASEWORK_CHAT_ID is unset
+<<<<<<< HEAD
     # Signs the workspace's sign-in links and CSRF tokens (bot.workspace.auth.workspace_key).
     workspace_key: bytes = field(default=b"", repr=False)
+=======
+    # PostgreSQL LISTEN/NOTIFY for this process (a no-op on SQLite); subscribe before or after
+    # start. None only for parts built by tests without open_services.
+    listener: Listener | None = None
+    versions: ContentVersions | None = None  # content versions; None when serving the folder
+>>>>>>> main
 
 
 class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

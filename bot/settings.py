@@ -20,6 +20,7 @@ from bot.handoff.hours import WorkingHours
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+CONTENT_SOURCES = ("database", "folder")
 LOG_FORMATS = ("text", "json")
 
 Env = Mapping[str, str]
@@ -242,6 +243,13 @@ SETTINGS: tuple[Setting, ...] = (
             "`jol.sqlite3` in the working directory", _database_url, _default_database_url),
     Setting("JOL_CONTENT_DIR", "content_dir", "content folder; it must exist",
             "the repository's `content/`", _folder, _constant(REPO_ROOT / "content")),
+    choice("JOL_CONTENT_SOURCE", "content_source",
+           "what `jol run` serves: `database`, the published content version (JOL_CONTENT_DIR "
+           "seeds an empty database), or `folder`, JOL_CONTENT_DIR as it is (development; "
+           "`jol chat` always serves the folder)", "database", CONTENT_SOURCES),
+    number("JOL_CONTENT_POLL_SECONDS", "content_poll_seconds",
+           "how often a replica looks for a newly published content version (PostgreSQL also "
+           "notifies at once)", 2.0, 0.1, 3600),
     Setting("JOL_ADMIN_IDS", "admin_ids",
             "comma-separated Telegram user ids of NGO staff (admin commands)", "none",
             _admin_ids, _constant(frozenset())),
@@ -328,6 +336,8 @@ class Settings:
     api_base_url: str
     database_url: str
     content_dir: Path
+    content_source: str  # "database" (the published version) or "folder" (JOL_CONTENT_DIR)
+    content_poll_seconds: float
     admin_ids: frozenset[int]
     secret: str | None
     secret_file: Path  # where the key is read, or generated once when JOL_SECRET is unset

@@ -41,10 +41,12 @@ def button_data(message: SentMessage, number: int) -> str | None:
 
 
 async def chat(settings: Settings, lang: str | None) -> None:
-    # A throwaway database: what happens in a rehearsal is not counted in real statistics.
+    # A throwaway database: what happens in a rehearsal is not counted in real statistics,
+    # and the folder as it is on disk, so a writer sees their edit at once (/reload).
     with tempfile.TemporaryDirectory() as scratch:
         database_url = f"sqlite+aiosqlite:///{Path(scratch) / 'chat.db'}"
-        settings = replace(settings, database_url=database_url, secret="local-chat")
+        settings = replace(settings, database_url=database_url, secret="local-chat",
+                           content_source="folder")
         telegram = FakeTelegram()
         async with open_services(settings) as services:
             application = build_application(services, request=LocalRequest(telegram),

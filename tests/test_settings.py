@@ -29,6 +29,8 @@ GOOD: dict[str, tuple[str, object]] = {
     "JOL_API_BASE_URL": ("http://127.0.0.1:8081/bot", "http://127.0.0.1:8081/bot"),
     "JOL_DATABASE_URL": (PG, PG),
     "JOL_CONTENT_DIR": (str(REPO_ROOT / "content"), REPO_ROOT / "content"),
+    "JOL_CONTENT_SOURCE": ("Folder", "folder"),
+    "JOL_CONTENT_POLL_SECONDS": ("0.5", 0.5),
     "JOL_ADMIN_IDS": ("11, 22,,-33", frozenset({11, 22, -33})),
     "JOL_SECRET": ("a-long-random-key", "a-long-random-key"),
     "JOL_SECRET_FILE": ("/run/secrets/jol", Path("/run/secrets/jol")),
@@ -62,6 +64,10 @@ BAD: list[tuple[str, str, str]] = [
     ("JOL_DATABASE_URL", "garbage", "JOL_DATABASE_URL is not a database URL; use "),
     ("JOL_CONTENT_DIR", "/nowhere", "JOL_CONTENT_DIR must be a folder that exists, got "
                                     "'/nowhere'"),
+    ("JOL_CONTENT_SOURCE", "git", "JOL_CONTENT_SOURCE must be one of database, folder, got "
+                                  "'git'"),
+    ("JOL_CONTENT_POLL_SECONDS", "0",
+     "JOL_CONTENT_POLL_SECONDS must be between 0.1 and 3600, got 0"),
     ("JOL_ADMIN_IDS", "11,bob", "JOL_ADMIN_IDS must be comma-separated Telegram user ids, got "
                                 "'bob'"),
     ("JOL_WEBHOOK_URL", "http://jol.example.org/t",

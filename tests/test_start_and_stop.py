@@ -15,13 +15,20 @@ from bot.standin import STANDIN, start_standin
 from tests.serving_helpers import TOKEN, free_port, jol_run, log_text, wait_for_log
 
 
+def start_lines(tmp_path: Path) -> list[str]:
+    """The log after the first line, which says the empty database was seeded with content/."""
+    seeding, *lines = log_text(tmp_path).splitlines()
+    assert seeding.endswith("content is version 1"), seeding
+    return lines
+
+
 async def test_unreachable_telegram_is_retried_in_one_line_a_try(tmp_path: Path) -> None:
     closed = f"http://127.0.0.1:{free_port()}/bot"  # nothing listens there
     async with jol_run(closed, tmp_path, free_port()) as process:
         await wait_for_log(tmp_path, "retrying in 4 s")
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 10) == 0
-    lines = log_text(tmp_path).splitlines()
+    lines = start_lines(tmp_path)
     assert lines[0].endswith(f"Telegram not reachable at {closed}<token>/ "
                              "(ClientConnectorError); retrying in 2 s")
     assert all("Telegram not reachable" in line for line in lines[:2])
@@ -37,7 +44,7 @@ async def test_a_rejected_token_is_one_line_and_exit_2(tmp_path: Path) -> None:
             assert await asyncio.wait_for(process.wait(), 30) == 2
     finally:
         await runner.cleanup()
-    lines = log_text(tmp_path).splitlines()
+    lines = start_lines(tmp_path)
     assert len(lines) == 1 and "Telegram rejected TELEGRAM_BOT_TOKEN" in lines[0], lines
 
 

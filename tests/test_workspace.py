@@ -17,12 +17,12 @@ from bot.workspace import auth
 from tests.helpers import Harness, running_bot
 
 EDITOR, REVIEWER = 11, 22
-PUBLIC = "http://editors.example.org"
+PUBLIC = "http://editors.example.org"  # https makes the cookie Secure: tested on its own
 # Publishing needs content versions (bot/content/versions.py, branch h-versions): until that
 # is merged and bot/workspace/versions.py uses it, these tests do not run.
 needs_versions = pytest.mark.skipif(
     __import__("importlib.util").util.find_spec("bot.content.versions") is None,
-    reason="needs bot.content.versions (h-versions)")  # https makes the cookie Secure: tested on its own
+    reason="needs bot.content.versions (h-versions)")
 
 
 @asynccontextmanager

@@ -33,6 +33,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "текст не в кодировке UTF-8: сохраните файл в UTF-8"},
     "loading took more than {seconds} s; nothing was changed": {
         "ru": "загрузка заняла больше {seconds} с; ничего не изменилось"},
+    "cannot read the published content version: {reason}; nothing was changed": {
+        "ru": "не удалось прочитать опубликованную версию текстов: {reason}; ничего не "
+              "изменилось"},
     "internal error while reading {file}: {kind}": {
         "ru": "внутренняя ошибка при чтении {file}: {kind}. Сообщите разработчикам"},
     # --- YAML

@@ -24,6 +24,7 @@ same rules, so the loader checks them with the content without opening them eith
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,20 @@ class ContentSource(Protocol):
     def name(self) -> str: ...
 
     def read(self) -> ContentFiles: ...
+
+
+class StaticSource:
+    """A tree already read (a content version fetched from the database, say)."""
+
+    def __init__(self, tree: ContentFiles) -> None:
+        self.tree = tree
+
+    @property
+    def name(self) -> str:
+        return self.tree.name
+
+    def read(self) -> ContentFiles:
+        return self.tree
 
 
 class FolderSource:
@@ -191,3 +206,32 @@ def read_regular(path: Path, limit: int) -> bytes | Located:
 def too_big(size: int, limit: int) -> Located:
     return Located(1, "the file is {size} KB; at most {limit} KB is read: split it",
                    {"size": size // 1024, "limit": limit // 1024})
+
+
+TREE_NAME_RE = re.compile(r"[^/.][^/]*(/[^/.][^/]*)?")  # "contacts.yaml", "ru/russia.md"
+
+
+def is_tree_name(name: str) -> bool:
+    """A name FolderSource can produce: a file of the folder or of one subfolder, not hidden,
+    no "..", no absolute path. Anything else (a version written by other means) is refused."""
+    return TREE_NAME_RE.fullmatch(name) is not None and "\\" not in name and "\0" not in name
+
+
+def write_folder(files: Mapping[str, bytes], path: Path) -> list[str]:
+    """Make the folder `path` hold exactly `files` (`jol content export`, for git): each file
+    written whole (a temporary file renamed over it), and the files FolderSource would read
+    there that `files` lacks removed; returns those removed. Hidden entries (.git) stay."""
+    bad = sorted(name for name in files if not is_tree_name(name))
+    if bad:
+        raise ValueError(f"not a content file name: {bad[0]!r}")
+    path.mkdir(parents=True, exist_ok=True)
+    for name, data in sorted(files.items()):
+        target = path / name
+        target.parent.mkdir(exist_ok=True)
+        temporary = target.with_name(f".{target.name}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    removed = sorted(set(FolderSource(path).read().files) - set(files))
+    for name in removed:
+        (path / name).unlink()
+    return removed

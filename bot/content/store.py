@@ -6,8 +6,10 @@ moment (`bot.i18n.activate`), so /reload picks up a translator's change or refus
 Loading (reading the source and the catalogs, then parsing) runs in a worker thread with a
 time limit, so the event loop keeps serving the chats meanwhile, and a slow disk or a huge
 folder never freezes them: on failure or timeout the last good snapshot stays and the problems
-say why. The thread shares the GIL with the loop, so chats are slower while it parses
-(bench/README.md measures it, and why a child process did worse on a busy machine).
+say why. A source whose files live in a database (bot/content/versions.py's VersionSource)
+has an async `refresh()`, awaited on the loop before each load: the read in the thread then
+only returns what it fetched. The thread shares the GIL with the loop, so chats are slower
+while it parses (bench/README.md measures it, and why a child process did worse on a busy machine).
 """
 
 from __future__ import annotations
@@ -39,6 +41,20 @@ def _timed_out(source: ContentSource, timeout: float) -> list[Problem]:
     return [Problem(source.name, 1, f"loading took more than {timeout:g} s; nothing was "
                     "changed", "error", "loading took more than {seconds} s; nothing was changed",
                     (("seconds", f"{timeout:g}"),))]
+
+
+def _unrefreshed(source: ContentSource, error: Exception) -> list[Problem]:
+    reason = type(error).__name__
+    key = "cannot read the published content version: {reason}; nothing was changed"
+    return [Problem(source.name, 1, key.format(reason=reason), "error", key,
+                    (("reason", reason),))]
+
+
+async def _refresh(source: ContentSource) -> None:
+    """Let a source with an async read path fetch its files on the loop (see the module)."""
+    refresh = getattr(source, "refresh", None)
+    if refresh is not None:
+        await refresh()
 
 
 def _fingerprint(trees: tuple[ContentFiles, ...], today: date, stale_after_days: int) -> str:
@@ -111,6 +127,7 @@ class ContentStore:
         """The store, loaded in a worker thread so that a running event loop keeps serving
         (the bot's start-up); raises ContentError with the problems if it does not load."""
         source = _source(source)
+        await _refresh(source)
         try:
             snapshot, problems, fingerprint = await asyncio.wait_for(asyncio.to_thread(
                 _read_and_load, source, catalogs, stale_after_days), timeout)
@@ -136,6 +153,10 @@ class ContentStore:
         it has no errors. Returns whether it was applied and every problem found (warnings
         too)."""
         async with self._lock:  # two /reload at once: the second waits, then loads again
+            try:
+                await _refresh(self.source)
+            except Exception as error:  # the database is down, say: keep serving what we have
+                return False, _unrefreshed(self.source, error)
             try:
                 snapshot, problems, fingerprint = await asyncio.wait_for(
                     asyncio.to_thread(_read_and_load, self.source, self.catalogs,

@@ -1,16 +1,33 @@
 """Jol's tables: raw daily counters of the open period, noisy weekly releases, chat languages,
-and the handoff's cases.
+the handoff's cases, and the content versions.
 
 Nothing here may hold a user id, chat id, name, message text or a time finer than a day;
-a seized database then tells nobody who used the bot. Raw counters live only until their
+a seized database then tells nobody who used the bot. (Content versions name their author and
+time: editors are staff, not users.) Raw counters live only until their
 week is released (bot.stats.release), then only the noisy cells remain.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+<<<<<<< HEAD
 from sqlalchemy import BigInteger, CheckConstraint, Date, Float, Integer, MetaData, String, Text
+=======
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+>>>>>>> main
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import CHAR
 
@@ -130,6 +147,7 @@ class CaseBlock(Base):
     until: Mapped[date] = mapped_column(Date, nullable=False)
 
 
+<<<<<<< HEAD
 # --- the editors' workspace (bot/workspace) ----------------------------------------------------
 # Editors are staff: their Telegram id and display name are kept with what they did. Times are
 # Unix seconds (the same on SQLite and PostgreSQL). Sessions are kept as SHA-256 of the cookie's
@@ -192,3 +210,49 @@ class WorkspaceAudit(Base):
     editor_name: Mapped[str] = mapped_column(String(EDITOR_NAME_LEN), nullable=False)
     action: Mapped[str] = mapped_column(String(32), nullable=False)
     target: Mapped[str] = mapped_column(String(200), nullable=False)
+=======
+# --- content versions (bot/content/versions.py) ------------------------------------------------
+# Git-like: a blob is one file's bytes under its SHA-256, stored once however many versions hold
+# it; a version is its author (an editor: staff, whose Telegram id and display name may be kept),
+# time, note and parent; a version's files map tree names to blobs. The published version is the
+# newest. Ids are consecutive (a new version is the newest + 1), so two editors publishing on the
+# same parent collide on the primary key and the second is told to re-base.
+
+SHA256_LEN = 64
+FILE_NAME_LEN = 255
+AUTHOR_NAME_LEN = 128
+NOTE_LEN = 500
+
+
+class ContentBlob(Base):
+    """The bytes of one content file, named by their SHA-256 (hex)."""
+
+    __tablename__ = "content_blobs"
+
+    sha256: Mapped[str] = mapped_column(CHAR(SHA256_LEN), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class ContentVersion(Base):
+    """One published content tree: immutable once written."""
+
+    __tablename__ = "content_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("content_versions.id"))
+    author_id: Mapped[int | None] = mapped_column(BigInteger)  # an editor's Telegram id
+    author_name: Mapped[str] = mapped_column(String(AUTHOR_NAME_LEN), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    note: Mapped[str] = mapped_column(String(NOTE_LEN), nullable=False)
+
+
+class ContentVersionFile(Base):
+    """One file of a version: its tree name ("ru/russia.md") and blob."""
+
+    __tablename__ = "content_version_files"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("content_versions.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(FILE_NAME_LEN), primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("content_blobs.sha256"), nullable=False,
+                                        index=True)
+>>>>>>> main
