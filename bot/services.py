@@ -77,11 +77,8 @@ async def open_services(settings: Settings, *, migrate_in_child: bool = False,
     await listener.start()
     try:
         yield Services(settings=settings, content=content, engine=engine, stats=stats,
-<<<<<<< HEAD
-                       memory=memory, handoff=handoff, workspace_key=workspace_key(secret))
-=======
-                       memory=memory, handoff=handoff, listener=listener, versions=versions)
->>>>>>> main
+                       memory=memory, handoff=handoff, listener=listener, versions=versions,
+                       workspace_key=workspace_key(secret))
     finally:
         try:
             await listener.stop()

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-<<<<<<< HEAD
-from sqlalchemy import BigInteger, CheckConstraint, Date, Float, Integer, MetaData, String, Text
-=======
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -27,7 +24,6 @@ from sqlalchemy import (
     String,
     Text,
 )
->>>>>>> main
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import CHAR
 
@@ -147,7 +143,6 @@ class CaseBlock(Base):
     until: Mapped[date] = mapped_column(Date, nullable=False)
 
 
-<<<<<<< HEAD
 # --- the editors' workspace (bot/workspace) ----------------------------------------------------
 # Editors are staff: their Telegram id and display name are kept with what they did. Times are
 # Unix seconds (the same on SQLite and PostgreSQL). Sessions are kept as SHA-256 of the cookie's
@@ -210,7 +205,8 @@ class WorkspaceAudit(Base):
     editor_name: Mapped[str] = mapped_column(String(EDITOR_NAME_LEN), nullable=False)
     action: Mapped[str] = mapped_column(String(32), nullable=False)
     target: Mapped[str] = mapped_column(String(200), nullable=False)
-=======
+
+
 # --- content versions (bot/content/versions.py) ------------------------------------------------
 # Git-like: a blob is one file's bytes under its SHA-256, stored once however many versions hold
 # it; a version is its author (an editor: staff, whose Telegram id and display name may be kept),
@@ -255,4 +251,3 @@ class ContentVersionFile(Base):
     name: Mapped[str] = mapped_column(String(FILE_NAME_LEN), primary_key=True)
     sha256: Mapped[str] = mapped_column(ForeignKey("content_blobs.sha256"), nullable=False,
                                         index=True)
->>>>>>> main
