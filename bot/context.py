@@ -70,6 +70,8 @@ class Services:
     memory: LanguageMemory
     recent: RecentMessages = field(default_factory=RecentMessages)
     handoff: Handoff | None = None  # talk to a person; None when JOL_CASEWORK_CHAT_ID is unset
+    # Signs the workspace's sign-in links and CSRF tokens (bot.workspace.auth.workspace_key).
+    workspace_key: bytes = field(default=b"", repr=False)
     # PostgreSQL LISTEN/NOTIFY for this process (a no-op on SQLite); subscribe before or after
     # start. None only for parts built by tests without open_services.
     listener: Listener | None = None

@@ -16,6 +16,7 @@ from bot.db.language_memory import LanguageMemory
 from bot.db.notify import Listener
 from bot.settings import Settings
 from bot.stats.recorder import StatsRecorder
+from bot.workspace.auth import workspace_key
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ async def open_services(settings: Settings, *, migrate_in_child: bool = False,
     await listener.start()
     try:
         yield Services(settings=settings, content=content, engine=engine, stats=stats,
-                       memory=memory, handoff=handoff, listener=listener, versions=versions)
+                       memory=memory, handoff=handoff, listener=listener, versions=versions,
+                       workspace_key=workspace_key(secret))
     finally:
         try:
             await listener.stop()

@@ -65,3 +65,8 @@ def test_an_installed_package_finds_its_migrations(tmp_path: Path) -> None:
     folder, head = out.stdout.split()
     assert folder == str(tmp_path / "site" / "bot" / "migrations")
     assert head == db.schema_head()
+    # The workspace's templates and static files are package data too.
+    shipped = tmp_path / "site" / "bot" / "workspace"
+    for name in ("templates/base.html", "templates/topic.html", "static/workspace.css",
+                 "static/workspace.js"):
+        assert (shipped / name).is_file(), name
