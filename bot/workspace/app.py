@@ -25,6 +25,7 @@ from bot.buttons import TOPIC_ID_RE
 from bot.content.checker_messages import translate
 from bot.content.loader import PhoneError, normal_phone
 from bot.content.model import ContentSnapshot, Problem
+from bot.content.store import ContentError
 from bot.context import Services
 from bot.workspace import auth
 from bot.workspace.content import Validator, errors
@@ -56,7 +57,13 @@ from bot.workspace.store import (
     WorkspaceStore,
 )
 from bot.workspace.texts import LANGUAGES, words
-from bot.workspace.versions import Published, published_content
+from bot.workspace.versions import (
+    Published,
+    PublishingUnavailable,
+    StaleParent,
+    UnknownVersion,
+    published_content,
+)
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -675,9 +682,16 @@ async def draft_action(request: web.Request) -> web.StreamResponse:
         _, files = await tree(request, draft)
         if errors(await request.app[VALIDATOR].problems(files)):
             return done(say("blocked_errors"), 422)
-        new_version = await published.publish(files, editor=draft.editor,
-                                              note=draft.note or f"draft {draft.id}",
-                                              parent=version)
+        try:
+            new_version = await published.publish(files, editor=draft.editor,
+                                                  note=draft.note or f"draft {draft.id}",
+                                                  parent=version)
+        except StaleParent:  # another editor published meanwhile: re-base, never overwrite
+            return done(say("stale_base", version=(await published.current())[0]), 409)
+        except ContentError:
+            return done(say("blocked_errors"), 422)
+        except PublishingUnavailable:
+            return done(say("versions_off"), 409)
         await store.update_draft(draft.id, status=PUBLISHED)
         await store.audit(editor, "publish", f"draft {draft.id} as version {new_version}")
         raise web.HTTPSeeOther(f"{back}?m=published&version={new_version}")
@@ -701,8 +715,13 @@ async def rollback(request: web.Request) -> web.StreamResponse:
     published = request.app[PUBLISHED_KEY]
     old = request.match_info["version"]
     editor = editor_of(request)
-    new_version = await published.rollback(old, editor=editor,
-                                           note=f"rollback to {old}")
+    try:
+        new_version = await published.rollback(old, editor=editor, note=f"rollback to {old}")
+    except (UnknownVersion, ValueError):
+        raise web.HTTPNotFound() from None
+    except PublishingUnavailable:
+        return page(request, "message.html", status=409,
+                    text=words(ui_lang(request))("versions_off"))
     await request.app[STORE].audit(editor, "rollback", f"{old} as {new_version}")
     raise web.HTTPSeeOther(f"/workspace/history?old={quote(old)}&version={new_version}")
 
