@@ -45,8 +45,9 @@ def _timed_out(source: ContentSource, timeout: float) -> list[Problem]:
 
 def _unrefreshed(source: ContentSource, error: Exception) -> list[Problem]:
     reason = type(error).__name__
-    key = "cannot read the published content version: {reason}; nothing was changed"
-    return [Problem(source.name, 1, key.format(reason=reason), "error", key,
+    return [Problem(source.name, 1, f"cannot read the published content version: {reason}; "
+                    "nothing was changed", "error",
+                    "cannot read the published content version: {reason}; nothing was changed",
                     (("reason", reason),))]
 
 
