@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,7 @@ import pytest
 from tests.browser.stand import CHROMIUM, CHROMIUM_ARGS, Stand, browser_missing
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Route
+    from playwright.sync_api import Browser, BrowserContext, Page, Route
 
 # Anything not served from this machine's loopback (data: and blob: URLs are not requests).
 THIRD_PARTY = re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)(:\d+)?/)")
@@ -38,21 +38,33 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A page in a fresh context; any request it makes beyond this machine (a CDN, a font,
-    an analytics script) is refused and fails the test: the workspace serves every asset."""
-    context = browser.new_context(locale="ru-RU", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)  # a shared, busy machine: waits, not speed tests
+def new_page(browser: Browser) -> Iterator[Callable[[], Page]]:
+    """Opens a page in a fresh context (a person's own browser: no cookies shared). Any request
+    one makes beyond this machine (a CDN, a font, an analytics script) is refused and fails the
+    test: the workspace serves every asset itself."""
+    contexts: list[BrowserContext] = []
     foreign: list[str] = []
 
     def refuse(route: Route) -> None:
         foreign.append(route.request.url)
         route.abort()
 
-    context.route(THIRD_PARTY, refuse)
-    yield context.new_page()
-    context.close()
-    assert not foreign, f"the page asked for third-party URLs: {foreign}"
+    def open_page() -> Page:
+        context = browser.new_context(locale="ru-RU", viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)  # a shared, busy machine: waits, not speed tests
+        context.route(THIRD_PARTY, refuse)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert not foreign, f"a page asked for third-party URLs: {foreign}"
+
+
+@pytest.fixture
+def page(new_page: Callable[[], Page]) -> Page:
+    return new_page()
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 TOKEN = "737373:browser-tests"
 EDITORS = (9_100_001, 9_100_002)  # two editors: a publish needs the other one's review
 PHONE_WIDTH = 360
+SIGN_IN_LINK = re.compile(r"https?://[^\s\"'<>]+/workspace/login\?t=[A-Za-z0-9_.=-]+")
 
 
 def browser_missing() -> str | None:
@@ -154,6 +155,30 @@ class Stand:
         assert not answer["timed_out"], f"the bot did not answer {text!r}"
         messages: list[dict[str, Any]] = answer["messages"]
         return messages
+
+    # --- editors' sign-in links
+
+    def link_from_bot(self, editor_id: int) -> str:
+        """The one-time link the bot sends an editor for /workspace, as an editor gets it."""
+        messages = self.say(editor_id, "/workspace")
+        for message in messages:
+            candidates = [message["text"], message["html"] or ""]
+            candidates += [target for row in message["buttons"] for _, target in row]
+            for candidate in candidates:
+                found = SIGN_IN_LINK.search(candidate)
+                if found:
+                    return found.group(0)
+        raise AssertionError(f"no sign-in link in the bot's answer: {messages}")
+
+    def link_from_cli(self, editor_id: int) -> str:
+        """The link `jol workspace link --editor ID` prints for the operator on the server."""
+        printed = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "workspace", "link", "--editor", str(editor_id)],
+            cwd=self.root, env=self.env, capture_output=True, text=True, timeout=60)
+        assert printed.returncode == 0, printed.stderr
+        found = SIGN_IN_LINK.search(printed.stdout)
+        assert found, f"no sign-in link in {printed.stdout!r}"
+        return found.group(0)
 
     def close(self) -> None:
         for process in self._processes:
