@@ -111,6 +111,7 @@ def register_handlers(application: JolApplication, services: Services) -> None:
         ("reload", admin.reload_command),
         ("content", admin.content_command),
         ("stats", admin.stats_command),
+        ("workspace", admin.workspace_command),
     ):
         application.add_handler(CommandHandler(name, callback,
                                                filters=private & new_message & admins))
@@ -134,6 +135,7 @@ ADMIN_COMMANDS = (
     ("reload", N_("Reload the content")),
     ("content", N_("Loaded content and its warnings")),
     ("stats", N_("Anonymous statistics")),
+    ("workspace", N_("Sign in to the editors' workspace")),
 )
 
 

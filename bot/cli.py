@@ -219,6 +219,25 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_workspace_link(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a one-time sign-in link for an editor (JOL_ADMIN_IDS), as /workspace sends."""
+    from bot import db
+    from bot.workspace.auth import link_url, make_link_token, workspace_key
+
+    if args.editor not in settings.admin_ids:
+        print(f"{args.editor} is not in JOL_ADMIN_IDS: only editors listed there may sign in",
+              file=sys.stderr)
+        return 2
+    secret, _ = db.load_or_create_secret(settings.secret, settings.secret_file,
+                                         settings.database_url)
+    name = args.name or f"editor {args.editor}"
+    token = make_link_token(workspace_key(secret), args.editor, name)
+    base = settings.public_url or f"http://{settings.http_host}:{settings.http_port}"
+    print(link_url(base, token))
+    print("valid for 10 minutes, once", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jol", description="Jol — safe migration bot")
     parser.add_argument("--version", action="version", version=f"jol {version('jol')}")
@@ -267,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     database_commands = database.add_subparsers(dest="db_command", required=True)
     upgrade = database_commands.add_parser("upgrade", help="apply the migrations")
     upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    workspace = commands.add_parser("workspace", help="the editors' web workspace")
+    workspace_commands = workspace.add_subparsers(dest="workspace_command", required=True)
+    link = workspace_commands.add_parser("link", help="print a one-time sign-in link")
+    link.add_argument("--editor", type=int, required=True, help="the editor's Telegram id")
+    link.add_argument("--name", help="the name shown in the history (default: editor ID)")
+    link.set_defaults(handler=cmd_workspace_link)
     return parser
 
 

@@ -68,6 +68,8 @@ class Services:
     memory: LanguageMemory
     recent: RecentMessages = field(default_factory=RecentMessages)
     handoff: Handoff | None = None  # talk to a person; None when JOL_CASEWORK_CHAT_ID is unset
+    # Signs the workspace's sign-in links and CSRF tokens (bot.workspace.auth.workspace_key).
+    workspace_key: bytes = field(default=b"", repr=False)
 
 
 class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

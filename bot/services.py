@@ -14,6 +14,7 @@ from bot.context import Services
 from bot.db.language_memory import LanguageMemory
 from bot.settings import Settings
 from bot.stats.recorder import StatsRecorder
+from bot.workspace.auth import workspace_key
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ async def open_services(settings: Settings, *, migrate_in_child: bool = False,
     await memory.start()
     try:
         yield Services(settings=settings, content=content, engine=engine, stats=stats,
-                       memory=memory, handoff=handoff)
+                       memory=memory, handoff=handoff, workspace_key=workspace_key(secret))
     finally:
         try:
             await memory.close()

@@ -137,6 +137,18 @@ def _folder(raw: str, env: Env) -> Path:
     return path
 
 
+def _public_url(raw: str, env: Env) -> str:
+    """The workspace's address as editors open it; sign-in links start with it."""
+    return _http_url(raw.strip(), env).rstrip("/")
+
+
+def _on_off(raw: str, env: Env) -> bool:
+    value = raw.strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"must be on or off, got {raw!r}")
+    return value == "on"
+
+
 def _admin_ids(raw: str, env: Env) -> frozenset[int]:
     ids: set[int] = set()
     for part in raw.replace(" ", "").split(","):
@@ -296,6 +308,15 @@ SETTINGS: tuple[Setting, ...] = (
     integer("JOL_CASE_RETENTION_DAYS", "case_retention_days",
             "an idle case (and its forum topic) is purged after this many days; a closed one "
             "at once", 30, 1, 365),
+    # The editors' workspace (bot/workspace; README "The editors' workspace").
+    Setting("JOL_PUBLIC_URL", "public_url",
+            "the address editors open, behind your TLS proxy; `/workspace` links point to "
+            "`{url}/workspace/login`", "unset: sign-in links only from `jol workspace link`",
+            _public_url, _constant(None)),
+    Setting("JOL_REVIEW_REQUIRED", "review_required",
+            "a second editor must approve a publish in the workspace",
+            "on when `JOL_ADMIN_IDS` has two or more editors", _on_off, _constant(None),
+            "`on` or `off`"),
 )
 
 
@@ -328,6 +349,15 @@ class Settings:
     casework_ngo_name: str | None
     casework_hours: WorkingHours | None
     case_retention_days: int
+    public_url: str | None  # without a trailing slash
+    review_required: bool | None  # None: decided by the number of editors
+
+    @property
+    def review_needed(self) -> bool:
+        """Whether a publish in the workspace needs another editor's approval."""
+        if self.review_required is not None:
+            return self.review_required
+        return len(self.admin_ids) >= 2
 
     @property
     def casework(self) -> Casework | None:

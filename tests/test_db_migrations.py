@@ -29,7 +29,8 @@ async def _inspect(url: str, look: Callable[[Connection], Any]) -> Any:
 
 
 ALL_TABLES = {"alembic_version", "counters", "chat_languages", "releases", "released_cells",
-              "cases", "case_blocks"}
+              "cases", "case_blocks", "workspace_nonces", "workspace_sessions",
+              "workspace_drafts", "workspace_audit"}
 
 
 def _tables(conn: Connection) -> set[str]:
@@ -61,7 +62,7 @@ async def test_upgrade_creates_the_schema_and_downgrade_removes_it(database_url:
     assert await _inspect(database_url, version_rows) == []
 
     await upgrade(database_url)  # and back up again: the steps really reverse
-    assert await _inspect(database_url, version_rows) == [("0003",)]
+    assert await _inspect(database_url, version_rows) == [("0005",)]
 
 
 async def test_upgrade_twice_changes_nothing(database_url: str) -> None:
@@ -170,4 +171,4 @@ async def test_replicas_starting_together_migrate_once(database_url: str) -> Non
     def versions(conn: Connection) -> list[Any]:
         return list(conn.execute(text("SELECT version_num FROM alembic_version")))
 
-    assert await _inspect(database_url, versions) == [("0003",)]
+    assert await _inspect(database_url, versions) == [("0005",)]

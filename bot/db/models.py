@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, Float, MetaData, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Date, Float, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import CHAR
 
@@ -128,3 +128,67 @@ class CaseBlock(Base):
 
     chat_block: Mapped[str] = mapped_column(CHAR(CHAT_KEY_LEN), primary_key=True)
     until: Mapped[date] = mapped_column(Date, nullable=False)
+
+
+# --- the editors' workspace (bot/workspace) ----------------------------------------------------
+# Editors are staff: their Telegram id and display name are kept with what they did. Times are
+# Unix seconds (the same on SQLite and PostgreSQL). Sessions are kept as SHA-256 of the cookie's
+# token, used link nonces until the link expires. Nothing here concerns the bot's users.
+
+EDITOR_NAME_LEN = 64
+HASH_LEN = 64  # hex of SHA-256
+
+
+class WorkspaceNonce(Base):
+    """A sign-in link already used: refused on every replica until it would have expired."""
+
+    __tablename__ = "workspace_nonces"
+
+    nonce_hash: Mapped[str] = mapped_column(CHAR(HASH_LEN), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class WorkspaceSession(Base):
+    """A signed-in editor's browser; the cookie holds the token, this row only its hash."""
+
+    __tablename__ = "workspace_sessions"
+
+    token_hash: Mapped[str] = mapped_column(CHAR(HASH_LEN), primary_key=True)
+    editor_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    editor_name: Mapped[str] = mapped_column(String(EDITOR_NAME_LEN), nullable=False)
+    expires_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class WorkspaceDraft(Base):
+    """An editor's changes: whole files (JSON name -> text) over the version they started from.
+
+    status: draft (being edited), review (submitted), returned (sent back with a comment),
+    published (became a version; kept for the record), discarded.
+    """
+
+    __tablename__ = "workspace_drafts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    editor_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    editor_name: Mapped[str] = mapped_column(String(EDITOR_NAME_LEN), nullable=False)
+    base_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    files: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    updated_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class WorkspaceAudit(Base):
+    """One editor's action: who (id, name), what, on what, when."""
+
+    __tablename__ = "workspace_audit"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    editor_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    editor_name: Mapped[str] = mapped_column(String(EDITOR_NAME_LEN), nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    target: Mapped[str] = mapped_column(String(200), nullable=False)

@@ -4,6 +4,7 @@
 /content which content is served, since when, its warnings (stale dates among them) and the
          numbers people reported as not working
 /stats   the anonymous statistics: a summary, a chart and a CSV file
+/workspace a one-time sign-in link to the editors' web workspace (bot/workspace)
 
 Both show released weeks only: sums of noisy cells (bot.stats.release), never raw counters.
 """
@@ -28,6 +29,7 @@ from bot.stats.reports import (
     summary_table,
     to_csv,
 )
+from bot.workspace.auth import link_url, make_link_token
 
 MESSAGE_BUDGET = 3800  # below Telegram's 4096, leaving room for the heading
 REPORT_WEEKS = 5  # the last five closed weeks, about a month
@@ -154,3 +156,23 @@ async def stats_command(update: Update, context: JolContext) -> None:
     await context.bot.send_photo(chat.id, InputFile(chart.getvalue(), f"jol-{stamp}.png"))
     csv_bytes = to_csv(released, noise).encode("utf-8")
     await context.bot.send_document(chat.id, InputFile(csv_bytes, f"jol-stats-{stamp}.csv"))
+
+
+async def workspace_command(update: Update, context: JolContext) -> None:
+    """A link valid for 10 minutes, once; without JOL_PUBLIC_URL the bot cannot know the
+    address editors reach, so it points to `jol workspace link` on the server."""
+    user = update.effective_user
+    public_url = context.services.settings.public_url
+    if user is None:
+        return
+    if not public_url:
+        await reply(update, context, html.escape(context.texts(
+            "The workspace address is not configured (JOL_PUBLIC_URL). Ask the operator for a "
+            "link: they print one on the server with `jol workspace link --editor {id}`.",
+            id=user.id), quote=False))
+        return
+    token = make_link_token(context.services.workspace_key, user.id, user.full_name)
+    url = link_url(public_url, token)
+    await reply(update, context, html.escape(context.texts(
+        "Your sign-in link to the editors' workspace, valid for 10 minutes and only once. "
+        "Do not forward it:"), quote=False) + f"\n{html.escape(url)}")

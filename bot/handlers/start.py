@@ -74,6 +74,7 @@ async def help_command(update: Update, context: JolContext) -> None:
             "/stats — " + texts("anonymous statistics"),
             "/reload — " + texts("check and apply the content"),
             "/content — " + texts("loaded content and its warnings"),
+            "/workspace — " + texts("a sign-in link to the editors' workspace"),
         ]
     await reply(update, context, "\n".join(lines), [*talk_button(context), nav_row(texts)])
 
