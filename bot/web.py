@@ -1,4 +1,5 @@
-"""The aiohttp app beside the bot: the Telegram webhook, /healthz and /metrics."""
+"""The aiohttp app beside the bot: the Telegram webhook, /healthz, /metrics and the editors'
+workspace under /workspace/ (bot/workspace)."""
 
 from __future__ import annotations
 
@@ -227,4 +228,12 @@ def build_web_app(services: Services, intake: WebhookIntake | None,
     app.router.add_get("/metrics", metrics_endpoint)
     if intake is not None:
         app.router.add_post(webhook_path, intake.handle)
+    from bot.workspace.app import build_workspace  # Jinja2 and the templates, on use
+
+    app.add_subapp("/workspace/", build_workspace(services))
+    app.router.add_get("/workspace", _to_workspace)
     return app
+
+
+async def _to_workspace(request: web.Request) -> web.Response:
+    raise web.HTTPPermanentRedirect("/workspace/")

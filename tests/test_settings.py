@@ -50,6 +50,8 @@ GOOD: dict[str, tuple[str, object]] = {
     "JOL_CASEWORK_NGO_NAME": ("  НКО   «Путь» ", "НКО «Путь»"),
     "JOL_CASEWORK_HOURS": (HOURS, WorkingHours.parse(HOURS)),
     "JOL_CASE_RETENTION_DAYS": ("7", 7),
+    "JOL_PUBLIC_URL": ("https://editors.example.org/", "https://editors.example.org"),
+    "JOL_REVIEW_REQUIRED": ("OFF", False),
 }
 # Bad values and the one line each gets. Free text (a token, a key, a host) has none.
 BAD: list[tuple[str, str, str]] = [
@@ -85,6 +87,9 @@ BAD: list[tuple[str, str, str]] = [
     ("JOL_CASEWORK_NGO_NAME", "x" * 101, "JOL_CASEWORK_NGO_NAME must be at most 100 characters"),
     ("JOL_CASEWORK_HOURS", "always", "JOL_CASEWORK_HOURS write it as e.g. 'Mon-Fri"),
     ("JOL_CASE_RETENTION_DAYS", "0", "JOL_CASE_RETENTION_DAYS must be between 1 and 365, got 0"),
+    ("JOL_PUBLIC_URL", "editors.example.org",
+     "JOL_PUBLIC_URL must be an http:// or https:// address, got 'editors.example.org'"),
+    ("JOL_REVIEW_REQUIRED", "maybe", "JOL_REVIEW_REQUIRED must be on or off, got 'maybe'"),
 ]
 FREE_TEXT = {"TELEGRAM_BOT_TOKEN", "JOL_SECRET", "JOL_SECRET_FILE", "JOL_HTTP_HOST"}
 
@@ -172,3 +177,11 @@ def test_jol_run_stops_at_start_with_one_line_and_exit_2(
     assert done.stderr.startswith(f"configuration error: {says}")
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert not (tmp_path / "jol.sqlite3").exists()  # stopped before anything was opened
+
+
+def test_review_is_required_by_default_with_two_editors_and_settable() -> None:
+    assert not Settings.from_env({"JOL_ADMIN_IDS": "11"}).review_needed
+    assert Settings.from_env({"JOL_ADMIN_IDS": "11,22"}).review_needed
+    assert not Settings.from_env({"JOL_ADMIN_IDS": "11,22",
+                                  "JOL_REVIEW_REQUIRED": "off"}).review_needed
+    assert Settings.from_env({"JOL_ADMIN_IDS": "11", "JOL_REVIEW_REQUIRED": "on"}).review_needed

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -57,7 +58,7 @@ class AuditEntry:
     target: str
 
 
-def _draft(row: WorkspaceDraft) -> Draft:
+def _draft(row: Any) -> Draft:
     return Draft(row.id, Editor(row.editor_id, row.editor_name), row.base_version,
                  json.loads(row.files), row.status, row.note, row.comment, row.updated_at)
 
@@ -134,14 +135,14 @@ class WorkspaceStore:
         async with self.engine.connect() as connection:
             row = (await connection.execute(select(WorkspaceDraft).where(
                 WorkspaceDraft.id == draft_id))).first()
-        return _draft(row[0]) if row else None
+        return _draft(row) if row else None
 
     async def drafts(self, statuses: tuple[str, ...] = OPEN_STATUSES) -> list[Draft]:
         async with self.engine.connect() as connection:
             rows = (await connection.execute(select(WorkspaceDraft).where(
                 WorkspaceDraft.status.in_(statuses)).order_by(
                 WorkspaceDraft.id.desc()))).all()
-        return [_draft(row[0]) for row in rows]
+        return [_draft(row) for row in rows]
 
     async def update_draft(self, draft_id: int, **values: object) -> None:
         """Change a draft's files (a mapping), base_version, status, note or comment."""
