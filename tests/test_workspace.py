@@ -181,7 +181,7 @@ async def test_every_answer_carries_the_strict_headers(tmp_path: Path) -> None:
             assert answer.headers["Content-Security-Policy"].startswith("default-src 'self'")
             assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
             assert answer.headers["X-Content-Type-Options"] == "nosniff"
-            assert answer.headers["Referrer-Policy"] == "no-referrer"
+            assert answer.headers["Referrer-Policy"] == "same-origin"
         css = await client.get("/workspace/static/workspace.css")
         assert css.status == 200 and "bubble" in await css.text()
 

@@ -1,7 +1,8 @@
 """The workspace's aiohttp sub-application, mounted at /workspace/ by bot/web.py.
 
 Every page is a plain HTML form (it works without JavaScript); static/workspace.js only adds
-the live preview and phone check. Every answer carries a strict CSP, nosniff and no-referrer;
+the live preview and phone check. Every answer carries a strict CSP, nosniff and a same-origin
+referrer policy;
 every POST needs a session and its CSRF token, and an Origin, when sent, of this site.
 Templates autoescape (Jinja2): content is untrusted, and only the preview's Telegram HTML is
 let through, by bot/workspace/preview.py, after it was made safe.
@@ -138,7 +139,9 @@ async def security(request: web.Request, handler: Handler) -> web.StreamResponse
             response = web.Response(status=error.status, headers=error.headers)
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # "no-referrer" would make Chromium send `Origin: null` on every form POST, which the
+    # Origin check refuses; "same-origin" still sends no referrer to any other site.
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers.setdefault("Cache-Control", "no-store")
     return response
@@ -363,6 +366,11 @@ def _snapshot(request: web.Request) -> ContentSnapshot:
     return request.app[SERVICES].content.snapshot
 
 
+async def _tree_snapshot(request: web.Request, files: Mapping[str, bytes]) -> ContentSnapshot:
+    """The draft's tree as the bot would serve it; the published one while it has errors."""
+    return await request.app[VALIDATOR].snapshot(files) or _snapshot(request)
+
+
 def menu_tree(snapshot: ContentSnapshot, lang: str) -> list[tuple[int, Any]]:
     rows: list[tuple[int, Any]] = []
 
@@ -398,7 +406,7 @@ async def topic_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     draft = await current_draft(request)
     _, files = await tree(request, draft)
-    snapshot = _snapshot(request)
+    snapshot = await _tree_snapshot(request, files)
     langs = [lang for lang in snapshot.languages.codes if f"{lang}/{topic_id}.md" in files]
     if not langs:
         raise web.HTTPNotFound()
@@ -431,7 +439,7 @@ async def topic_save(request: web.Request) -> web.StreamResponse:
     form = {k: str(v) for k, v in (await request.post()).items()}
     draft = await current_draft(request)
     _, files = await tree(request, draft)
-    snapshot = _snapshot(request)
+    snapshot = await _tree_snapshot(request, files)
     for code in snapshot.languages.codes:
         name = f"{code}/{topic_id}.md"
         if name not in files or not any(k.endswith(f"_{code}") for k in form):
@@ -458,6 +466,7 @@ async def preview_endpoint(request: web.Request) -> web.StreamResponse:
     name = f"{code}/{topic_id}.md"
     draft = await current_draft(request)
     _, files = await tree(request, draft)
+    snapshot = await _tree_snapshot(request, files)
     old = read_topic(files[name].decode("utf-8", "replace")) if name in files else TopicFields()
     text, _ = write_topic(topic_from_form(old, {k: str(v) for k, v in form.items()}, code))
     preview = preview_topic(snapshot, name, text, code,

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from bot import i18n
 from bot.content.loader import load
-from bot.content.model import Problem
+from bot.content.model import ContentSnapshot, Problem
 from bot.content.source import CatalogSource
 
 CACHE = 8
@@ -24,10 +24,20 @@ CACHE = 8
 class Validator:
     def __init__(self, stale_after_days: int) -> None:
         self.stale_after_days = stale_after_days
-        self._cache: OrderedDict[str, list[Problem]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[ContentSnapshot | None, list[Problem]]] = (
+            OrderedDict())
 
     async def problems(self, files: Mapping[str, bytes]) -> list[Problem]:
         """Every problem of the tree, with paths relative to it ("ru/russia.md")."""
+        return (await self._loaded(files))[1]
+
+    async def snapshot(self, files: Mapping[str, bytes]) -> ContentSnapshot | None:
+        """The tree as the bot would serve it (None if it does not load): a draft's preview
+        shows the draft's contacts and topics, not the published ones."""
+        return (await self._loaded(files))[0]
+
+    async def _loaded(self, files: Mapping[str, bytes]
+                      ) -> tuple[ContentSnapshot | None, list[Problem]]:
         digest = hashlib.sha256()
         for name in sorted(files):
             digest.update(f"{name}\0{len(files[name])}\0".encode() + files[name])
@@ -41,11 +51,11 @@ class Validator:
             self._cache.popitem(last=False)
         return found
 
-    def _load(self, files: dict[str, bytes]) -> list[Problem]:
-        _, problems = load(files, name="", catalogs=CatalogSource(i18n.LOCALES_DIR).read(),
-                           stale_after_days=self.stale_after_days)
-        return [p.__class__(p.path.lstrip("/"), p.line, p.message, p.severity, p.key, p.values)
-                for p in problems]
+    def _load(self, files: dict[str, bytes]) -> tuple[ContentSnapshot | None, list[Problem]]:
+        snapshot, problems = load(files, name="", catalogs=CatalogSource(i18n.LOCALES_DIR).read(),
+                                  stale_after_days=self.stale_after_days)
+        return snapshot, [p.__class__(p.path.lstrip("/"), p.line, p.message, p.severity, p.key,
+                                      p.values) for p in problems]
 
 
 def errors(problems: list[Problem]) -> list[Problem]:
