@@ -1,11 +1,8 @@
 """The editors' workspace in a real browser (issue 13, item 4), as two NGO editors use it:
 signing in by the link the bot sends, a bad phone number flagged at its field and blocking the
 publish, the fix shown in the phone preview, content that tries to be a script shown as text,
-and the main pages at phone width.
-
-Publishing, the bot's users seeing it and rollback need the workspace on content versions
-(h-workspace with h-versions merged); until then they stop at the review page (see
-test_review_and_publish).
+the main pages at phone width, and a change reviewed by the second editor, published, seen by a
+user of the bot, and rolled back.
 """
 
 from __future__ import annotations
@@ -116,3 +113,50 @@ def test_the_main_pages_fit_a_phone(stand: Stand, page: Page) -> None:
         answer = page.goto(stand.url(path))
         assert answer is not None and answer.status == 200, path
         assert_fits_phone(page)
+
+
+def bot_shows(stand: Stand, text: str, present: bool, seconds: float = 10.0) -> None:
+    """A user opens the topic until the bot's answer does (or no longer does) show `text`:
+    a publish reaches the bot within the content poll (JOL_CONTENT_POLL_SECONDS)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        shown = " ".join(m["text"] for m in stand.say(USER, "/start detained"))
+        if (text in shown) == present or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert (text in shown) == present, shown
+
+
+USER = 5550123
+
+
+def test_review_publish_reaches_the_bot_and_rollback_restores(
+        stand: Stand, new_page: Callable[[], Page]) -> None:
+    bot_shows(stand, NEW_TITLE, present=False)
+    author = new_page()
+    sign_in(stand, author, EDITORS[0])
+    author.goto(stand.url("/workspace/topic/detained"))
+    author.locator("#title_ru").fill(NEW_TITLE)
+    author.get_by_role("button", name="Сохранить в черновик").click()
+    draft = draft_url(author)
+    author.goto(draft)
+    author.get_by_label("Что изменено (одна строка для истории)").fill("Новый заголовок")
+    author.get_by_role("button", name="Отправить на проверку").click()
+
+    reviewer = new_page()  # the second editor, in another browser
+    sign_in(stand, reviewer, EDITORS[1])
+    reviewer.goto(draft)
+    expect(reviewer.locator("main")).to_contain_text(NEW_TITLE)  # the diff
+    reviewer.get_by_role("button", name="Опубликовать", exact=True).click()
+    expect(reviewer.locator("main")).to_contain_text("версия 2")
+    bot_shows(stand, NEW_TITLE, present=True)
+
+    reviewer.goto(stand.url("/workspace/history"))
+    expect(reviewer.locator("main")).to_contain_text("Новый заголовок")
+    reviewer.get_by_role("button", name="Сделать опубликованной снова: 1").click()
+    bot_shows(stand, NEW_TITLE, present=False)
+
+
+NEW_TITLE = "Задержала полиция: что делать"
