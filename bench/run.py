@@ -265,6 +265,9 @@ def target_env(target: Target, token: str, base_url: str, workdir: Path,
         })
         if admin:
             env["JOL_ADMIN_IDS"] = str(ADMIN_ID)
+            # The admin's /reload must re-read the folder it edits (--reload-edit); served from
+            # the database, /reload re-reads the unchanged published version and costs nothing.
+            env["JOL_CONTENT_SOURCE"] = "folder"
     return env
 
 
