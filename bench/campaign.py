@@ -32,7 +32,6 @@ import random
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -44,6 +43,7 @@ from typing import Any
 import asyncpg
 from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
 
+from bench.profiling import BOT_COSTS, HARNESS_COSTS, Profiler, cost_split, top_own
 from bench.run import (
     REPO,
     START_TIMEOUT,
@@ -398,6 +398,7 @@ class RateRun:
     arrivals: list[Arrival] = field(default_factory=list)
     window: tuple[float, float] = (0.0, 0.0)
     cpu: dict[str, float] = field(default_factory=dict)  # group → CPU seconds in the window
+    bot_cpu: list[float] = field(default_factory=list)  # each bot process's, in the window
     peak_rss_mb: list[float] = field(default_factory=list)  # per bot process
     api_errors: dict[str, int] = field(default_factory=dict)
     webhook_retries: dict[str, int] = field(default_factory=dict)
@@ -437,6 +438,7 @@ class RateRun:
             "generator_lag_p99_ms": round(percentile([a.lag for a in measured], 99), 1),
             "peak_rss_mb": [round(mb, 1) for mb in self.peak_rss_mb],
             "cpu_cores": {group: round(used / seconds, 3) for group, used in self.cpu.items()},
+            "bot_cpu_cores_each": [round(used / seconds, 3) for used in self.bot_cpu],
             "bot_cpu_ms_per_user": round(1000 * self.cpu.get("bots", 0.0)
                                          / max(achieved * seconds, 1), 2),
             "api_errors": self.api_errors,
@@ -492,7 +494,10 @@ async def run_rate(deployment: Deployment, rate: float, seconds: float, warmup: 
         before = await cpu_sample(deployment)
         at_window()
         await asyncio.sleep(max(0.0, run.window[1] - time.perf_counter()))
-        run.cpu = cpu_used(before, await cpu_sample(deployment))
+        after = await cpu_sample(deployment)
+        run.cpu = cpu_used(before, after)
+        run.bot_cpu = [after["bots"].get(p.pid, math.nan) - before["bots"].get(p.pid, math.nan)
+                       for p in deployment.bots]
 
     sampler = asyncio.create_task(sample_cpu())
     users = []
@@ -563,53 +568,25 @@ def errors_logged(logs: list[Path]) -> int:
     return count
 
 
-class Profiler:
-    """py-spy on every bot process during each rate's window: raw collapsed stacks in DIR,
-    and the frames that took most of replica 1's samples."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-        self.running: list[tuple[subprocess.Popen[bytes], Path]] = []
-        folder.mkdir(parents=True, exist_ok=True)
-
-    def record(self, target: str, rate: float, bots: list[subprocess.Popen[bytes]],
-               seconds: float) -> None:
-        for i, bot in enumerate(bots, 1):
-            path = self.folder / f"{target}-{rate:g}-{i}.txt"
-            process = subprocess.Popen(
-                (self.py_spy, "record", "--pid", str(bot.pid), "--duration",
-                 str(max(1, round(seconds))), "--rate", "100", "--nonblocking", "--format",
-                 "raw", "--output", str(path)), stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL)
-            self.running.append((process, path))
-
-    async def finish(self) -> Path | None:
-        """Replica 1's stacks, once every recording has ended."""
-        running, self.running = self.running, []
-        for process, _ in running:
-            while process.poll() is None:
-                await asyncio.sleep(0.1)
-        return running[0][1] if running and running[0][1].exists() else None
-
-
-def top_frames(path: Path, count: int = 15) -> list[tuple[str, float, float]]:
-    """(frame, share of samples inside it, share of samples in it itself), the most inclusive
-    first, from py-spy's raw output (`frame;frame;… samples` a line)."""
-    inclusive: Counter[str] = Counter()
-    own: Counter[str] = Counter()
-    total = 0
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, samples = line.rpartition(" ")
-        if not stack or not samples.isdigit():
+def profile_summary(recordings: dict[str, Path], summary: dict[str, Any]) -> dict[str, Any]:
+    """Bot process 1's and the harness's CPU split into costs (printed), and the files."""
+    result: dict[str, Any] = {"files": {name: str(path) for name, path in recordings.items()}}
+    per_update = summary["bot_cpu_ms_per_user"] / len(STEPS)
+    for name, rules, label in (("1", BOT_COSTS, "bot process 1"),
+                               ("harness", HARNESS_COSTS, "harness")):
+        if name not in recordings:
             continue
-        frames = stack.split(";")
-        total += int(samples)
-        own[frames[-1]] += int(samples)
-        for frame in set(frames):
-            inclusive[frame] += int(samples)
-    return [(frame, n / max(total, 1), own[frame] / max(total, 1))
-            for frame, n in inclusive.most_common(count)]
+        split = cost_split(recordings[name], rules)
+        result[f"{label} costs"] = {cost: round(share, 3) for cost, share in split.items()}
+        result[f"{label} top functions"] = [(frame, round(share, 3)) for frame, share
+                                            in top_own(recordings[name], 10)]
+        print(f"      {label}, share of its CPU"
+              + (f" (ms per update, at {per_update:.2f} ms of bot CPU per update)"
+                 if name == "1" else "") + ":")
+        for cost, share in split.items():
+            ms = f"{share * per_update:6.3f} ms  " if name == "1" else ""
+            print(f"        {100 * share:5.1f} %  {ms}{cost}")
+    return result
 
 
 async def run_target(standin_bots: dict[str, StandInBot], bot: StandInBot, base_url: str,
@@ -623,8 +600,10 @@ async def run_target(standin_bots: dict[str, StandInBot], bot: StandInBot, base_
         async with deploy(target, bot, base_url, workdir, args.answer_timeout) as deployment:
             while (rate := next_rate(args.rates, results, args.refine)) is not None:
                 first_user = 1_000_000 * (len(results) + 1)
+                pids = {str(i): p.pid for i, p in enumerate(deployment.bots, 1)}
                 record = (functools.partial(profiler.record, target.name, rate,
-                                            deployment.bots, args.seconds - args.warmup)
+                                            {**pids, "harness": os.getpid()},
+                                            args.seconds - args.warmup)
                           if profiler else lambda: None)
                 run = await run_rate(deployment, rate, args.seconds, args.warmup,
                                      args.answer_timeout, start_text, first_user, record)
@@ -632,11 +611,8 @@ async def run_target(standin_bots: dict[str, StandInBot], bot: StandInBot, base_
                 result["runs"].append(summary)
                 results.append((rate, summary["held"]))
                 print_rate(target.name, summary)
-                if profiler and (path := await profiler.finish()):
-                    summary["profile"] = str(path)
-                    for frame, inside, itself in top_frames(path, 12):
-                        print(f"      {100 * inside:5.1f} % inside, {100 * itself:4.1f} % in "
-                              f"itself  {frame}")
+                if profiler:
+                    summary["profile"] = profile_summary(await profiler.finish(), summary)
             result["errors_logged"] = errors_logged(deployment.logs)
     except NotStarted as error:
         result["skipped"] = str(error)
