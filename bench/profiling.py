@@ -83,8 +83,8 @@ def top_own(path: Path, count: int = 10) -> list[tuple[str, float]]:
 
 class Profiler:
     """py-spy on each bot process and on this harness for one window at a time; the raw
-    stacks go to `folder` as <target>-<rate>-<n>.txt (n = 1, 2, …: the bot processes;
-    `harness`: this process)."""
+    stacks go to `folder` as <label>-<name>.txt (names: 1, 2, … the bot processes, and
+    `harness`)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -92,9 +92,9 @@ class Profiler:
         self.running: list[tuple[subprocess.Popen[bytes], Path]] = []
         folder.mkdir(parents=True, exist_ok=True)
 
-    def record(self, target: str, rate: float, pids: dict[str, int], seconds: float) -> None:
+    def record(self, label: str, pids: dict[str, int], seconds: float) -> None:
         for name, pid in pids.items():
-            path = self.folder / f"{target}-{rate:g}-{name}.txt"
+            path = self.folder / f"{label}-{name}.txt"
             process = subprocess.Popen(
                 (self.py_spy, "record", "--pid", str(pid), "--duration",
                  str(max(1, round(seconds))), "--rate", "100", "--nonblocking", "--gil",
