@@ -25,20 +25,22 @@ import asyncio
 import contextlib
 import functools
 import gc
+import itertools
 import json
 import math
 import os
 import random
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
@@ -65,6 +67,7 @@ from bot.content.campaigns import parse_campaigns
 from bot.fake_telegram import JSON
 from bot.standin import SECRET_HEADER, STANDIN, StandInBot, start_standin
 
+T = TypeVar("T")
 STEPS = ("start", "press 1", "press 2")  # a user's whole life: the deep link, two presses
 ANSWERED = ("answer", "press-only")
 DEFAULT_RATES = (50, 200, 500, 1000)
@@ -622,67 +625,82 @@ async def measure(deployment: Deployment, name: str, rate: float, args: argparse
     return summary
 
 
-async def run_target(standin_bots: dict[str, StandInBot], bot: StandInBot, base_url: str,
-                     target: CampaignTarget, args: argparse.Namespace, start_text: str,
-                     profiler: Profiler | None) -> dict[str, Any]:
-    result: dict[str, Any] = {"target": target.name, "description": target.description,
-                              "replicas": target.replicas or 1, "runs": []}
-    workdir = Path(tempfile.mkdtemp(prefix=f"jol-campaign-{target.name}-"))
-    results: list[tuple[float, bool]] = []
-    try:
-        async with deploy(target, bot, base_url, workdir, args.answer_timeout) as deployment:
-            attempts = 0
-            while (rate := next_rate(args.rates, results, args.refine)) is not None:
-                tries = []
-                for _ in range(1 + args.repeat):
-                    attempts += 1
-                    summary = await measure(deployment, target.name, rate, args, start_text,
-                                            1_000_000 * attempts, profiler)
-                    tries.append(summary)
-                    if summary["cpu_cores"]["other"] <= args.max_other:
-                        break
-                    print(f"      other processes used {summary['cpu_cores']['other']:.2f} "
-                          f"cores (more than {args.max_other:g})"
-                          + ("; measured again" if len(tries) <= args.repeat else ""),
-                          flush=True)
-                summary = min(tries, key=lambda s: s["cpu_cores"]["other"])
-                summary["others_cores_per_try"] = [s["cpu_cores"]["other"] for s in tries]
-                result["runs"].append(summary)
-                results.append((rate, summary["held"]))
-            result["errors_logged"] = errors_logged(deployment.logs)
-    except NotStarted as error:
-        result["skipped"] = str(error)
-        print(f"   skipped: {error}", flush=True)
-        return result
-    finally:
-        standin_bots.pop(bot.token, None)
-    result["runs"].sort(key=lambda s: s["offered_per_s"])
-    result["saturation_per_s"] = saturation(results)
-    failed = [rate for rate, held in results if not held]
-    result["first_not_held_per_s"] = min(failed) if failed else None
-    result["peak_rss_mb"] = max((mb for s in result["runs"] for mb in s["peak_rss_mb"]),
-                                default=math.nan)
-    shutil.rmtree(workdir, ignore_errors=True)  # kept above when the target did not start
-    return result
+async def measure_rate(deployment: Deployment, name: str, rate: float,
+                       args: argparse.Namespace, start_text: str, attempts: Counter[str],
+                       profiler: Profiler | None) -> dict[str, Any]:
+    """One rate, measured again (at most --repeat times) while other processes took more
+    than --max-other cores; the quietest attempt's summary."""
+    tries = []
+    for _ in range(1 + args.repeat):
+        attempts[name] += 1
+        summary = await measure(deployment, name, rate, args, start_text,
+                                1_000_000 * attempts[name], profiler)
+        tries.append(summary)
+        if summary["cpu_cores"]["other"] <= args.max_other:
+            break
+        print(f"      other processes used {summary['cpu_cores']['other']:.2f} cores (more "
+              f"than {args.max_other:g})" + ("; again" if len(tries) <= args.repeat else ""),
+              flush=True)
+    summary = min(tries, key=lambda s: s["cpu_cores"]["other"])
+    summary["others_cores_per_try"] = [s["cpu_cores"]["other"] for s in tries]
+    return summary
 
 
-async def run_all(targets: list[CampaignTarget], args: argparse.Namespace) -> list[dict[str, Any]]:
-    runner, base_url = await start_standin("127.0.0.1", 0)
-    standin = runner.app[STANDIN]
+async def run_all(targets: list[CampaignTarget], args: argparse.Namespace
+                  ) -> list[dict[str, Any]]:
+    """Start every target, then climb their ladders side by side: each round measures each
+    target not yet done at its next rate, in an order that turns round by round, so that
+    what else the shared machine runs falls on all of them alike."""
     start_text = campaign_start()
     profiler = Profiler(Path(args.profile)) if args.profile else None
-    results = []
-    try:
+    results = {t.name: {"target": t.name, "description": t.description,
+                        "replicas": t.replicas or 1, "runs": []} for t in targets}
+    ladders: dict[str, list[tuple[float, bool]]] = {}
+    workdirs = []
+    runner, base_url = await start_standin("127.0.0.1", 0)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(runner.cleanup)
+        deployments: dict[str, Deployment] = {}
         for index, target in enumerate(targets):
             print(f"-- {target.name}: {target.description}", flush=True)
-            bot = standin.bot(f"{800001 + index}:campaign-{target.name}")
-            results.append(await run_target(standin.bots, bot, base_url, target, args,
-                                            start_text, profiler))
-            gc.collect()
-            await asyncio.sleep(1)  # let the machine settle between targets
-    finally:
-        await runner.cleanup()
-    return results
+            bot = runner.app[STANDIN].bot(f"{800001 + index}:campaign-{target.name}")
+            workdir = Path(tempfile.mkdtemp(prefix=f"jol-campaign-{target.name}-"))
+            try:
+                deployments[target.name] = await stack.enter_async_context(
+                    deploy(target, bot, base_url, workdir, args.answer_timeout))
+            except NotStarted as error:  # its workdir is kept, for the log
+                results[target.name]["skipped"] = str(error)
+                print(f"   skipped: {error}", flush=True)
+                continue
+            workdirs.append(workdir)
+            ladders[target.name] = []
+        attempts: Counter[str] = Counter()
+        for turn in itertools.count():
+            due = [(name, rate) for name in deployments
+                   if (rate := next_rate(args.rates, ladders[name], args.refine)) is not None]
+            if not due:
+                break
+            shift = turn % len(due)
+            print(f"-- round {turn + 1}: "
+                  + ", ".join(f"{name} at {rate:g}/s" for name, rate in due), flush=True)
+            for name, rate in due[shift:] + due[:shift]:
+                summary = await measure_rate(deployments[name], name, rate, args, start_text,
+                                             attempts, profiler)
+                results[name]["runs"].append(summary)
+                ladders[name].append((rate, summary["held"]))
+        for name, deployment in deployments.items():
+            results[name]["errors_logged"] = errors_logged(deployment.logs)
+    for name, ladder in ladders.items():
+        result = results[name]
+        result["runs"].sort(key=lambda s: s["offered_per_s"])
+        result["saturation_per_s"] = saturation(ladder)
+        failed = [rate for rate, held in ladder if not held]
+        result["first_not_held_per_s"] = min(failed) if failed else None
+        result["peak_rss_mb"] = max((mb for s in result["runs"] for mb in s["peak_rss_mb"]),
+                                    default=math.nan)
+    for workdir in workdirs:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return list(results.values())
 
 
 # ---- the report ---------------------------------------------------------------------------
@@ -697,7 +715,7 @@ def print_rate(name: str, s: dict[str, Any]) -> None:
     steps = "  ".join(f"{step} {v['p50_ms']:.0f}/{v['p95_ms']:.0f}/{v['p99_ms']:.0f}"
                       for step, v in s["steps"].items())
     unpressed = f" (+{s['no_button']} not pressed)" if s["no_button"] else ""
-    print(f"   {s['offered_per_s']:>6g}/s offered, {s['sent_per_s']:g} sent, "
+    print(f"   {name}: {s['offered_per_s']:g}/s offered, {s['sent_per_s']:g} sent, "
           f"{s['achieved_per_s']:g} achieved; ms p50/p95/p99: {steps}; lost {s['lost']}"
           f"{unpressed}; "
           f"peak MB {', '.join(f'{mb:.0f}' for mb in s['peak_rss_mb'])}; "
@@ -739,6 +757,13 @@ def print_table(results: list[dict[str, Any]]) -> None:
               f"{result['peak_rss_mb']:>15.0f} {result['errors_logged']:>13}")
 
 
+async def cancelled_on_sigterm(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work`; SIGTERM cancels it like Ctrl-C, so its processes and database go too."""
+    task = asyncio.ensure_future(work)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    return await task
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.campaign",
                                      description=__doc__.split("\n")[0])
@@ -759,8 +784,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="a rate waits until processes other than the target's and the "
                              "harness use at most this many cores (this machine is shared), "
                              "and is measured again if they used more (default 0.25)")
-    parser.add_argument("--settle", type=float, default=60.0, metavar="SECONDS",
-                        help="the longest wait for that before each rate (default 60)")
+    parser.add_argument("--settle", type=float, default=15.0, metavar="SECONDS",
+                        help="the longest wait for that before each rate (default 15)")
     parser.add_argument("--repeat", type=int, default=2,
                         help="measure a rate again at most this many times when other "
                              "processes used too much; the quietest is kept (default 2)")
@@ -790,7 +815,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{about['date']}  {about['nproc']} CPUs ({about['cpu']})  Python {about['python']}")
     print(f"campaign: {campaign_start()}, then 2 presses; rates {args.rates}, "
           f"{args.seconds:g} s each ({args.warmup:g} s warm-up)", flush=True)
-    results = asyncio.run(run_all(targets, args))
+    results = asyncio.run(cancelled_on_sigterm(run_all(targets, args)))
     print_table(results)
     if args.json:
         report = {"machine": about, "mode": "campaign", "start": campaign_start(),
