@@ -104,6 +104,7 @@ class CampaignTarget:
     description: str
     process: Target  # what each bot process runs
     replicas: int = 0  # 0: one long-polling process; N: N webhook replicas behind HAProxy
+    balance: str = "roundrobin"  # how HAProxy spreads the updates: a key of BALANCING
 
 
 def campaign_targets() -> dict[str, CampaignTarget]:
@@ -112,6 +113,10 @@ def campaign_targets() -> dict[str, CampaignTarget]:
     targets = [CampaignTarget("jol", "Jol, one `jol run` long-polling, SQLite", jol)]
     targets += [CampaignTarget(f"jol-{n}", f"{n} `jol run` webhook replica{'s' * (n > 1)} on "
                                "PostgreSQL behind HAProxy", jol, replicas=n) for n in (1, 2, 3)]
+    # Not run by default: the same, each chat kept on one replica.
+    targets += [CampaignTarget(f"jol-{n}-chat", f"{n} `jol run` webhook replicas behind "
+                               "HAProxy, balanced by chat", jol, replicas=n, balance="chat")
+                for n in (2, 3)]
     targets += [CampaignTarget(name, peers[name].description, peers[name])
                 for name in ("aiogram", "ptb-aiohttp")]
     return {target.name: target for target in targets}
@@ -222,10 +227,23 @@ async def wait_healthy(session: ClientSession, url: str,
     return False
 
 
-def haproxy_config(port: int, replicas: list[int], workdir: Path) -> Path:
-    """One frontend for Telegram's POSTs; the replicas round-robin, each health-checked on
-    /healthz (a replica that fails twice is taken out until it answers again). One thread:
-    the machine has two cores, and the balancer should take as little of them as it can."""
+# How HAProxy spreads the updates. `chat` keeps each chat on one replica: it hashes the id
+# that follows the first "chat":{"id": in the body (the message's chat, or the pressed
+# message's), so a chat's caches (its language) and its order stay in one process; an update
+# without a chat hashes whole, which spreads like round robin.
+BALANCING = {
+    "roundrobin": "balance roundrobin",
+    "chat": "option http-buffer-request\n    balance hash "
+            "\"req.body,regsub('^.*?\\\\x22chat\\\\x22: ?[{]\\\\x22id\\\\x22: ?(-?[0-9]+).*\\$',"
+            "'\\\\1')\"",
+}
+
+
+def haproxy_config(port: int, replicas: list[int], balance: str, workdir: Path) -> Path:
+    """One frontend for Telegram's POSTs; the replicas behind it as BALANCING[balance] says,
+    each health-checked on /healthz (a replica that fails twice is taken out until it answers
+    again). One thread: the machine has two cores, and the balancer should take as little of
+    them as it can."""
     servers = "\n".join(f"    server replica{i} 127.0.0.1:{p} check inter 1s fall 2 rise 1"
                         for i, p in enumerate(replicas, 1))
     path = workdir / "haproxy.cfg"
@@ -247,7 +265,7 @@ frontend telegram
     default_backend replicas
 
 backend replicas
-    balance roundrobin
+    {BALANCING[balance]}
     option httpchk GET /healthz
     http-check expect status 200
 {servers}
@@ -335,8 +353,8 @@ async def deploy(target: CampaignTarget, bot: StandInBot, base_url: str, workdir
         while bot.calls["setWebhook"] < target.replicas and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         haproxy_log = workdir / "haproxy.log"
-        haproxy = start((HAPROXY, "-db", "-f", str(haproxy_config(balancer, ports, workdir))),
-                        dict(os.environ), haproxy_log)
+        config = haproxy_config(balancer, ports, target.balance, workdir)
+        haproxy = start((HAPROXY, "-db", "-f", str(config)), dict(os.environ), haproxy_log)
         if not await wait_healthy(session, f"http://127.0.0.1:{balancer}/healthz", haproxy):
             raise NotStarted(f"HAProxy did not serve; log {haproxy_log}:\n      "
                              + log_tail(haproxy_log))

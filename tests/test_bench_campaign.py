@@ -5,11 +5,16 @@ afterwards. A correctness check of the harness, not a measurement: no figure is 
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import subprocess
+from collections import defaultdict
 from pathlib import Path
 
 import asyncpg
 import pytest
+from aiohttp import ClientSession, web
 
 from bench.campaign import (
     HAPROXY,
@@ -18,11 +23,14 @@ from bench.campaign import (
     campaign_start,
     campaign_targets,
     deploy,
+    haproxy_config,
     next_rate,
     postgres_dsn,
     run_rate,
     saturation,
 )
+from bench.run import free_port, stop_process
+from bot.fake_telegram import FakeTelegram
 from bot.standin import STANDIN, start_standin
 
 
@@ -95,3 +103,61 @@ async def test_a_webhook_replica_behind_haproxy_answers_every_new_user(
     assert not bot.telegram.pending_updates and not bot.calls["getUpdates"]
     assert {name for name in await databases() if name.startswith("jol_campaign_")} <= {
         name for name in before if name.startswith("jol_campaign_")}
+
+
+async def test_balanced_by_chat_every_update_of_a_chat_reaches_one_replica(
+        tmp_path: Path, haproxy: None) -> None:
+    """HAProxy's `chat` balancing, in front of two stand-in replicas that note what they get:
+    a chat's messages and presses, in Telegram's compact JSON or with spaces, all reach the
+    same one, and the chats are spread over both."""
+    chats_seen: defaultdict[str, set[int]] = defaultdict(set)  # replica → chat ids
+
+    async def replica(name: str) -> tuple[web.AppRunner, int]:
+        async def webhook(request: web.Request) -> web.Response:
+            update = await request.json()
+            message = update.get("message") or update["callback_query"]["message"]
+            chats_seen[name].add(message["chat"]["id"])
+            return web.json_response({"ok": True})
+
+        async def healthz(request: web.Request) -> web.Response:
+            return web.json_response({"status": "ok"})
+
+        app = web.Application()
+        app.router.add_post("/telegram", webhook)
+        app.router.add_get("/healthz", healthz)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        return runner, port
+
+    replicas = [await replica(name) for name in ("a", "b")]
+    balancer = free_port()
+    config = haproxy_config(balancer, [port for _, port in replicas], "chat", tmp_path)
+    process = subprocess.Popen((HAPROXY, "-db", "-f", str(config)))
+    telegram = FakeTelegram()
+    try:
+        async with ClientSession() as session:
+            async def post(body: str) -> int:
+                for _ in range(100):  # until HAProxy listens
+                    try:
+                        async with session.post(f"http://127.0.0.1:{balancer}/telegram",
+                                                data=body) as response:
+                            return response.status
+                    except OSError:
+                        await asyncio.sleep(0.05)
+                raise AssertionError("HAProxy did not listen")
+
+            for user in range(1, 41):
+                start = telegram.message_update(user, "/start --osh_bus_2026")
+                press = telegram.callback_update(user, 1, "menu")
+                for update in (start, press):
+                    assert await post(json.dumps(update)) == 200
+                    assert await post(json.dumps(update, separators=(",", ":"))) == 200
+    finally:
+        await stop_process(process)
+        for runner, _ in replicas:
+            await runner.cleanup()
+    assert not chats_seen["a"] & chats_seen["b"]
+    assert chats_seen["a"] | chats_seen["b"] == set(range(1, 41))
+    assert chats_seen["a"] and chats_seen["b"]
