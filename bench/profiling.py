@@ -88,7 +88,11 @@ class Profiler:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        found = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable)
+                                                                            .parent))
+        if found is None:
+            raise SystemExit("--profile needs py-spy: pip install py-spy")
+        self.py_spy = found
         self.running: list[tuple[subprocess.Popen[bytes], Path]] = []
         folder.mkdir(parents=True, exist_ok=True)
 

@@ -1,7 +1,9 @@
 """The campaign benchmark's harness (bench/campaign.py) keeps working: one `jol run` webhook
 replica on a fresh PostgreSQL database behind HAProxy takes a few new users a second from a
 campaign deep link, every one of them gets all three answers, and the database is dropped
-afterwards. A correctness check of the harness, not a measurement: no figure is asserted."""
+afterwards; HAProxy balanced by chat sends every update of a chat to one replica; the ladder
+climbs and refines as documented. Correctness checks of the harness, not measurements: no
+figure of speed is asserted."""
 
 from __future__ import annotations
 
