@@ -10,6 +10,7 @@ search. Latency is the time from the action to the answer. See bench/README.md.
     python -m bench --flood                   # 429s above 30 messages/s; 200 users × 3 actions
     python -m bench --targets jol --reload-every 2   # jol, then jol with /reload every 2 s
     python -m bench --targets jol --reload-every 2 --reload-edit   # a topic edited each time
+    python -m bench --cold-start              # 100 users' /start waiting before jol starts
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -68,6 +70,10 @@ RELOADED = "Контент обновлён"  # the start of the Russian answer 
 # With --reload-edit, the admin changes this many topics' texts before each /reload, a new
 # sentence at the end of each, so the content really differs (and is parsed again).
 EDITED_TOPICS = 1
+# With --cold-start, these targets unless --targets names others: Jol beside the bare echo on
+# the same transport, so the cold start is compared with what the framework itself costs.
+COLD_TARGETS = ("jol", "ptb-aiohttp")
+QUEUED = "queued"  # the detail of a cold-start /start that waited before the bot started
 
 
 @dataclass(frozen=True)
@@ -271,6 +277,99 @@ def target_env(target: Target, token: str, base_url: str, workdir: Path,
     return env
 
 
+class Backlog:
+    """--cold-start: each user's /start, queued in the stand-in before the bot's process is
+    spawned (as when a restart meets a backlog), and the moment of the bot's first getUpdates
+    (when it starts taking updates) with the CPU its process had used by then."""
+
+    def __init__(self, bot: StandInBot, users: list[SimulatedUser], timeout: float) -> None:
+        self.users = users
+        self.pid = 0  # the bot's process, set once it is spawned
+        self.start_cpu = math.nan
+        self.first_poll: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.answered: dict[int, asyncio.Task[float | None]] = {}  # user id -> answer time
+        call = bot.call
+
+        async def timed_call(method: str, params: Any) -> tuple[int, bytes]:
+            if method.lower() == "getupdates" and not self.first_poll.done():
+                self.first_poll.set_result(time.perf_counter())
+                if self.pid:
+                    self.start_cpu = cpu_seconds(self.pid)
+            return await call(method, params)
+
+        bot.call = timed_call  # type: ignore[method-assign]
+        for user in users:
+            events = len(user.chat.events) + 1  # + the user's own message
+            bot.push(bot.telegram.message_update(user.user_id, "/start",
+                                                 language_code=user.lang))
+            self.answered[user.user_id] = asyncio.create_task(
+                self._answer(bot, user.user_id, events, timeout))
+
+    @staticmethod
+    async def _answer(bot: StandInBot, chat_id: int, events: int,
+                      timeout: float) -> float | None:
+        return time.perf_counter() if await bot.wait_for_chat(chat_id, events, timeout) else None
+
+    def cancel(self) -> None:
+        for task in self.answered.values():
+            task.cancel()
+
+
+@dataclass
+class ColdStart:
+    """What --cold-start measured; times are time.perf_counter() seconds."""
+
+    window: float  # the cold start: this many seconds from the first getUpdates
+    spawned: float  # just before the bot's process was spawned
+    first_poll: float  # the bot's first getUpdates
+    start_cpu: float  # CPU seconds the bot's process used until then
+    steady: tuple[float, float] = (0.0, 0.0)  # the steady state, after the cold start
+    cold_cpu: float = math.nan  # CPU seconds of the bot's process within the cold window
+
+    def summary(self, actions: list[Action]) -> dict[str, Any]:
+        """Latency over the cold window counted from the first getUpdates (a queued /start
+        "started" then), and counted from the spawn (the window begins there and a queued
+        /start waited since then); the steady state after; their ratio."""
+        answered = [a for a in actions if a.outcome in ("answer", "press-only")]
+        queued = [a for a in answered if a.detail == QUEUED]
+        cold_end, spawn_end = self.first_poll + self.window, self.spawned + self.window
+        cold = [a.latency for a in answered if self.first_poll <= a.started < cold_end]
+        from_spawn = [a.finished - self.spawned if a.detail == QUEUED else a.latency
+                      for a in answered if a.detail == QUEUED or a.started < spawn_end]
+        steady = [a.latency for a in answered if self.steady[0] <= a.started < self.steady[1]]
+        cold_p99, steady_p99 = percentile(cold, 99), percentile(steady, 99)
+        return {
+            "window_s": self.window,
+            "start_s": round(self.first_poll - self.spawned, 3),
+            "start_cpu_s": round(self.start_cpu, 2),
+            "queued": sum(a.detail == QUEUED for a in actions),
+            "queued_answered": len(queued),
+            "backlog_answered_s": round(max((a.finished for a in queued),
+                                            default=math.nan) - self.first_poll, 3),
+            "cold_n": len(cold),
+            "cold_p50_ms": round(percentile(cold, 50), 1),
+            "cold_p90_ms": round(percentile(cold, 90), 1),
+            "cold_p99_ms": round(cold_p99, 1),
+            "cold_max_ms": round(max(cold, default=math.nan) * 1000, 1),
+            "cold_lost": sum(a.outcome == "lost" and self.first_poll <= a.started < cold_end
+                             for a in actions),
+            "cold_cpu_percent": round(100 * self.cold_cpu / self.window, 1),
+            "from_spawn_p50_ms": round(percentile(from_spawn, 50), 1),
+            "from_spawn_p99_ms": round(percentile(from_spawn, 99), 1),
+            "steady_n": len(steady),
+            "steady_p50_ms": round(percentile(steady, 50), 1),
+            "steady_p99_ms": round(steady_p99, 1),
+            "cold_over_steady_p99": round(cold_p99 / steady_p99, 2) if steady_p99 else math.nan,
+            # p99 of the actions started in each second of the cold window (the queued /start
+            # in the first), None for a second in which none started
+            "cold_p99_ms_by_second": [
+                None if math.isnan(p99) else round(p99) for p99 in (
+                    percentile([a.latency for a in answered
+                                if second <= a.started - self.first_poll < second + 1], 99)
+                    for second in range(math.ceil(self.window)))],
+        }
+
+
 @dataclass
 class Run:
     """What one target did: its actions, and what its process used."""
@@ -287,6 +386,7 @@ class Run:
     expected_actions: int = 0
     elapsed: float = 0.0
     reloads: list[Action] = field(default_factory=list)  # the admin's /reload, apart
+    cold: ColdStart | None = None  # with --cold-start
 
     def summary(self) -> dict[str, Any]:
         if self.skipped:
@@ -333,11 +433,22 @@ class Run:
                 "applied": sum(a.detail.startswith(RELOADED) for a in done),
                 "p50_ms": round(percentile([a.latency for a in done], 50), 1),
                 "max_ms": round(max((a.latency for a in done), default=math.nan) * 1000, 1)}
+        if self.cold is not None:
+            result["cold_start"] = self.cold.summary(self.actions)
         if self.expected_actions:
             result["expected_actions"] = self.expected_actions
             result["unfinished"] = self.expected_actions - len(self.actions)
             result["elapsed_s"] = round(self.elapsed, 1)
         return result
+
+
+def start_failure(target: Target, process: subprocess.Popen[bytes], log_path: Path) -> str:
+    """Why a target is skipped: it exited or did not poll in time, and its log's last lines."""
+    tail = log_path.read_text(errors="replace").strip().splitlines()[-8:]
+    state = (f"exited with code {process.returncode}" if process.returncode
+             is not None else f"did not poll within {START_TIMEOUT:.0f} s")
+    return f"{target.name} {state} during start-up; log {log_path}:\n      " \
+        + "\n      ".join(tail)
 
 
 class Benchmark:
@@ -348,6 +459,7 @@ class Benchmark:
         self.answer_timeout: float = args.answer_timeout or (30.0 if self.flood else 10.0)
         self.reload_every: float | None = args.reload_every
         self.reload_edit: bool = args.reload_edit
+        self.cold_window: float | None = args.cold_window if args.cold_start else None
 
     async def run(self, targets: list[Target]) -> list[Run]:
         runner, base_url = await start_standin("127.0.0.1", 0, flood=self.flood)
@@ -356,7 +468,8 @@ class Benchmark:
         try:
             for index, target in enumerate(targets):
                 print(f"-- {target.name}: {target.description}", flush=True)
-                run = await self.run_target(standin, base_url, target, index)
+                run = await (self.run_cold_target if self.cold_window else self.run_target)(
+                    standin, base_url, target, index)
                 runs.append(run)
                 summary = run.summary()
                 if run.skipped:
@@ -367,6 +480,8 @@ class Benchmark:
                           f" peak RSS {summary['peak_rss_mb']} MB", flush=True)
                     if "reloads" in summary:
                         print(f"   /reload: {summary['reloads']}", flush=True)
+                    if "cold_start" in summary:
+                        print(f"   cold start: {summary['cold_start']}", flush=True)
                 await asyncio.sleep(1)  # let the machine settle between targets
         finally:
             await runner.cleanup()
@@ -393,11 +508,7 @@ class Benchmark:
                                                       content=content))
         try:
             if not await self.started(bot, process):
-                tail = log_path.read_text(errors="replace").strip().splitlines()[-8:]
-                state = (f"exited with code {process.returncode}" if process.returncode
-                         is not None else f"did not poll within {START_TIMEOUT:.0f} s")
-                run.skipped = f"{target.name} {state} during start-up; log {log_path}:\n      " \
-                    + "\n      ".join(tail)
+                run.skipped = start_failure(target, process, log_path)
                 return run
             if self.flood:
                 await self.drive_flood(bot, process, run)
@@ -414,6 +525,88 @@ class Benchmark:
             standin.bots.pop(token, None)
         shutil.rmtree(workdir, ignore_errors=True)  # kept above when the bot did not start
         return run
+
+    async def run_cold_target(self, standin: StandIn, base_url: str, target: Target,
+                              index: int) -> Run:
+        """--cold-start: the bot is started and stopped once, so that its database is migrated
+        and its content seeded as before any restart; then every user's /start is queued and
+        the bot is started again, and measured (drive_cold_start)."""
+        run = Run(target)
+        token = f"{700001 + index}:bench-{target.name.replace('+', '-')}"
+        bot = standin.bot(token)
+        workdir = Path(tempfile.mkdtemp(prefix=f"jol-bench-{target.name}-"))
+        log_path = workdir / "bot.log"
+        env = target_env(target, token, base_url, workdir)
+
+        def spawn() -> subprocess.Popen[bytes]:
+            with log_path.open("ab") as log:
+                return subprocess.Popen(target.command, cwd=REPO, stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True,
+                                        env=env)
+
+        backlog = None
+        process = spawn()
+        try:
+            if not await self.started(bot, process):
+                run.skipped = start_failure(target, process, log_path)
+                return run
+            await self.stop(process)
+            bot.calls.clear()
+            bot.errors.clear()
+            backlog = Backlog(bot, self.new_users(bot, seed=1),
+                              START_TIMEOUT + self.answer_timeout)
+            spawned = time.perf_counter()
+            process = spawn()
+            backlog.pid = process.pid
+            if not await self.started(bot, process):
+                run.skipped = start_failure(target, process, log_path)
+                return run
+            await self.drive_cold_start(bot, process, run, backlog, spawned)
+            run.peak_rss_mb = peak_rss_mb(process.pid)
+            run.api_errors = {k: v for k, v in bot.errors.items() if " 429: " not in k}
+            if process.poll() is not None:
+                run.api_errors["process exited"] = process.returncode or 0
+        finally:
+            if backlog is not None:
+                backlog.cancel()
+            await self.stop(process)
+            standin.bots.pop(token, None)
+        shutil.rmtree(workdir, ignore_errors=True)  # kept above when the bot did not start
+        return run
+
+    async def drive_cold_start(self, bot: StandInBot, process: subprocess.Popen[bytes],
+                               run: Run, backlog: Backlog, spawned: float) -> None:
+        """Each user waits for the answer to its queued /start, then goes on as in the load
+        run (two presses, a search, /start, ...) until `duration` seconds after the bot's
+        first getUpdates. The cold window is its first `cold_window` seconds; the steady
+        state begins `warmup` seconds after that."""
+        assert self.cold_window is not None
+        first_poll = await backlog.first_poll
+        stop_at = first_poll + self.args.duration
+        run.window = (first_poll + self.cold_window + self.args.warmup, stop_at)
+        cold = run.cold = ColdStart(self.cold_window, spawned, first_poll, backlog.start_cpu,
+                                    steady=run.window)
+
+        async def live(user: SimulatedUser) -> None:
+            answered_at = await backlog.answered[user.user_id]
+            in_time = answered_at is not None and answered_at - first_poll <= self.answer_timeout
+            run.actions.append(Action("start", first_poll, answered_at or time.perf_counter(),
+                                      "answer" if in_time else "lost", QUEUED))
+            for step in itertools.chain(SCRIPT[1:], itertools.cycle(SCRIPT)):
+                if time.perf_counter() >= stop_at:
+                    return
+                run.actions.append(await user.act(step))
+
+        async def sample_cpu() -> None:
+            await asyncio.sleep(max(0.0, first_poll + self.cold_window - time.perf_counter()))
+            cold.cold_cpu = cpu_seconds(process.pid) - backlog.start_cpu
+            await asyncio.sleep(max(0.0, run.window[0] - time.perf_counter()))
+            bot_start, own_start = cpu_seconds(process.pid), cpu_seconds(os.getpid())
+            await asyncio.sleep(max(0.0, run.window[1] - time.perf_counter()))
+            run.bot_cpu = cpu_seconds(process.pid) - bot_start
+            run.harness_cpu = cpu_seconds(os.getpid()) - own_start
+
+        await asyncio.gather(sample_cpu(), *(live(user) for user in backlog.users))
 
     async def started(self, bot: StandInBot, process: subprocess.Popen[bytes]) -> bool:
         deadline = time.monotonic() + START_TIMEOUT
@@ -572,6 +765,24 @@ def print_flood_table(summaries: list[dict[str, Any]]) -> None:
               f"{'yes' if complete else 'NO'}")
 
 
+def print_cold_table(summaries: list[dict[str, Any]]) -> None:
+    """--cold-start: the cold window counted from the first getUpdates, the same from the
+    spawn of the process, and the steady state after."""
+    print(f"{'target':<16} {'start s':>7} {'CPU s':>5} {'backlog s':>9} {'cold n':>6} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'lost':>4} {'spawn p99':>9} "
+          f"{'steady p50':>10} {'steady p99':>10} {'cold/steady':>11}")
+    for s in summaries:
+        c = s.get("cold_start")
+        if c is None:
+            print(f"{s['target']:<16} skipped (see above)")
+            continue
+        print(f"{s['target']:<16} {c['start_s']:>7.2f} {c['start_cpu_s']:>5.2f} "
+              f"{c['backlog_answered_s']:>9.2f} {c['cold_n']:>6} {c['cold_p50_ms']:>7.0f} "
+              f"{c['cold_p99_ms']:>7.0f} {c['cold_max_ms']:>7.0f} {c['cold_lost']:>4} "
+              f"{c['from_spawn_p99_ms']:>9.0f} {c['steady_p50_ms']:>10.0f} "
+              f"{c['steady_p99_ms']:>10.0f} {c['cold_over_steady_p99']:>10.2f}×")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, help="simulated users (default 100; 200 flood)")
@@ -579,8 +790,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds of load per target (default 20)")
     parser.add_argument("--warmup", type=float, default=2.0,
                         help="first seconds left out of the figures (default 2)")
-    parser.add_argument("--targets", default=",".join(DEFAULT_TARGETS),
-                        help="comma-separated, from: " + ", ".join(all_targets()))
+    parser.add_argument("--targets",
+                        help="comma-separated, from: " + ", ".join(all_targets())
+                             + f" (default {','.join(DEFAULT_TARGETS)}; with --cold-start "
+                             f"{','.join(COLD_TARGETS)})")
     parser.add_argument("--flood", action="store_true",
                         help="the stand-in answers 429 above 30 messages/s; each user takes "
                              "3 actions; reports whether every answer arrived")
@@ -593,6 +806,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reload-edit", action="store_true",
                         help="with --reload-every: the admin edits a topic in (a copy of) "
                              "Jol's content folder before each /reload, so it is parsed again")
+    parser.add_argument("--cold-start", action="store_true",
+                        help="each user's /start waits in the stand-in before the bot is "
+                             "(re)started; latency over the first --cold-window seconds "
+                             "against the steady state after")
+    parser.add_argument("--cold-window", type=float, default=5.0, metavar="SECONDS",
+                        help="with --cold-start: the seconds after the first getUpdates that "
+                             "count as the cold start (default 5)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the targets this many times, alternating (default 1)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -601,6 +821,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--reload-every needs a positive number of seconds, and no --flood")
     if args.reload_edit and args.reload_every is None:
         parser.error("--reload-edit needs --reload-every")
+    if args.cold_start and (args.flood or args.reload_every is not None):
+        parser.error("--cold-start goes with neither --flood nor --reload-every")
+    if args.cold_start and args.duration <= args.cold_window + args.warmup:
+        parser.error("--duration must be longer than --cold-window plus --warmup")
+    if args.targets is None:
+        args.targets = ",".join(COLD_TARGETS if args.cold_start else DEFAULT_TARGETS)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     if args.duration <= args.warmup:
@@ -623,6 +849,11 @@ def main(argv: list[str] | None = None) -> int:
     mode = ("flood: 429 above 30 messages/s, each user /start, a press, a search"
             if args.flood else f"load: {args.duration:.0f} s per target, {args.warmup:.0f} s "
                                "warm-up, each user /start, 2 presses, a search, repeated")
+    if args.cold_start:
+        mode = (f"cold start: each user's /start queued before the bot starts, then the load "
+                f"run for {args.duration:.0f} s from its first getUpdates; the first "
+                f"{args.cold_window:g} s against the steady state from "
+                f"{args.cold_window + args.warmup:g} s")
     if args.reload_every:
         mode += (f"; Jol again with an admin's /reload every {args.reload_every:g} s"
                  + (", a topic edited before each" if args.reload_edit else ""))
@@ -633,8 +864,13 @@ def main(argv: list[str] | None = None) -> int:
     summaries = [run.summary() for run in runs]
     print()
     (print_flood_table if args.flood else print_load_table)(summaries)
+    if args.cold_start:
+        print()
+        print_cold_table(summaries)
     if args.json:
-        report = {"machine": about, "mode": "flood" if args.flood else "load",
+        report = {"machine": about,
+                  "mode": "flood" if args.flood else "cold-start" if args.cold_start else "load",
+                  "cold_window_s": args.cold_window if args.cold_start else None,
                   "users": bench.users, "duration_s": args.duration, "warmup_s": args.warmup,
                   "reload_every_s": args.reload_every, "reload_edit": args.reload_edit,
                   "rounds": args.rounds,
