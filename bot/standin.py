@@ -330,6 +330,7 @@ class StandInBot:
                 pending.remove(update)
             finally:
                 busy_chats.discard(chat)
+                self._delivering.discard(id(update))
                 self._arrived.set()
 
         tasks: set[asyncio.Task[None]] = set()
@@ -345,8 +346,6 @@ class StandInBot:
                     task = asyncio.create_task(deliver(update, chat))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
-                    task.add_done_callback(
-                        lambda _t, key=id(update): self._delivering.discard(key))
                     started = True
                 if not started:
                     self._arrived.clear()
