@@ -34,7 +34,7 @@ Control API (for simulated users; JSON in, JSON out):
     POST /control/{token}/hold        {"chat_id", "seconds"}: calls for that chat alone answer
                                       429 with retry_after for that long → {}
     GET  /control/{token}/stats       → {"calls", "errors", "rate_limited", "pending_updates",
-                                         "webhook", "webhook_retries"}
+                                         "webhook", "webhook_retries", "held_calls"}
     POST /control/{token}/media       {"user_id", "kind" (photo, voice, sticker, location,
                                       contact, document)[, "caption", "language_code",
                                       "first_name", "username"]} → like /message
@@ -53,9 +53,11 @@ Control API (for simulated users; JSON in, JSON out):
 "delete 4". A client remembers `events` from /message or /callback and passes it as `after`,
 so /wait returns exactly the bot's reaction to that action.
 
-    POST /control/{token}/pause       {"tag", "paused" (default true)}: Bot API calls made by the
-                                      path /{tag}/bot{token}/… wait until resumed (one replica's
-                                      answers held; a caller that dies meanwhile made no call) → {}
+    POST /control/{token}/pause       {"tag", "paused" (default true)[, "webhook_timeout"]}: Bot
+                                      API calls made by the path /{tag}/bot{token}/… wait until
+                                      resumed (one replica's answers held; a caller that dies
+                                      meanwhile made no call); webhook_timeout: seconds before an
+                                      unanswered delivery is tried again (default 60) → {}
 
 Webhooks: after setWebhook (loopback URLs only) queued updates are POSTed to the URL with the
 secret in `X-Telegram-Bot-Api-Secret-Token`, up to `max_connections` (default 40) at once and
@@ -166,6 +168,8 @@ class StandInBot:
         self._delivery: asyncio.Task[None] | None = None
         self._delivering: set[int] = set()  # id() of the updates being POSTed
         self.webhook_retries = 0  # deliveries that failed and were tried again
+        self.webhook_timeout = WEBHOOK_TIMEOUT  # seconds before a delivery is tried again
+        self.held_calls = 0  # Bot API calls that waited for a pause to end
         # Bot API calls that came by a tagged path (/{tag}/bot…) wait while their tag is paused:
         # a test holds one replica's answers, then kills it — Telegram never saw them.
         self.paused: dict[str, asyncio.Event] = {}
@@ -319,7 +323,7 @@ class StandInBot:
                     try:
                         async with connections, http.post(
                                 url, json=update, headers=headers,
-                                timeout=ClientTimeout(total=WEBHOOK_TIMEOUT)) as response:
+                                timeout=ClientTimeout(total=self.webhook_timeout)) as response:
                             if 200 <= response.status < 300:
                                 break
                     except (ClientError, TimeoutError):
@@ -427,6 +431,7 @@ async def bot_api(request: web.Request) -> web.Response:
             if paused is not None:
                 # Held until resumed; a caller that goes away meanwhile (killed) cancels this
                 # handler, and the call never happened.
+                bot.held_calls += 1
                 await paused.wait()
             status, body = await bot.call(request.match_info["method"], params)
     return web.Response(status=status, body=body, content_type="application/json")
@@ -550,6 +555,8 @@ async def control_hold(request: web.Request) -> web.Response:
 async def control_pause(request: web.Request) -> web.Response:
     bot = _control_bot(request)
     body = await _json_body(request)
+    if "webhook_timeout" in body:
+        bot.webhook_timeout = float(body["webhook_timeout"])
     tag = str(body.get("tag", ""))
     if not tag:
         raise web.HTTPBadRequest(text="tag is required")
@@ -568,7 +575,8 @@ async def control_stats(request: web.Request) -> web.Response:
                               "rate_limited": bot.telegram.rate_limited,
                               "pending_updates": len(bot.telegram.pending_updates),
                               "webhook": bot.telegram.webhook.get("url", ""),
-                              "webhook_retries": bot.webhook_retries})
+                              "webhook_retries": bot.webhook_retries,
+                              "held_calls": bot.held_calls})
 
 
 async def control_media(request: web.Request) -> web.Response:

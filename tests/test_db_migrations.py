@@ -15,8 +15,8 @@ from sqlalchemy import Connection, inspect, text
 
 from bot import REPO_ROOT
 from bot.db import create_engine, downgrade, upgrade
-from bot.db.schema import schema_head
 from bot.db.models import Base
+from bot.db.schema import schema_head
 from tests.conftest import run_together
 
 
