@@ -242,8 +242,13 @@ def free_port() -> int:
         return port
 
 
-def with_reloads(target: Target, every: float, edit: bool) -> Target:
-    """The same bot, measured again while an admin sends /reload every `every` seconds."""
+def with_reloads(target: Target, every: float, edit: bool, publish: bool = False) -> Target:
+    """The same bot, measured again while an admin sends /reload (or an editor publishes a
+    version) every `every` seconds."""
+    if publish:
+        return replace(target, name=f"{target.name}+publish", reloads=True,
+                       description=f"{target.description}, a topic edited and published "
+                                   f"every {every:g} s")
     what = "a topic edited before each" if edit else "nothing edited"
     return replace(target, name=f"{target.name}+reload",
                    description=f"{target.description}, /reload every {every:g} s ({what})",
@@ -251,7 +256,8 @@ def with_reloads(target: Target, every: float, edit: bool) -> Target:
 
 
 def target_env(target: Target, token: str, base_url: str, workdir: Path,
-               admin: bool = False, content: Path = REPO / "content") -> dict[str, str]:
+               admin: bool = False, content: Path = REPO / "content",
+               publish: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("JOL_", "TELEGRAM_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
                                 "http_proxy", "https_proxy", "all_proxy"))}
@@ -269,7 +275,7 @@ def target_env(target: Target, token: str, base_url: str, workdir: Path,
             "JOL_HTTP_HOST": "127.0.0.1",
             "JOL_HTTP_PORT": str(free_port()),
         })
-        if admin:
+        if admin and not publish:
             env["JOL_ADMIN_IDS"] = str(ADMIN_ID)
             # The admin's /reload must re-read the folder it edits (--reload-edit); served from
             # the database, /reload re-reads the unchanged published version and costs nothing.
@@ -430,7 +436,8 @@ class Run:
             done = [a for a in self.reloads if a.outcome == "answer"]
             result["reloads"] = {
                 "sent": len(self.reloads), "answered": len(done),
-                "applied": sum(a.detail.startswith(RELOADED) for a in done),
+                "applied": sum(a.detail.startswith(RELOADED) or a.kind == "publish"
+                               for a in done),
                 "p50_ms": round(percentile([a.latency for a in done], 50), 1),
                 "max_ms": round(max((a.latency for a in done), default=math.nan) * 1000, 1)}
         if self.cold is not None:
@@ -460,6 +467,7 @@ class Benchmark:
         self.reload_every: float | None = args.reload_every
         self.reload_edit: bool = args.reload_edit
         self.cold_window: float | None = args.cold_window if args.cold_start else None
+        self.publish: bool = args.publish
 
     async def run(self, targets: list[Target]) -> list[Run]:
         runner, base_url = await start_standin("127.0.0.1", 0, flood=self.flood)
@@ -505,7 +513,7 @@ class Benchmark:
                                        stderr=subprocess.STDOUT, start_new_session=True,
                                        env=target_env(target, token, base_url, workdir,
                                                       admin=bool(self.reload_every),
-                                                      content=content))
+                                                      content=content, publish=self.publish))
         try:
             if not await self.started(bot, process):
                 run.skipped = start_failure(target, process, log_path)
@@ -671,6 +679,10 @@ class Benchmark:
                     return
                 if editor is not None:
                     editor.edit()
+                if self.publish:
+                    run.reloads.append(await publish(process, content, self.answer_timeout))
+                    next_at = run.reloads[-1].started + self.reload_every
+                    continue
                 events = len(admin.chat.events) + 1  # + the admin's own message
                 started = time.perf_counter()
                 bot.push(bot.telegram.message_update(ADMIN_ID, "/reload", language_code="ru"))
@@ -702,6 +714,33 @@ class Benchmark:
         run.window = (began, began + run.elapsed)
         run.bot_cpu = cpu_seconds(process.pid) - bot_start
         run.harness_cpu = cpu_seconds(os.getpid()) - own_start
+
+
+async def publish(bot_process: subprocess.Popen[bytes], content: Path,
+                  timeout: float) -> Action:
+    """What an editor's publish does to the database the bot serves from: `jol content import`
+    (it checks the folder, then writes a new version), run with the bot's own settings; the
+    bot finds the new version by its poll (SQLite) and swaps its snapshot meanwhile."""
+    env = {**os.environ, **{k: v for k, v in _environ_of(bot_process.pid).items()
+                            if k.startswith(("JOL_", "PYTHONPATH"))}}
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "content", "import", str(content), "--note", "bench",
+        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout)
+    except TimeoutError:
+        process.kill()
+        return Action("publish", started, time.perf_counter(), "lost", "timed out")
+    outcome = "answer" if process.returncode == 0 else "lost"
+    return Action("publish", started, time.perf_counter(), outcome,
+                  output.decode(errors="replace").strip()[-200:])
+
+
+def _environ_of(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0")
+                if "=" in item)
 
 
 def machine() -> dict[str, Any]:
@@ -813,6 +852,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cold-window", type=float, default=5.0, metavar="SECONDS",
                         help="with --cold-start: the seconds after the first getUpdates that "
                              "count as the cold start (default 5)")
+    parser.add_argument("--publish", action="store_true",
+                        help="with --reload-every --reload-edit: instead of /reload, publish "
+                             "the edited folder as a new content version (jol content import) "
+                             "into the database the bot serves from")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the targets this many times, alternating (default 1)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -827,6 +870,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--duration must be longer than --cold-window plus --warmup")
     if args.targets is None:
         args.targets = ",".join(COLD_TARGETS if args.cold_start else DEFAULT_TARGETS)
+    if args.publish and not args.reload_edit:
+        parser.error("--publish needs --reload-every and --reload-edit")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     if args.duration <= args.warmup:
@@ -842,7 +887,8 @@ def main(argv: list[str] | None = None) -> int:
     targets = [all_targets()[name] for name in args.targets.split(",")]
     if args.reload_every:  # each Jol target a second time, with the reloads: side by side
         targets = [twin for target in targets for twin in
-                   ((target, with_reloads(target, args.reload_every, args.reload_edit))
+                   ((target, with_reloads(target, args.reload_every, args.reload_edit,
+                                          args.publish))
                     if target.jol else (target,))]
     targets *= args.rounds
     about = machine()
@@ -855,7 +901,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.cold_window:g} s against the steady state from "
                 f"{args.cold_window + args.warmup:g} s")
     if args.reload_every:
-        mode += (f"; Jol again with an admin's /reload every {args.reload_every:g} s"
+        mode += (f"; Jol again with a topic edited and published every {args.reload_every:g} s"
+                 if args.publish else
+                 f"; Jol again with an admin's /reload every {args.reload_every:g} s"
                  + (", a topic edited before each" if args.reload_edit else ""))
     bench = Benchmark(args)
     print(f"{about['date']}  {about['nproc']} CPUs ({about['cpu']})  Python {about['python']}")
