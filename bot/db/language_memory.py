@@ -13,10 +13,10 @@ Several replicas each cache what they read; on PostgreSQL every write also sends
 keys (HMACs, never chat ids) with NOTIFY in its transaction, and the other replicas drop them
 from their caches as it commits: a /forget or a new choice holds on every replica at once.
 
-Lookups the cache cannot answer are read together: while one read is in flight, the chats
-that miss meanwhile wait for the next, which asks for all of them in one statement. A restart
-that meets a backlog of a hundred new chats then costs the database a query or two, not a
-hundred queued for the connection pool (with SQLite, each a round trip through a worker
+Lookups the cache cannot answer are read together (bot.db.claims.GroupCommit): while one read
+is in flight, the chats that miss meanwhile wait for the next, which asks for all of them. A
+restart that meets a backlog of a hundred new chats then costs the database a query or two,
+not a hundred queued for the connection pool (with SQLite, each a round trip through a worker
 thread that waits for the GIL while the event loop is busy: a second of stall in the bench).
 """
 
@@ -30,12 +30,12 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
-from itertools import islice
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
+from bot.db.claims import GroupCommit
 from bot.db.models import LANG_LEN, ChatLanguage
 from bot.db.notify import Listener, notify
 from bot.stats.flushing import FlushLoop
@@ -79,9 +79,8 @@ class LanguageMemory:
         self._cache: OrderedDict[str, str | None] = OrderedDict()
         self._pending: dict[str, str] = {}  # chat key → language chosen, not yet written
         self._write_lock = asyncio.Lock()  # a flush and a /forget never interleave
-        # chat key → the answer of the next batched read, for lookups the cache cannot answer
-        self._lookups: dict[str, asyncio.Future[str | None]] = {}
-        self._reader: asyncio.Task[None] | None = None  # runs while lookups wait
+        # Lookups the cache cannot answer, read together (see the module's docstring).
+        self._lookups: GroupCommit[str, str | None] = GroupCommit(self._read_batch)
         self._sender = secrets.token_hex(8)  # tells our own notifications from the others'
         self._loop = FlushLoop(self.flush, flush_seconds, "jol-language-flush")
 
@@ -121,47 +120,26 @@ class LanguageMemory:
         if cached is not _MISSING:
             self._cache.move_to_end(key)
             return cached if isinstance(cached, str) else None
-        answer = self._lookups.get(key)
-        if answer is None:
-            answer = self._lookups[key] = asyncio.get_running_loop().create_future()
-            if self._reader is None:
-                self._reader = asyncio.create_task(self._read_waiting(),
-                                                   name="jol-language-lookups")
-        # Shielded: an update cancelled while it waits must not cancel the read for others.
-        lang = await asyncio.shield(answer)
+        lang = await self._lookups.submit(key)
         # A set() or forget() that finished while we read knows better than our old read.
         if key not in self._cache and key not in self._pending:
             self._remember(key, lang)
         return lang
 
-    async def _read_waiting(self) -> None:
-        """Read the waiting lookups, a batch at a time, until none are left."""
-        try:
-            while self._lookups:
-                keys = list(islice(self._lookups, MAX_LOOKUP_BATCH))
-                batch = {key: self._lookups.pop(key) for key in keys}
-                try:
-                    found = await self._read(keys)
-                except BaseException as exc:
-                    for answer in batch.values():
-                        if not answer.done():
-                            answer.set_exception(exc)
-                            answer.exception()  # no "never retrieved" if every waiter left
-                    if not isinstance(exc, Exception):
-                        raise
-                    continue
-                for key, answer in batch.items():
-                    if not answer.done():
-                        answer.set_result(found.get(key))
-        finally:
-            self._reader = None
+    async def _read_batch(self, keys: list[str]) -> list[str | None]:
+        found = await self._read(sorted(set(keys)))  # a chat may be asked for twice
+        return [found.get(key) for key in keys]
 
     async def _read(self, keys: list[str]) -> dict[str, str]:
         """The languages stored for these chat keys (keys without one are left out)."""
+        found: dict[str, str] = {}
         async with self._engine.connect() as conn:
-            result = await conn.execute(select(ChatLanguage.chat_key, ChatLanguage.lang)
-                                        .where(ChatLanguage.chat_key.in_(keys)))
-            return {key: lang for key, lang in result}
+            for start in range(0, len(keys), MAX_LOOKUP_BATCH):
+                rows = await conn.execute(
+                    select(ChatLanguage.chat_key, ChatLanguage.lang)
+                    .where(ChatLanguage.chat_key.in_(keys[start : start + MAX_LOOKUP_BATCH])))
+                found.update((key, lang) for key, lang in rows)
+        return found
 
     def set(self, chat_id: int, lang: str) -> None:
         """Remember a chat's language now; it reaches the database with the next flush."""
