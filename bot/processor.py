@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 from bot import metrics
+from bot.urgency import Urgency, handling
 
 WAITING_UNBOUNDED = 1 << 30
 
@@ -32,14 +33,19 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     An update takes one of the global places only once its chat's turn has come: updates
     queued behind a slow chat (a group held back by Telegram's 429) wait without taking the
     places other chats need.
+
+    Each update is classified here, once (bot.urgency), so that the Bot API calls made while
+    handling it wait their turn under Telegram's flood limits by its urgency (bot.ratelimit).
     """
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    def __init__(self, max_concurrent_updates: int = 256,
+                 classify: Callable[[object], Urgency] = lambda _: Urgency.ROUTINE) -> None:
         # PTB's own cap is taken before the chat's turn comes, so it is set out of the way;
         # the updates waiting are bounded by the intake (see MAX_POLL_BACKLOG, MAX_BACKLOG).
         super().__init__(WAITING_UNBOUNDED)
         self._handling = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int | None, tuple[asyncio.Lock, int]] = {}
+        self._classify = classify
         self.backlog = 0
 
     def received(self) -> None:
@@ -52,10 +58,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
         self._locks[key] = (lock, users + 1)
         try:
-            async with lock, self._handling:
-                started = time.perf_counter()
-                await coroutine
-                metrics.LATENCY.observe(time.perf_counter() - started)
+            with handling(self._classify(update)):
+                async with lock, self._handling:
+                    started = time.perf_counter()
+                    await coroutine
+                    metrics.LATENCY.observe(time.perf_counter() - started)
         finally:
             lock, users = self._locks[key]
             if users == 1:

@@ -11,6 +11,12 @@ The proactive cap on messages per second is off by default: Telegram itself says
 down, and a fixed 30/s cap would throttle a busy bot that Telegram would have let through.
 Operators who prefer to stay under the limit set JOL_MAX_MESSAGES_PER_SECOND.
 
+While every chat waits (after 429s for several chats, or for the proactive cap), the calls
+queue and are let go most urgent first, then in the order they came (bot.urgency: SOS and
+the help screens, then first contacts, then the rest), a retried call keeping its place: a
+person pressing SOS waits for the next free moment, not behind hundreds of /starts. Nothing
+is dropped. A chat held by its own 429 waits outside the queue, so it never holds it up.
+
 At shutdown (`stop_waiting`), calls stop waiting for their turn and give up with the 429 they
 had, so SIGTERM ends in seconds even while Telegram keeps answering 429.
 """
@@ -18,16 +24,18 @@ had, so SIGTERM ends in seconds even while Telegram keeps answering 429.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from heapq import heappop, heappush
 from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot import metrics
+from bot import metrics, urgency
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +61,12 @@ class FloodControl(BaseRateLimiter[int]):
         self._all_until = 0.0  # loop time until which every call waits
         self._chat_until: dict[int | str, float] = {}  # chat -> loop time it may send again
         self._recent_429s: dict[int | str, float] = {}  # chat -> loop time of its last 429
+        # Calls waiting for the shared turn: (urgency, arrival, takes a place under the cap,
+        # resolved True when its turn comes, False at shutdown). Arrivals are unique, so the
+        # futures are never compared.
+        self._queue: list[tuple[int, int, bool, asyncio.Future[bool]]] = []
+        self._arrivals = itertools.count()
+        self._releaser: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     async def initialize(self) -> None:
@@ -64,6 +78,10 @@ class FloodControl(BaseRateLimiter[int]):
     def stop_waiting(self) -> None:
         """Shutdown: calls that wait for a 429 to pass give up instead."""
         self._stopping.set()
+        while self._queue:
+            future = heappop(self._queue)[-1]
+            if not future.done():
+                future.set_result(False)
 
     def _hold(self, chat: int | str | None, seconds: float) -> None:
         now = asyncio.get_running_loop().time()
@@ -89,17 +107,61 @@ class FloodControl(BaseRateLimiter[int]):
             return True
         return False
 
-    async def _my_turn(self, chat: int | str | None) -> bool:
+    async def _my_turn(self, chat: int | str | None, rank: tuple[int, int]) -> bool:
+        capped = self._overall is not None and chat is not None
         while True:
-            now = asyncio.get_running_loop().time()
+            loop = asyncio.get_running_loop()
             held = self._chat_until.get(chat, 0.0) if chat is not None else 0.0
-            until = max(self._all_until, held)
-            if until <= now:
-                if chat is not None and chat in self._chat_until:
-                    del self._chat_until[chat]
-                return True
-            if not await self._wait_until(until):
+            if held > loop.time() and held > self._all_until:
+                # Only this chat waits; a hold no longer than every chat's is waited in the
+                # queue, so that the call keeps its place in it.
+                if not await self._wait_until(held):
+                    return False
+                continue
+            if not await self._shared_turn(rank, capped):
                 return False
+            if chat is None:
+                return True
+            if self._chat_until.get(chat, 0.0) <= loop.time():
+                self._chat_until.pop(chat, None)
+                return True
+
+    async def _shared_turn(self, rank: tuple[int, int], capped: bool) -> bool:
+        """Straight on when nothing holds every chat; else the turn the queue gives."""
+        loop = asyncio.get_running_loop()
+        if self._stopping.is_set():  # no more queueing or pacing; held: give up
+            return self._all_until <= loop.time()
+        if not self._queue and self._all_until <= loop.time() and (
+                not capped or self._overall is None or self._overall.has_capacity()):
+            if capped and self._overall is not None:
+                await self._overall.acquire()  # at once: it has capacity
+            return True
+        future: asyncio.Future[bool] = loop.create_future()
+        heappush(self._queue, (*rank, capped, future))
+        if self._releaser is None or self._releaser.done():
+            self._releaser = loop.create_task(self._release())
+        return await future
+
+    async def _release(self) -> None:
+        """Lets the queued calls go, most urgent first, whenever every chat may send: all at
+        once after a hold (in order, so the urgent ones reach Telegram first), one by one as
+        the cap allows."""
+        queue, reserved = self._queue, False
+        while queue and not self._stopping.is_set():
+            if self._all_until > asyncio.get_running_loop().time():
+                await self._wait_until(self._all_until)
+                continue  # more urgent calls may have come meanwhile, or the hold grown
+            _, _, capped, future = queue[0]
+            if future.done():  # its caller was cancelled
+                heappop(queue)
+                continue
+            if capped and self._overall is not None and not reserved:
+                await self._overall.acquire()
+                reserved = True
+                continue  # the same: whoever is first now gets the place
+            heappop(queue)
+            reserved = reserved and not capped
+            future.set_result(True)
 
     async def process_request(
         self,
@@ -113,15 +175,13 @@ class FloodControl(BaseRateLimiter[int]):
         raw_chat = data.get("chat_id")
         chat = raw_chat if isinstance(raw_chat, int | str) else None
         retries = self.max_retries if rate_limit_args is None else rate_limit_args
+        rank = (urgency.current(), next(self._arrivals))  # kept across retries
         attempt = 0
         last_error: RetryAfter | None = None
         while True:
-            if not await self._my_turn(chat) and last_error is not None:
+            if not await self._my_turn(chat, rank) and last_error is not None:
                 raise last_error  # shutting down: give up rather than wait
             try:
-                if self._overall is not None and chat is not None:
-                    async with self._overall:
-                        return await callback(*args, **kwargs)
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
                 metrics.RATE_LIMITED.inc()
