@@ -7,8 +7,8 @@ search. Latency is the time from the action to the answer. See bench/README.md.
 
     python -m bench                           # all targets, 100 users, 20 s each
     python -m bench --targets jol,aiogram --users 50 --duration 10 --json out.json
-    python -m bench --flood                   # 429s above 30 messages/s; 200 users × 3 actions,
-                                              # 1 in 10 of them opening with /sos
+    python -m bench --flood                   # 429s above 30 messages/s; 400 new users in 8 s,
+                                              # 3 actions each, 1 in 10 opening with /sos
     python -m bench --targets jol --reload-every 2   # jol, then jol with /reload every 2 s
     python -m bench --targets jol --reload-every 2 --reload-edit   # a topic edited each time
 """
@@ -360,7 +360,7 @@ class Benchmark:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.flood: bool = args.flood
-        self.users: int = args.users or (200 if self.flood else 100)
+        self.users: int = args.users or (400 if self.flood else 100)
         self.answer_timeout: float = args.answer_timeout or (30.0 if self.flood else 10.0)
         self.reload_every: float | None = args.reload_every
         self.reload_edit: bool = args.reload_edit
@@ -516,6 +516,7 @@ class Benchmark:
         bot_start, own_start = cpu_seconds(process.pid), cpu_seconds(os.getpid())
 
         async def live(index: int, user: SimulatedUser) -> None:
+            await asyncio.sleep(self.args.arrive_over * index / len(users))  # evenly spread
             script = FLOOD_SOS_SCRIPT if index % FLOOD_SOS_EVERY == 0 else FLOOD_SCRIPT
             for step in script:
                 run.actions.append(await user.act(step))
@@ -603,7 +604,7 @@ def print_flood_table(summaries: list[dict[str, Any]]) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--users", type=int, help="simulated users (default 100; 200 flood)")
+    parser.add_argument("--users", type=int, help="simulated users (default 100; 400 flood)")
     parser.add_argument("--duration", type=float, default=20.0,
                         help="seconds of load per target (default 20)")
     parser.add_argument("--warmup", type=float, default=2.0,
@@ -614,6 +615,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="the stand-in answers 429 above 30 messages/s; each user takes "
                              "3 actions, 1 in 10 opening with /sos; reports whether every "
                              "answer arrived and the SOS answers' waits beside the rest")
+    parser.add_argument("--arrive-over", type=float, default=8.0, metavar="SECONDS",
+                        help="with --flood: the users arrive evenly over the first SECONDS "
+                             "(default 8: 50 new users a second; 0: all at once)")
     parser.add_argument("--answer-timeout", type=float,
                         help="seconds before an answer counts as lost (default 10; 30 flood)")
     parser.add_argument("--reload-every", type=float, metavar="SECONDS",
@@ -633,6 +637,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--reload-edit needs --reload-every")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.arrive_over < 0:
+        parser.error("--arrive-over cannot be negative")
     if args.duration <= args.warmup:
         parser.error("--duration must be longer than --warmup")
     unknown = set(args.targets.split(",")) - set(all_targets())
@@ -650,8 +656,8 @@ def main(argv: list[str] | None = None) -> int:
                     if target.jol else (target,))]
     targets *= args.rounds
     about = machine()
-    mode = ("flood: 429 above 30 messages/s, each user /start (1 in 10: /sos), a press, "
-            "a search"
+    mode = (f"flood: 429 above 30 messages/s, users arriving over {args.arrive_over:g} s, each "
+            "/start (1 in 10: /sos), a press, a search"
             if args.flood else f"load: {args.duration:.0f} s per target, {args.warmup:.0f} s "
                                "warm-up, each user /start, 2 presses, a search, repeated")
     if args.reload_every:
@@ -669,6 +675,7 @@ def main(argv: list[str] | None = None) -> int:
                   "users": bench.users, "duration_s": args.duration, "warmup_s": args.warmup,
                   "reload_every_s": args.reload_every, "reload_edit": args.reload_edit,
                   "rounds": args.rounds,
+                  "arrive_over_s": args.arrive_over if args.flood else None,
                   "results": summaries}
         Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
     jol = next((s for s in summaries if s["target"] == "jol" and "skipped" not in s), None)

@@ -16,6 +16,10 @@ queue and are let go most urgent first, then in the order they came (bot.urgency
 the help screens, then first contacts, then the rest), a retried call keeping its place: a
 person pressing SOS waits for the next free moment, not behind hundreds of /starts. Nothing
 is dropped. A chat held by its own 429 waits outside the queue, so it never holds it up.
+After such a hold, the calls of the methods Telegram refused are let go one by one, at the
+pace it allowed them in the second before, not all at once: a crowd let go at once would
+meet the limit again, and the SOS coming next would wait out another hold. Once nobody
+waits, calls go straight out again.
 
 At shutdown (`stop_waiting`), calls stop waiting for their turn and give up with the 429 they
 had, so SIGTERM ends in seconds even while Telegram keeps answering 429.
@@ -26,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import deque
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from heapq import heappop, heappush
@@ -52,6 +57,9 @@ def retry_seconds(error: RetryAfter) -> float:
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
+Waiting = list[tuple[int, int, "asyncio.Future[bool]"]]  # a heap: (urgency, arrival, turn)
+
+
 class FloodControl(BaseRateLimiter[int]):
     def __init__(self, max_messages_per_second: float = 0,
                  max_retries: int = MAX_RETRIES) -> None:
@@ -61,12 +69,18 @@ class FloodControl(BaseRateLimiter[int]):
         self._all_until = 0.0  # loop time until which every call waits
         self._chat_until: dict[int | str, float] = {}  # chat -> loop time it may send again
         self._recent_429s: dict[int | str, float] = {}  # chat -> loop time of its last 429
-        # Calls waiting for the shared turn: (urgency, arrival, takes a place under the cap,
-        # resolved True when its turn comes, False at shutdown). Arrivals are unique, so the
-        # futures are never compared.
-        self._queue: list[tuple[int, int, bool, asyncio.Future[bool]]] = []
+        # Calls waiting for their turn, most urgent first, then by arrival (unique, so the
+        # futures are never compared); a turn is True, or False at shutdown. Apart: the calls
+        # the pace or the cap applies to, and the rest, let go at once when nothing holds.
+        self._paced: Waiting = []
+        self._unpaced: Waiting = []
         self._arrivals = itertools.count()
         self._releaser: asyncio.Task[None] | None = None
+        # After a hold of every chat, until nothing waits: the methods Telegram refused then
+        # are let go one by one, at the pace it allowed them in the second before.
+        self._pace: AsyncLimiter | None = None
+        self._refused: set[str] = set()
+        self._sent: deque[tuple[float, str]] = deque()  # the last second's calls to chats
         self._stopping = asyncio.Event()
 
     async def initialize(self) -> None:
@@ -78,12 +92,13 @@ class FloodControl(BaseRateLimiter[int]):
     def stop_waiting(self) -> None:
         """Shutdown: calls that wait for a 429 to pass give up instead."""
         self._stopping.set()
-        while self._queue:
-            future = heappop(self._queue)[-1]
-            if not future.done():
-                future.set_result(False)
+        for queue in (self._paced, self._unpaced):
+            while queue:
+                turn = heappop(queue)[-1]
+                if not turn.done():
+                    turn.set_result(False)
 
-    def _hold(self, chat: int | str | None, seconds: float) -> None:
+    def _hold(self, chat: int | str | None, seconds: float, endpoint: str) -> None:
         now = asyncio.get_running_loop().time()
         if chat is None:
             return  # only the call itself waits (see process_request)
@@ -94,6 +109,20 @@ class FloodControl(BaseRateLimiter[int]):
                 del self._recent_429s[other]
         if len(self._recent_429s) >= GLOBAL_AFTER_CHATS:
             self._all_until = max(self._all_until, now + seconds)
+            self._refused.add(endpoint)
+            self._forget_sent(now)
+            rate: float = max(1, sum(sent in self._refused for _, sent in self._sent))
+            if self._overall is not None:
+                rate = min(rate, self._overall.max_rate)
+            # One call every 1/rate s, no burst: a burst would meet the limit again.
+            self._pace = AsyncLimiter(1, 1 / rate)
+
+    def _forget_sent(self, now: float) -> None:
+        while self._sent and now - self._sent[0][0] > 1.0:
+            self._sent.popleft()
+
+    def _cap(self) -> AsyncLimiter | None:
+        return self._pace or self._overall
 
     async def _wait_until(self, when: float) -> bool:
         """Sleep until loop time `when`; False if shutdown interrupted the wait."""
@@ -107,8 +136,8 @@ class FloodControl(BaseRateLimiter[int]):
             return True
         return False
 
-    async def _my_turn(self, chat: int | str | None, rank: tuple[int, int]) -> bool:
-        capped = self._overall is not None and chat is not None
+    async def _my_turn(self, chat: int | str | None, endpoint: str,
+                       rank: tuple[int, int]) -> bool:
         while True:
             loop = asyncio.get_running_loop()
             held = self._chat_until.get(chat, 0.0) if chat is not None else 0.0
@@ -118,7 +147,10 @@ class FloodControl(BaseRateLimiter[int]):
                 if not await self._wait_until(held):
                     return False
                 continue
-            if not await self._shared_turn(rank, capped):
+            # The caps count messages to chats.
+            paced = chat is not None and (self._overall is not None
+                                          or endpoint in self._refused)
+            if not await self._shared_turn(rank, paced):
                 return False
             if chat is None:
                 return True
@@ -126,42 +158,48 @@ class FloodControl(BaseRateLimiter[int]):
                 self._chat_until.pop(chat, None)
                 return True
 
-    async def _shared_turn(self, rank: tuple[int, int], capped: bool) -> bool:
-        """Straight on when nothing holds every chat; else the turn the queue gives."""
+    async def _shared_turn(self, rank: tuple[int, int], paced: bool) -> bool:
+        """Straight on when nothing holds every chat and nobody waits before; else the turn
+        the queue gives."""
         loop = asyncio.get_running_loop()
         if self._stopping.is_set():  # no more queueing or pacing; held: give up
             return self._all_until <= loop.time()
-        if not self._queue and self._all_until <= loop.time() and (
-                not capped or self._overall is None or self._overall.has_capacity()):
-            if capped and self._overall is not None:
-                await self._overall.acquire()  # at once: it has capacity
+        queue = self._paced if paced else self._unpaced
+        cap = self._cap() if paced else None
+        if not queue and self._all_until <= loop.time() and (
+                cap is None or cap.has_capacity()):
+            if cap is not None:
+                await cap.acquire()  # at once: it has capacity
             return True
-        future: asyncio.Future[bool] = loop.create_future()
-        heappush(self._queue, (*rank, capped, future))
+        turn: asyncio.Future[bool] = loop.create_future()
+        heappush(queue, (*rank, turn))
         if self._releaser is None or self._releaser.done():
             self._releaser = loop.create_task(self._release())
-        return await future
+        return await turn
 
     async def _release(self) -> None:
-        """Lets the queued calls go, most urgent first, whenever every chat may send: all at
-        once after a hold (in order, so the urgent ones reach Telegram first), one by one as
-        the cap allows."""
-        queue, reserved = self._queue, False
-        while queue and not self._stopping.is_set():
+        """Gives the waiting calls their turn whenever every chat may send, most urgent first:
+        the paced ones one by one as the pace (or the cap) allows, the rest at once."""
+        reserved: AsyncLimiter | None = None  # the cap that has room for the next paced call
+        while (self._paced or self._unpaced) and not self._stopping.is_set():
             if self._all_until > asyncio.get_running_loop().time():
                 await self._wait_until(self._all_until)
                 continue  # more urgent calls may have come meanwhile, or the hold grown
-            _, _, capped, future = queue[0]
-            if future.done():  # its caller was cancelled
-                heappop(queue)
+            while self._unpaced:
+                _go(heappop(self._unpaced)[-1])
+            while self._paced and self._paced[0][-1].done():  # its caller was cancelled
+                heappop(self._paced)
+            if not self._paced:
                 continue
-            if capped and self._overall is not None and not reserved:
-                await self._overall.acquire()
-                reserved = True
-                continue  # the same: whoever is first now gets the place
-            heappop(queue)
-            reserved = reserved and not capped
-            future.set_result(True)
+            cap = self._cap()
+            if cap is not None and reserved is not cap:
+                await cap.acquire()
+                reserved = cap
+                continue  # whoever is first now gets the room
+            _go(heappop(self._paced)[-1])
+            reserved = None
+        self._pace = None  # nobody waits: calls go straight out again
+        self._refused.clear()
 
     async def process_request(
         self,
@@ -179,10 +217,10 @@ class FloodControl(BaseRateLimiter[int]):
         attempt = 0
         last_error: RetryAfter | None = None
         while True:
-            if not await self._my_turn(chat, rank) and last_error is not None:
+            if not await self._my_turn(chat, endpoint, rank) and last_error is not None:
                 raise last_error  # shutting down: give up rather than wait
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as error:
                 metrics.RATE_LIMITED.inc()
                 last_error = error
@@ -192,7 +230,18 @@ class FloodControl(BaseRateLimiter[int]):
                 seconds = retry_seconds(error)
                 log.info("Telegram asked to wait %.0f s (%s)", seconds,
                          "one chat" if chat is not None else endpoint)
-                self._hold(chat, seconds)
+                self._hold(chat, seconds, endpoint)
                 if chat is None and not await self._wait_until(
                         asyncio.get_running_loop().time() + seconds):
                     raise
+                continue
+            if chat is not None:
+                now = asyncio.get_running_loop().time()
+                self._forget_sent(now)
+                self._sent.append((now, endpoint))
+            return result
+
+
+def _go(turn: asyncio.Future[bool]) -> None:
+    if not turn.done():  # not if its caller was cancelled
+        turn.set_result(True)
