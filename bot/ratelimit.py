@@ -16,9 +16,9 @@ queue and are let go most urgent first, then in the order they came (bot.urgency
 the help screens, then first contacts, then the rest), a retried call keeping its place: a
 person pressing SOS waits for the next free moment, not behind hundreds of /starts. Nothing
 is dropped. A chat held by its own 429 waits outside the queue, so it never holds it up.
-After such a hold, the calls of the methods Telegram refused are let go one by one, at the
-pace it allowed them in the second before, not all at once: a crowd let go at once would
-meet the limit again, and the SOS coming next would wait out another hold. Once nobody
+After such a hold, the calls of the methods Telegram refused are let go one by one at the
+overall limit (PACE, or the proactive cap when set), not all at once: a crowd let go at once
+would meet the limit again, and the SOS coming next would wait out another hold. Once nobody
 waits, calls go straight out again.
 
 At shutdown (`stop_waiting`), calls stop waiting for their turn and give up with the 429 they
@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections import deque
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from heapq import heappop, heappush
@@ -50,6 +49,7 @@ JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 MAX_RETRIES = 20
 # 429s for this many different chats within one second mean the bot's overall limit.
 GLOBAL_AFTER_CHATS = 3
+PACE = 30  # messages a second after such a hold: Telegram's overall limit, as it states it
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -77,10 +77,11 @@ class FloodControl(BaseRateLimiter[int]):
         self._arrivals = itertools.count()
         self._releaser: asyncio.Task[None] | None = None
         # After a hold of every chat, until nothing waits: the methods Telegram refused then
-        # are let go one by one, at the pace it allowed them in the second before.
-        self._pace: AsyncLimiter | None = None
+        # are let go one by one, one every 1/rate s (no burst: it would meet the limit again).
+        rate = max_messages_per_second or PACE
+        self._pace = AsyncLimiter(1, 1 / rate)
+        self._pacing = False
         self._refused: set[str] = set()
-        self._sent: deque[tuple[float, str]] = deque()  # the last second's calls to chats
         self._stopping = asyncio.Event()
 
     async def initialize(self) -> None:
@@ -110,19 +111,15 @@ class FloodControl(BaseRateLimiter[int]):
         if len(self._recent_429s) >= GLOBAL_AFTER_CHATS:
             self._all_until = max(self._all_until, now + seconds)
             self._refused.add(endpoint)
-            self._forget_sent(now)
-            rate: float = max(1, sum(sent in self._refused for _, sent in self._sent))
-            if self._overall is not None:
-                rate = min(rate, self._overall.max_rate)
-            # One call every 1/rate s, no burst: a burst would meet the limit again.
-            self._pace = AsyncLimiter(1, 1 / rate)
-
-    def _forget_sent(self, now: float) -> None:
-        while self._sent and now - self._sent[0][0] > 1.0:
-            self._sent.popleft()
+            self._pacing = True
 
     def _cap(self) -> AsyncLimiter | None:
-        return self._pace or self._overall
+        return self._pace if self._pacing else self._overall
+
+    @property
+    def waiting(self) -> int:
+        """Calls waiting in the queue for their turn."""
+        return len(self._paced) + len(self._unpaced)
 
     async def _wait_until(self, when: float) -> bool:
         """Sleep until loop time `when`; False if shutdown interrupted the wait."""
@@ -198,7 +195,7 @@ class FloodControl(BaseRateLimiter[int]):
                 continue  # whoever is first now gets the room
             _go(heappop(self._paced)[-1])
             reserved = None
-        self._pace = None  # nobody waits: calls go straight out again
+        self._pacing = False  # nobody waits: calls go straight out again
         self._refused.clear()
 
     async def process_request(
@@ -220,7 +217,7 @@ class FloodControl(BaseRateLimiter[int]):
             if not await self._my_turn(chat, endpoint, rank) and last_error is not None:
                 raise last_error  # shutting down: give up rather than wait
             try:
-                result = await callback(*args, **kwargs)
+                return await callback(*args, **kwargs)
             except RetryAfter as error:
                 metrics.RATE_LIMITED.inc()
                 last_error = error
@@ -234,12 +231,6 @@ class FloodControl(BaseRateLimiter[int]):
                 if chat is None and not await self._wait_until(
                         asyncio.get_running_loop().time() + seconds):
                     raise
-                continue
-            if chat is not None:
-                now = asyncio.get_running_loop().time()
-                self._forget_sent(now)
-                self._sent.append((now, endpoint))
-            return result
 
 
 def _go(turn: asyncio.Future[bool]) -> None:
