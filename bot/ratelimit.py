@@ -82,6 +82,7 @@ class FloodControl(BaseRateLimiter[int]):
         self._pace = AsyncLimiter(1, 1 / rate)
         self._pacing = False
         self._refused: set[str] = set()
+        self._waiting = 0  # calls in _my_turn: only those that wait are ever seen there
         self._stopping = asyncio.Event()
 
     async def initialize(self) -> None:
@@ -118,8 +119,8 @@ class FloodControl(BaseRateLimiter[int]):
 
     @property
     def waiting(self) -> int:
-        """Calls waiting in the queue for their turn."""
-        return len(self._paced) + len(self._unpaced)
+        """Calls waiting for their turn: for a 429 to pass, or for the cap."""
+        return self._waiting
 
     async def _wait_until(self, when: float) -> bool:
         """Sleep until loop time `when`; False if shutdown interrupted the wait."""
@@ -135,6 +136,14 @@ class FloodControl(BaseRateLimiter[int]):
 
     async def _my_turn(self, chat: int | str | None, endpoint: str,
                        rank: tuple[int, int]) -> bool:
+        self._waiting += 1
+        try:
+            return await self._wait_for_turn(chat, endpoint, rank)
+        finally:
+            self._waiting -= 1
+
+    async def _wait_for_turn(self, chat: int | str | None, endpoint: str,
+                             rank: tuple[int, int]) -> bool:
         while True:
             loop = asyncio.get_running_loop()
             held = self._chat_until.get(chat, 0.0) if chat is not None else 0.0
