@@ -57,7 +57,7 @@ def retry_seconds(error: RetryAfter) -> float:
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
-Waiting = list[tuple[int, int, "asyncio.Future[bool]"]]  # a heap: (urgency, arrival, turn)
+Queue = list[tuple[int, int, "asyncio.Future[bool]"]]  # a heap: (urgency, arrival, turn)
 
 
 class FloodControl(BaseRateLimiter[int]):
@@ -72,8 +72,8 @@ class FloodControl(BaseRateLimiter[int]):
         # Calls waiting for their turn, most urgent first, then by arrival (unique, so the
         # futures are never compared); a turn is True, or False at shutdown. Apart: the calls
         # the pace or the cap applies to, and the rest, let go at once when nothing holds.
-        self._paced: Waiting = []
-        self._unpaced: Waiting = []
+        self._paced: Queue = []
+        self._unpaced: Queue = []
         self._arrivals = itertools.count()
         self._releaser: asyncio.Task[None] | None = None
         # After a hold of every chat, until nothing waits: the methods Telegram refused then
