@@ -19,7 +19,7 @@ is dropped. A chat held by its own 429 waits outside the queue, so it never hold
 After such a hold, the calls of the methods Telegram refused are let go one by one at the
 overall limit (PACE, or the proactive cap when set), not all at once: a crowd let go at once
 would meet the limit again, and the SOS coming next would wait out another hold. Once nobody
-waits, calls go straight out again.
+waits, calls go straight out again. The proactive cap paces the same way, without bursts.
 
 At shutdown (`stop_waiting`), calls stop waiting for their turn and give up with the 429 they
 had, so SIGTERM ends in seconds even while Telegram keeps answering 429.
@@ -64,24 +64,22 @@ class FloodControl(BaseRateLimiter[int]):
     def __init__(self, max_messages_per_second: float = 0,
                  max_retries: int = MAX_RETRIES) -> None:
         self.max_retries = max_retries
-        self._overall = (AsyncLimiter(max_messages_per_second, 1)
-                         if max_messages_per_second > 0 else None)
         self._all_until = 0.0  # loop time until which every call waits
         self._chat_until: dict[int | str, float] = {}  # chat -> loop time it may send again
         self._recent_429s: dict[int | str, float] = {}  # chat -> loop time of its last 429
         # Calls waiting for their turn, most urgent first, then by arrival (unique, so the
         # futures are never compared); a turn is True, or False at shutdown. Apart: the calls
-        # the pace or the cap applies to, and the rest, let go at once when nothing holds.
+        # the pace applies to, and the rest, let go at once when nothing holds.
         self._paced: Queue = []
         self._unpaced: Queue = []
         self._arrivals = itertools.count()
         self._releaser: asyncio.Task[None] | None = None
-        # After a hold of every chat, until nothing waits: the methods Telegram refused then
-        # are let go one by one, one every 1/rate s (no burst: it would meet the limit again).
-        rate = max_messages_per_second or PACE
-        self._pace = AsyncLimiter(1, 1 / rate)
-        self._pacing = False
-        self._refused: set[str] = set()
+        # One call every 1/rate s, without bursts (a burst would meet the limit again): for
+        # every call to a chat under the proactive cap; else after a hold of every chat, until
+        # nothing waits, for the methods Telegram refused then.
+        self._pace = AsyncLimiter(1, 1 / (max_messages_per_second or PACE))
+        self._capped = max_messages_per_second > 0
+        self._refused: set[str] = set()  # methods refused by a hold of every chat
         self._waiting = 0  # calls in _my_turn: only those that wait are ever seen there
         self._stopping = asyncio.Event()
 
@@ -112,10 +110,6 @@ class FloodControl(BaseRateLimiter[int]):
         if len(self._recent_429s) >= GLOBAL_AFTER_CHATS:
             self._all_until = max(self._all_until, now + seconds)
             self._refused.add(endpoint)
-            self._pacing = True
-
-    def _cap(self) -> AsyncLimiter | None:
-        return self._pace if self._pacing else self._overall
 
     @property
     def waiting(self) -> int:
@@ -153,9 +147,8 @@ class FloodControl(BaseRateLimiter[int]):
                 if not await self._wait_until(held):
                     return False
                 continue
-            # The caps count messages to chats.
-            paced = chat is not None and (self._overall is not None
-                                          or endpoint in self._refused)
+            # The pace counts messages to chats.
+            paced = chat is not None and (self._capped or endpoint in self._refused)
             if not await self._shared_turn(rank, paced):
                 return False
             if chat is None:
@@ -171,11 +164,10 @@ class FloodControl(BaseRateLimiter[int]):
         if self._stopping.is_set():  # no more queueing or pacing; held: give up
             return self._all_until <= loop.time()
         queue = self._paced if paced else self._unpaced
-        cap = self._cap() if paced else None
         if not queue and self._all_until <= loop.time() and (
-                cap is None or cap.has_capacity()):
-            if cap is not None:
-                await cap.acquire()  # at once: it has capacity
+                not paced or self._pace.has_capacity()):
+            if paced:
+                await self._pace.acquire()  # at once: it has capacity
             return True
         turn: asyncio.Future[bool] = loop.create_future()
         heappush(queue, (*rank, turn))
@@ -185,8 +177,8 @@ class FloodControl(BaseRateLimiter[int]):
 
     async def _release(self) -> None:
         """Gives the waiting calls their turn whenever every chat may send, most urgent first:
-        the paced ones one by one as the pace (or the cap) allows, the rest at once."""
-        reserved: AsyncLimiter | None = None  # the cap that has room for the next paced call
+        the paced ones one by one as the pace allows, the rest at once."""
+        reserved = False  # the pace has room for the next paced call
         while (self._paced or self._unpaced) and not self._stopping.is_set():
             if self._all_until > asyncio.get_running_loop().time():
                 await self._wait_until(self._all_until)
@@ -197,15 +189,13 @@ class FloodControl(BaseRateLimiter[int]):
                 heappop(self._paced)
             if not self._paced:
                 continue
-            cap = self._cap()
-            if cap is not None and reserved is not cap:
-                await cap.acquire()
-                reserved = cap
+            if not reserved:
+                await self._pace.acquire()
+                reserved = True
                 continue  # whoever is first now gets the room
             _go(heappop(self._paced)[-1])
-            reserved = None
-        self._pacing = False  # nobody waits: calls go straight out again
-        self._refused.clear()
+            reserved = False
+        self._refused.clear()  # nobody waits: calls go straight out again
 
     async def process_request(
         self,

@@ -308,3 +308,15 @@ def test_how_a_press_is_classified(data: str, expected: Urgency) -> None:
     update = Update.de_json(FakeTelegram().callback_update(5, 1, data), None)
     assert classify(update, real_snapshot()) is expected
     assert classify(object(), real_snapshot()) is Urgency.ROUTINE
+
+
+def test_under_the_proactive_cap_an_sos_goes_out_next() -> None:
+    async def scenario(loop: SkippingLoop) -> None:
+        limiter, telegram = FloodControl(max_messages_per_second=100), Telegram()
+        await limiter.initialize()
+        routine = [spawn(limiter, telegram, 100 + i) for i in range(20)]
+        sos = spawn(limiter, telegram, 999, Urgency.HELP)
+        await asyncio.wait_for(asyncio.gather(*routine, sos), 30)
+        # The first call found the cap free; every other waited for it, the SOS first.
+        assert telegram.sent == [100, 999, *range(101, 120)]
+    on_skipping_loop(scenario)
