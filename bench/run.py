@@ -241,8 +241,13 @@ def free_port() -> int:
         return port
 
 
-def with_reloads(target: Target, every: float, edit: bool) -> Target:
-    """The same bot, measured again while an admin sends /reload every `every` seconds."""
+def with_reloads(target: Target, every: float, edit: bool, publish: bool = False) -> Target:
+    """The same bot, measured again while an admin sends /reload (or an editor publishes a
+    version) every `every` seconds."""
+    if publish:
+        return replace(target, name=f"{target.name}+publish", reloads=True,
+                       description=f"{target.description}, a topic edited and published "
+                                   f"every {every:g} s")
     what = "a topic edited before each" if edit else "nothing edited"
     return replace(target, name=f"{target.name}+reload",
                    description=f"{target.description}, /reload every {every:g} s ({what})",
@@ -250,7 +255,8 @@ def with_reloads(target: Target, every: float, edit: bool) -> Target:
 
 
 def target_env(target: Target, token: str, base_url: str, workdir: Path,
-               admin: bool = False, content: Path = REPO / "content") -> dict[str, str]:
+               admin: bool = False, content: Path = REPO / "content",
+               publish: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("JOL_", "TELEGRAM_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
                                 "http_proxy", "https_proxy", "all_proxy"))}
@@ -268,7 +274,7 @@ def target_env(target: Target, token: str, base_url: str, workdir: Path,
             "JOL_HTTP_HOST": "127.0.0.1",
             "JOL_HTTP_PORT": str(free_port()),
         })
-        if admin:
+        if admin and not publish:
             env["JOL_ADMIN_IDS"] = str(ADMIN_ID)
             # The admin's /reload must re-read the folder it edits (--reload-edit); served from
             # the database, /reload re-reads the unchanged published version and costs nothing.
@@ -335,7 +341,8 @@ class Run:
             done = [a for a in self.reloads if a.outcome == "answer"]
             result["reloads"] = {
                 "sent": len(self.reloads), "answered": len(done),
-                "applied": sum(a.detail.startswith(RELOADED) for a in done),
+                "applied": sum(a.detail.startswith(RELOADED) or a.kind == "publish"
+                               for a in done),
                 "p50_ms": round(percentile([a.latency for a in done], 50), 1),
                 "max_ms": round(max((a.latency for a in done), default=math.nan) * 1000, 1)}
         if self.expected_actions:
@@ -364,6 +371,7 @@ class Benchmark:
         self.answer_timeout: float = args.answer_timeout or (30.0 if self.flood else 10.0)
         self.reload_every: float | None = args.reload_every
         self.reload_edit: bool = args.reload_edit
+        self.publish: bool = args.publish
 
     async def run(self, targets: list[Target]) -> list[Run]:
         runner, base_url = await start_standin("127.0.0.1", 0, flood=self.flood)
@@ -406,7 +414,7 @@ class Benchmark:
                                        stderr=subprocess.STDOUT, start_new_session=True,
                                        env=target_env(target, token, base_url, workdir,
                                                       admin=bool(self.reload_every),
-                                                      content=content))
+                                                      content=content, publish=self.publish))
         try:
             if not await self.started(bot, process):
                 tail = log_path.read_text(errors="replace").strip().splitlines()[-8:]
@@ -494,6 +502,10 @@ class Benchmark:
                     return
                 if editor is not None:
                     editor.edit()
+                if self.publish:
+                    run.reloads.append(await publish(process, content, self.answer_timeout))
+                    next_at = run.reloads[-1].started + self.reload_every
+                    continue
                 events = len(admin.chat.events) + 1  # + the admin's own message
                 started = time.perf_counter()
                 bot.push(bot.telegram.message_update(ADMIN_ID, "/reload", language_code="ru"))
@@ -527,6 +539,33 @@ class Benchmark:
         run.window = (began, began + run.elapsed)
         run.bot_cpu = cpu_seconds(process.pid) - bot_start
         run.harness_cpu = cpu_seconds(os.getpid()) - own_start
+
+
+async def publish(bot_process: subprocess.Popen[bytes], content: Path,
+                  timeout: float) -> Action:
+    """What an editor's publish does to the database the bot serves from: `jol content import`
+    (it checks the folder, then writes a new version), run with the bot's own settings; the
+    bot finds the new version by its poll (SQLite) and swaps its snapshot meanwhile."""
+    env = {**os.environ, **{k: v for k, v in _environ_of(bot_process.pid).items()
+                            if k.startswith(("JOL_", "PYTHONPATH"))}}
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "content", "import", str(content), "--note", "bench",
+        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout)
+    except TimeoutError:
+        process.kill()
+        return Action("publish", started, time.perf_counter(), "lost", "timed out")
+    outcome = "answer" if process.returncode == 0 else "lost"
+    return Action("publish", started, time.perf_counter(), outcome,
+                  output.decode(errors="replace").strip()[-200:])
+
+
+def _environ_of(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0")
+                if "=" in item)
 
 
 def machine() -> dict[str, Any]:
@@ -627,6 +666,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reload-edit", action="store_true",
                         help="with --reload-every: the admin edits a topic in (a copy of) "
                              "Jol's content folder before each /reload, so it is parsed again")
+    parser.add_argument("--publish", action="store_true",
+                        help="with --reload-every --reload-edit: instead of /reload, publish "
+                             "the edited folder as a new content version (jol content import) "
+                             "into the database the bot serves from")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the targets this many times, alternating (default 1)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -635,6 +678,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--reload-every needs a positive number of seconds, and no --flood")
     if args.reload_edit and args.reload_every is None:
         parser.error("--reload-edit needs --reload-every")
+    if args.publish and not args.reload_edit:
+        parser.error("--publish needs --reload-every and --reload-edit")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     if args.arrive_over < 0:
@@ -652,7 +697,8 @@ def main(argv: list[str] | None = None) -> int:
     targets = [all_targets()[name] for name in args.targets.split(",")]
     if args.reload_every:  # each Jol target a second time, with the reloads: side by side
         targets = [twin for target in targets for twin in
-                   ((target, with_reloads(target, args.reload_every, args.reload_edit))
+                   ((target, with_reloads(target, args.reload_every, args.reload_edit,
+                                          args.publish))
                     if target.jol else (target,))]
     targets *= args.rounds
     about = machine()
@@ -661,7 +707,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.flood else f"load: {args.duration:.0f} s per target, {args.warmup:.0f} s "
                                "warm-up, each user /start, 2 presses, a search, repeated")
     if args.reload_every:
-        mode += (f"; Jol again with an admin's /reload every {args.reload_every:g} s"
+        mode += (f"; Jol again with a topic edited and published every {args.reload_every:g} s"
+                 if args.publish else
+                 f"; Jol again with an admin's /reload every {args.reload_every:g} s"
                  + (", a topic edited before each" if args.reload_edit else ""))
     bench = Benchmark(args)
     print(f"{about['date']}  {about['nproc']} CPUs ({about['cpu']})  Python {about['python']}")

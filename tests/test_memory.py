@@ -25,14 +25,16 @@ SECRET = b"test secret, not for production"
 
 
 class SelectLog:
-    """Records the SELECTs an engine runs, to see when the cache spares the database."""
+    """Records the reads of chat_languages an engine runs, to see when the cache spares the
+    database (a flush's `SELECT pg_notify(…)` is a write's message, not a read)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.selects = 0
         event.listen(engine.sync_engine, "before_cursor_execute", self._seen)
 
     def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        upper = statement.lstrip().upper()
+        if upper.startswith("SELECT") and "CHAT_LANGUAGES" in upper:
             self.selects += 1
 
 
@@ -189,3 +191,42 @@ async def test_memory_logs_no_chat_ids(
     await memory.forget(CHAT)
     assert str(CHAT) not in caplog.text
     assert memory.chat_key(CHAT) not in caplog.text
+
+
+async def test_a_change_on_one_replica_holds_on_the_others_at_once(postgres_url: str) -> None:
+    """Two replicas on one PostgreSQL: each caches what it read; a choice or /forget on one
+    reaches the other's cache by NOTIFY as it commits, not when the cache entry ages out."""
+    from bot.db.notify import Listener
+
+    await upgrade(postgres_url)
+    engines = [create_engine(postgres_url) for _ in range(2)]
+    listeners = [Listener(postgres_url) for _ in range(2)]
+    here, there = (LanguageMemory(e, SECRET) for e in engines)
+    for memory, listener in zip((here, there), listeners, strict=True):
+        memory.listen(listener)
+        await listener.start()
+        assert await listener.wait_connected(10)
+    try:
+        assert await there.get(CHAT) is None  # cached: "not chosen"
+        here.set(CHAT, "ky")
+        await here.flush()
+        assert await _eventually(lambda: there.get(CHAT), "ky")
+        assert await here.forget(CHAT)
+        assert await _eventually(lambda: there.get(CHAT), None)
+    finally:
+        for listener in listeners:
+            await listener.stop()
+        for engine in engines:
+            await engine.dispose()
+
+
+async def _eventually(read: Any, expected: object, within: float = 1.0) -> bool:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        if await read() == expected:
+            return True
+        await asyncio.sleep(0.02)
+    return False

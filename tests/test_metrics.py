@@ -146,8 +146,10 @@ async def test_telegrams_5xx_refusals_and_429s_are_counted_and_the_backlog_shows
 
         limited = await monitor.value("jol_telegram_429_total")
         telegram.hold_chat(603, 30)
-        for _ in range(3):  # one waits out its 429, two wait for their turn in the chat
-            await post_update(monitor, telegram.message_update(603, "/start"))
+        # One waits out its 429, two wait for their turn in the chat; the webhook answers each
+        # once it is handled.
+        posts = [asyncio.create_task(post_update(monitor, telegram.message_update(603, "/start")))
+                 for _ in range(3)]
         samples: Samples = {}
 
         async def rescrape() -> None:
@@ -161,6 +163,7 @@ async def test_telegrams_5xx_refusals_and_429s_are_counted_and_the_backlog_shows
         assert isinstance(limiter, FloodControl)
         limiter.stop_waiting()  # what shutdown does: the held chat gives up
         async with asyncio.timeout(5):
+            await asyncio.gather(*posts)
             while await monitor.value("jol_update_backlog") != 0:
                 await asyncio.sleep(0.01)
 

@@ -6,7 +6,12 @@ means every chat is asked for its language again.
 A choice is kept in memory at once and written with the others in one transaction every few
 seconds (like the counters): a burst of new users then costs SQLite one write, not hundreds
 queued for its write lock. A crash loses at most the last interval's choices; those chats are
-simply asked again. /forget is written at once: deleting must not wait.
+simply asked again. /forget is written at once: deleting must not wait. (Webhook replicas write
+a chat's choice before Telegram gets the 200 for the update that made it; bot/db/claims.py.)
+
+Several replicas each cache what they read; on PostgreSQL every write also sends the changed
+keys (HMACs, never chat ids) with NOTIFY in its transaction, and the other replicas drop them
+from their caches as it commits: a /forget or a new choice holds on every replica at once.
 """
 
 from __future__ import annotations
@@ -15,15 +20,17 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
 from bot.db.models import LANG_LEN, ChatLanguage
+from bot.db.notify import Listener, notify
 from bot.stats.flushing import FlushLoop
 from bot.stats.recorder import upsert_statement, utc_today
 
@@ -33,6 +40,8 @@ _MISSING = object()
 
 # Bounds memory while the database is down; choices beyond it are kept in the cache only.
 MAX_PENDING_CHOICES = 100_000
+CHANNEL = "jol_languages"  # payload: "<sender> <key>,<key>,…"
+KEYS_PER_NOTIFY = 100  # 65 bytes a key: well under PostgreSQL's 8000-byte payload
 
 
 class LanguageMemory:
@@ -61,11 +70,27 @@ class LanguageMemory:
         self._cache: OrderedDict[str, str | None] = OrderedDict()
         self._pending: dict[str, str] = {}  # chat key → language chosen, not yet written
         self._write_lock = asyncio.Lock()  # a flush and a /forget never interleave
+        self._sender = secrets.token_hex(8)  # tells our own notifications from the others'
         self._loop = FlushLoop(self.flush, flush_seconds, "jol-language-flush")
 
     def chat_key(self, chat_id: int) -> str:
         """Hex HMAC-SHA256 of the chat id: the only form in which a chat is ever stored."""
         return hmac.new(self._secret, str(chat_id).encode("ascii"), hashlib.sha256).hexdigest()
+
+    def listen(self, listener: Listener) -> None:
+        """Drop from the cache what other replicas change (PostgreSQL; nothing on SQLite)."""
+        listener.subscribe(CHANNEL, self._changed_elsewhere, on_reconnect=self._cache.clear)
+
+    def _changed_elsewhere(self, payload: str) -> None:
+        sender, _, keys = payload.partition(" ")
+        if sender != self._sender:
+            for key in keys.split(","):
+                self._cache.pop(key, None)
+
+    async def _tell_others(self, conn: AsyncConnection, keys: list[str]) -> None:
+        for start in range(0, len(keys), KEYS_PER_NOTIFY):
+            chunk = ",".join(keys[start : start + KEYS_PER_NOTIFY])
+            await notify(conn, CHANNEL, f"{self._sender} {chunk}")
 
     def _remember(self, key: str, lang: str | None) -> None:
         if self.cache_size == 0:
@@ -122,6 +147,7 @@ class LanguageMemory:
             try:
                 async with self._engine.begin() as conn:
                     await conn.execute(self._upsert, rows)
+                    await self._tell_others(conn, sorted(batch))
             except BaseException as exc:
                 # Put back what no newer choice replaced meanwhile.
                 self._pending = {**batch, **self._pending}
@@ -146,6 +172,7 @@ class LanguageMemory:
                 result = await conn.execute(
                     delete(ChatLanguage).where(ChatLanguage.chat_key == key)
                 )
+                await self._tell_others(conn, [key])
         self._remember(key, None)
         return was_pending or bool(result.rowcount)
 
