@@ -7,7 +7,8 @@ search. Latency is the time from the action to the answer. See bench/README.md.
 
     python -m bench                           # all targets, 100 users, 20 s each
     python -m bench --targets jol,aiogram --users 50 --duration 10 --json out.json
-    python -m bench --flood                   # 429s above 30 messages/s; 200 users × 3 actions
+    python -m bench --flood                   # 429s above 30 messages/s; 400 new users in 8 s,
+                                              # 3 actions each, 1 in 10 opening with /sos
     python -m bench --targets jol --reload-every 2   # jol, then jol with /reload every 2 s
     python -m bench --targets jol --reload-every 2 --reload-edit   # a topic edited each time
     python -m bench --cold-start              # 100 users' /start waiting before jol starts
@@ -54,6 +55,10 @@ QUERIES = {
 }
 SCRIPT = ("start", "press", "press", "search")  # one cycle of a user in the load run
 FLOOD_SCRIPT = ("start", "press", "search")  # the whole life of a user in the flood run
+# In the flood, every FLOOD_SOS_EVERY-th user opens with /sos instead of /start: their answers'
+# waits are reported apart from the rest (the urgent answers should go out first).
+FLOOD_SOS_EVERY = 10
+FLOOD_SOS_SCRIPT = ("sos", "press", "search")
 # Deletes the chat's history in several calls: not the navigation this benchmark measures.
 SKIP_BUTTONS = {"clear!"}
 # A bot that only answers the callback query gets this long for a new screen to follow before
@@ -173,7 +178,7 @@ class SimulatedUser:
     async def act(self, kind: str) -> Action:
         if kind == "press":
             return await self.press()
-        text = "/start" if kind == "start" else self.rng.choice(QUERIES[self.lang])
+        text = {"start": "/start", "sos": "/sos"}.get(kind) or self.rng.choice(QUERIES[self.lang])
         events = len(self.chat.events)
         started = time.perf_counter()
         update = self.bot.telegram.message_update(self.user_id, text, language_code=self.lang)
@@ -446,6 +451,7 @@ class Run:
             result["expected_actions"] = self.expected_actions
             result["unfinished"] = self.expected_actions - len(self.actions)
             result["elapsed_s"] = round(self.elapsed, 1)
+            result["waits"] = flood_waits(answered)
         return result
 
 
@@ -458,11 +464,21 @@ def start_failure(target: Target, process: subprocess.Popen[bytes], log_path: Pa
         + "\n      ".join(tail)
 
 
+def flood_waits(answered: list[Action]) -> dict[str, dict[str, float]]:
+    """The answers' waits in the flood by kind of action, and of all but the SOS ones."""
+    groups = {kind: [a.latency for a in answered if a.kind == kind]
+              for kind in ("sos", "start", "press", "search")}
+    groups["rest"] = [a.latency for a in answered if a.kind != "sos"]
+    return {kind: {"n": len(waits), **{f"p{p}_ms": round(percentile(waits, p), 1)
+                                       for p in (50, 95, 99)}}
+            for kind, waits in groups.items() if waits}
+
+
 class Benchmark:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.flood: bool = args.flood
-        self.users: int = args.users or (200 if self.flood else 100)
+        self.users: int = args.users or (400 if self.flood else 100)
         self.answer_timeout: float = args.answer_timeout or (30.0 if self.flood else 10.0)
         self.reload_every: float | None = args.reload_every
         self.reload_edit: bool = args.reload_edit
@@ -704,12 +720,14 @@ class Benchmark:
         began = time.perf_counter()
         bot_start, own_start = cpu_seconds(process.pid), cpu_seconds(os.getpid())
 
-        async def live(user: SimulatedUser) -> None:
-            for step in FLOOD_SCRIPT:
+        async def live(index: int, user: SimulatedUser) -> None:
+            await asyncio.sleep(self.args.arrive_over * index / len(users))  # evenly spread
+            script = FLOOD_SOS_SCRIPT if index % FLOOD_SOS_EVERY == 0 else FLOOD_SCRIPT
+            for step in script:
                 run.actions.append(await user.act(step))
 
         # Bounded: a user's three actions take at most three answer timeouts.
-        await asyncio.gather(*(live(user) for user in users))
+        await asyncio.gather(*(live(i, user) for i, user in enumerate(users)))
         run.elapsed = time.perf_counter() - began
         run.window = (began, began + run.elapsed)
         run.bot_cpu = cpu_seconds(process.pid) - bot_start
@@ -802,6 +820,18 @@ def print_flood_table(summaries: list[dict[str, Any]]) -> None:
               f"{s['rate_limited_429']:>6} {sum(s['api_errors'].values()):>6} "
               f"{s['elapsed_s']:>7.1f} {s['p50_ms']:>8.0f} {s['p99_ms']:>8.0f}  "
               f"{'yes' if complete else 'NO'}")
+    print(f"\nanswers' waits (ms) by kind; SOS: the 1 in {FLOOD_SOS_EVERY} users who open with "
+          "/sos; rest: every other answer")
+    print(f"{'target':<16} {'kind':<7} {'n':>5} {'p50':>8} {'p95':>8} {'p99':>8}")
+    for s in summaries:
+        waits = s.get("waits", {})
+        for kind, w in waits.items():
+            print(f"{s['target']:<16} {kind:<7} {w['n']:>5} {w['p50_ms']:>8.0f} "
+                  f"{w['p95_ms']:>8.0f} {w['p99_ms']:>8.0f}")
+        if "sos" in waits and "rest" in waits:
+            share = waits["sos"]["p99_ms"] / max(waits["rest"]["p99_ms"], 1e-9)
+            print(f"{s['target']:<16} SOS p99 / rest p99 = {share:.2f} "
+                  f"({'within' if share <= 0.2 else 'over'} the 1/5 goal)")
 
 
 def print_cold_table(summaries: list[dict[str, Any]]) -> None:
@@ -824,7 +854,7 @@ def print_cold_table(summaries: list[dict[str, Any]]) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--users", type=int, help="simulated users (default 100; 200 flood)")
+    parser.add_argument("--users", type=int, help="simulated users (default 100; 400 flood)")
     parser.add_argument("--duration", type=float, default=20.0,
                         help="seconds of load per target (default 20)")
     parser.add_argument("--warmup", type=float, default=2.0,
@@ -835,7 +865,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              f"{','.join(COLD_TARGETS)})")
     parser.add_argument("--flood", action="store_true",
                         help="the stand-in answers 429 above 30 messages/s; each user takes "
-                             "3 actions; reports whether every answer arrived")
+                             "3 actions, 1 in 10 opening with /sos; reports whether every "
+                             "answer arrived and the SOS answers' waits beside the rest")
+    parser.add_argument("--arrive-over", type=float, default=8.0, metavar="SECONDS",
+                        help="with --flood: the users arrive evenly over the first SECONDS "
+                             "(default 8: 50 new users a second; 0: all at once)")
     parser.add_argument("--answer-timeout", type=float,
                         help="seconds before an answer counts as lost (default 10; 30 flood)")
     parser.add_argument("--reload-every", type=float, metavar="SECONDS",
@@ -874,6 +908,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--publish needs --reload-every and --reload-edit")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.arrive_over < 0:
+        parser.error("--arrive-over cannot be negative")
     if args.duration <= args.warmup:
         parser.error("--duration must be longer than --warmup")
     unknown = set(args.targets.split(",")) - set(all_targets())
@@ -892,7 +928,8 @@ def main(argv: list[str] | None = None) -> int:
                     if target.jol else (target,))]
     targets *= args.rounds
     about = machine()
-    mode = ("flood: 429 above 30 messages/s, each user /start, a press, a search"
+    mode = (f"flood: 429 above 30 messages/s, users arriving over {args.arrive_over:g} s, each "
+            "/start (1 in 10: /sos), a press, a search"
             if args.flood else f"load: {args.duration:.0f} s per target, {args.warmup:.0f} s "
                                "warm-up, each user /start, 2 presses, a search, repeated")
     if args.cold_start:
@@ -922,6 +959,7 @@ def main(argv: list[str] | None = None) -> int:
                   "users": bench.users, "duration_s": args.duration, "warmup_s": args.warmup,
                   "reload_every_s": args.reload_every, "reload_edit": args.reload_edit,
                   "rounds": args.rounds,
+                  "arrive_over_s": args.arrive_over if args.flood else None,
                   "results": summaries}
         Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
     jol = next((s for s in summaries if s["target"] == "jol" and "skipped" not in s), None)

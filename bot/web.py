@@ -34,6 +34,8 @@ SERVICES = web.AppKey("services", Services)
 # Above this many updates waiting, the webhook answers 503 and Telegram delivers them later.
 MAX_BACKLOG = 5000
 RECENT_UPDATE_IDS = 10_000
+# Above this many updates waiting, a new one is acknowledged before it is handled (flooded()).
+EARLY_ANSWER_BACKLOG = 100
 
 
 # Telegram's updates nest about ten levels deep; far deeper is an attack on the parser.
@@ -87,7 +89,8 @@ def read_update(body: bytes) -> tuple[int, dict[str, Any]]:
 
 class WebhookIntake:
     """Takes an update once and answers Telegram only when it is handled: a replica that dies
-    meanwhile never said 200, so Telegram delivers the update again (to another replica).
+    meanwhile never said 200, so Telegram delivers the update again (to another replica) —
+    except under a flood (see flooded()).
 
     Checks the secret, parses, and skips an update already taken: with `claims` (PostgreSQL,
     several replicas; bot/db/claims.py) across all replicas, else in this process's memory.
@@ -158,8 +161,18 @@ class WebhookIntake:
         task = asyncio.create_task(self._handle_update(update, update_id, claimed))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
-        await asyncio.shield(task)
+        if not self.flooded():
+            await asyncio.shield(task)
         return web.json_response({"ok": True})
+
+    def flooded(self) -> bool:
+        """Many updates wait here (Telegram's limits hold their answers back): acknowledge a
+        new one at once instead of once handled. Telegram then hands over its whole queue and
+        an SOS can go before the rest (bot.urgency) instead of waiting for one of Telegram's
+        few connections; the price is that a replica dying now loses what it holds."""
+        processor = self.application.update_processor
+        return isinstance(processor, PerChatUpdateProcessor) and (
+            processor.backlog > EARLY_ANSWER_BACKLOG)
 
     async def _claim(self, update_id: int) -> Claim | None:
         """MINE/BUSY/DONE across replicas; None when handled without a shared claim."""

@@ -87,6 +87,9 @@ class UpdateClaims:
     def __init__(self, engine: AsyncEngine, finish_writes: Callable[[], Awaitable[object]],
                  lease_seconds: float = LEASE_SECONDS) -> None:
         self._engine = engine
+        # Each statement here is atomic alone: it commits by itself, one round trip without a
+        # BEGIN and a COMMIT around it.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._finish_writes = finish_writes  # the counters' and languages' flush
         self.lease_seconds = lease_seconds
         self._held: set[int] = set()  # claimed here, not yet done: their leases are renewed
@@ -113,7 +116,7 @@ class UpdateClaims:
 
     async def _claim_batch(self, ids: list[int]) -> list[Claim]:
         unique = sorted(set(ids))
-        async with self._engine.begin() as conn:
+        async with self._autocommit.connect() as conn:
             mine = set((await conn.execute(sa.text(
                 "INSERT INTO update_claims (update_id, lease_until, done) "
                 f"SELECT id, {NOW} + :lease, false FROM unnest(CAST(:ids AS bigint[])) AS id "
@@ -138,7 +141,7 @@ class UpdateClaims:
 
     async def _done_batch(self, ids: list[int]) -> list[None]:
         await self._finish_writes()
-        async with self._engine.begin() as conn:
+        async with self._autocommit.connect() as conn:
             await conn.execute(sa.text(
                 "UPDATE update_claims SET done = true "
                 "WHERE update_id = ANY(CAST(:ids AS bigint[]))"),
