@@ -294,10 +294,12 @@ def build_web_app(services: Services, intake: WebhookIntake | None,
     app.router.add_get("/metrics", metrics_endpoint)
     if intake is not None:
         app.router.add_post(webhook_path, intake.handle)
-    from bot.workspace.app import build_workspace  # Jinja2 and the templates, on use
+    if services.settings.admin_ids:  # the editors; without any, nobody could sign in
+        # Jinja2 and the templates (~5 MB) only where someone will use them.
+        from bot.workspace.app import build_workspace
 
-    app.add_subapp("/workspace/", build_workspace(services))
-    app.router.add_get("/workspace", _to_workspace)
+        app.add_subapp("/workspace/", build_workspace(services))
+        app.router.add_get("/workspace", _to_workspace)
     return app
 
 
