@@ -7,9 +7,11 @@ search. Latency is the time from the action to the answer. See bench/README.md.
 
     python -m bench                           # all targets, 100 users, 20 s each
     python -m bench --targets jol,aiogram --users 50 --duration 10 --json out.json
-    python -m bench --flood                   # 429s above 30 messages/s; 200 users × 3 actions
+    python -m bench --flood                   # 429s above 30 messages/s; 400 new users in 8 s,
+                                              # 3 actions each, 1 in 10 opening with /sos
     python -m bench --targets jol --reload-every 2   # jol, then jol with /reload every 2 s
     python -m bench --targets jol --reload-every 2 --reload-edit   # a topic edited each time
+    python -m bench --cold-start              # 100 users' /start waiting before jol starts
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -53,6 +56,10 @@ QUERIES = {
 }
 SCRIPT = ("start", "press", "press", "search")  # one cycle of a user in the load run
 FLOOD_SCRIPT = ("start", "press", "search")  # the whole life of a user in the flood run
+# In the flood, every FLOOD_SOS_EVERY-th user opens with /sos instead of /start: their answers'
+# waits are reported apart from the rest (the urgent answers should go out first).
+FLOOD_SOS_EVERY = 10
+FLOOD_SOS_SCRIPT = ("sos", "press", "search")
 # Deletes the chat's history in several calls: not the navigation this benchmark measures.
 SKIP_BUTTONS = {"clear!"}
 # A bot that only answers the callback query gets this long for a new screen to follow before
@@ -69,6 +76,10 @@ RELOADED = "Контент обновлён"  # the start of the Russian answer 
 # With --reload-edit, the admin changes this many topics' texts before each /reload, a new
 # sentence at the end of each, so the content really differs (and is parsed again).
 EDITED_TOPICS = 1
+# With --cold-start, these targets unless --targets names others: Jol beside the bare echo on
+# the same transport, so the cold start is compared with what the framework itself costs.
+COLD_TARGETS = ("jol", "ptb-aiohttp")
+QUEUED = "queued"  # the detail of a cold-start /start that waited before the bot started
 
 
 @dataclass(frozen=True)
@@ -175,7 +186,8 @@ class SimulatedUser:
     async def act(self, kind: str) -> Action:
         if kind == "press":
             return await self.press()
-        text = self.start if kind == "start" else self.rng.choice(QUERIES[self.lang])
+        text = ({"start": self.start, "sos": "/sos"}.get(kind)
+                or self.rng.choice(QUERIES[self.lang]))
         events = len(self.chat.events)
         started = time.perf_counter()
         update = self.bot.telegram.message_update(self.user_id, text, language_code=self.lang)
@@ -267,8 +279,13 @@ async def stop_process(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def with_reloads(target: Target, every: float, edit: bool) -> Target:
-    """The same bot, measured again while an admin sends /reload every `every` seconds."""
+def with_reloads(target: Target, every: float, edit: bool, publish: bool = False) -> Target:
+    """The same bot, measured again while an admin sends /reload (or an editor publishes a
+    version) every `every` seconds."""
+    if publish:
+        return replace(target, name=f"{target.name}+publish", reloads=True,
+                       description=f"{target.description}, a topic edited and published "
+                                   f"every {every:g} s")
     what = "a topic edited before each" if edit else "nothing edited"
     return replace(target, name=f"{target.name}+reload",
                    description=f"{target.description}, /reload every {every:g} s ({what})",
@@ -276,7 +293,8 @@ def with_reloads(target: Target, every: float, edit: bool) -> Target:
 
 
 def target_env(target: Target, token: str, base_url: str, workdir: Path,
-               admin: bool = False, content: Path = REPO / "content") -> dict[str, str]:
+               admin: bool = False, content: Path = REPO / "content",
+               publish: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("JOL_", "TELEGRAM_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
                                 "http_proxy", "https_proxy", "all_proxy"))}
@@ -294,12 +312,105 @@ def target_env(target: Target, token: str, base_url: str, workdir: Path,
             "JOL_HTTP_HOST": "127.0.0.1",
             "JOL_HTTP_PORT": str(free_port()),
         })
-        if admin:
+        if admin and not publish:
             env["JOL_ADMIN_IDS"] = str(ADMIN_ID)
             # The admin's /reload must re-read the folder it edits (--reload-edit); served from
             # the database, /reload re-reads the unchanged published version and costs nothing.
             env["JOL_CONTENT_SOURCE"] = "folder"
     return env
+
+
+class Backlog:
+    """--cold-start: each user's /start, queued in the stand-in before the bot's process is
+    spawned (as when a restart meets a backlog), and the moment of the bot's first getUpdates
+    (when it starts taking updates) with the CPU its process had used by then."""
+
+    def __init__(self, bot: StandInBot, users: list[SimulatedUser], timeout: float) -> None:
+        self.users = users
+        self.pid = 0  # the bot's process, set once it is spawned
+        self.start_cpu = math.nan
+        self.first_poll: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.answered: dict[int, asyncio.Task[float | None]] = {}  # user id -> answer time
+        call = bot.call
+
+        async def timed_call(method: str, params: Any) -> tuple[int, bytes]:
+            if method.lower() == "getupdates" and not self.first_poll.done():
+                self.first_poll.set_result(time.perf_counter())
+                if self.pid:
+                    self.start_cpu = cpu_seconds(self.pid)
+            return await call(method, params)
+
+        bot.call = timed_call  # type: ignore[method-assign]
+        for user in users:
+            events = len(user.chat.events) + 1  # + the user's own message
+            bot.push(bot.telegram.message_update(user.user_id, "/start",
+                                                 language_code=user.lang))
+            self.answered[user.user_id] = asyncio.create_task(
+                self._answer(bot, user.user_id, events, timeout))
+
+    @staticmethod
+    async def _answer(bot: StandInBot, chat_id: int, events: int,
+                      timeout: float) -> float | None:
+        return time.perf_counter() if await bot.wait_for_chat(chat_id, events, timeout) else None
+
+    def cancel(self) -> None:
+        for task in self.answered.values():
+            task.cancel()
+
+
+@dataclass
+class ColdStart:
+    """What --cold-start measured; times are time.perf_counter() seconds."""
+
+    window: float  # the cold start: this many seconds from the first getUpdates
+    spawned: float  # just before the bot's process was spawned
+    first_poll: float  # the bot's first getUpdates
+    start_cpu: float  # CPU seconds the bot's process used until then
+    steady: tuple[float, float] = (0.0, 0.0)  # the steady state, after the cold start
+    cold_cpu: float = math.nan  # CPU seconds of the bot's process within the cold window
+
+    def summary(self, actions: list[Action]) -> dict[str, Any]:
+        """Latency over the cold window counted from the first getUpdates (a queued /start
+        "started" then), and counted from the spawn (the window begins there and a queued
+        /start waited since then); the steady state after; their ratio."""
+        answered = [a for a in actions if a.outcome in ("answer", "press-only")]
+        queued = [a for a in answered if a.detail == QUEUED]
+        cold_end, spawn_end = self.first_poll + self.window, self.spawned + self.window
+        cold = [a.latency for a in answered if self.first_poll <= a.started < cold_end]
+        from_spawn = [a.finished - self.spawned if a.detail == QUEUED else a.latency
+                      for a in answered if a.detail == QUEUED or a.started < spawn_end]
+        steady = [a.latency for a in answered if self.steady[0] <= a.started < self.steady[1]]
+        cold_p99, steady_p99 = percentile(cold, 99), percentile(steady, 99)
+        return {
+            "window_s": self.window,
+            "start_s": round(self.first_poll - self.spawned, 3),
+            "start_cpu_s": round(self.start_cpu, 2),
+            "queued": sum(a.detail == QUEUED for a in actions),
+            "queued_answered": len(queued),
+            "backlog_answered_s": round(max((a.finished for a in queued),
+                                            default=math.nan) - self.first_poll, 3),
+            "cold_n": len(cold),
+            "cold_p50_ms": round(percentile(cold, 50), 1),
+            "cold_p90_ms": round(percentile(cold, 90), 1),
+            "cold_p99_ms": round(cold_p99, 1),
+            "cold_max_ms": round(max(cold, default=math.nan) * 1000, 1),
+            "cold_lost": sum(a.outcome == "lost" and self.first_poll <= a.started < cold_end
+                             for a in actions),
+            "cold_cpu_percent": round(100 * self.cold_cpu / self.window, 1),
+            "from_spawn_p50_ms": round(percentile(from_spawn, 50), 1),
+            "from_spawn_p99_ms": round(percentile(from_spawn, 99), 1),
+            "steady_n": len(steady),
+            "steady_p50_ms": round(percentile(steady, 50), 1),
+            "steady_p99_ms": round(steady_p99, 1),
+            "cold_over_steady_p99": round(cold_p99 / steady_p99, 2) if steady_p99 else math.nan,
+            # p99 of the actions started in each second of the cold window (the queued /start
+            # in the first), None for a second in which none started
+            "cold_p99_ms_by_second": [
+                None if math.isnan(p99) else round(p99) for p99 in (
+                    percentile([a.latency for a in answered
+                                if second <= a.started - self.first_poll < second + 1], 99)
+                    for second in range(math.ceil(self.window)))],
+        }
 
 
 @dataclass
@@ -318,6 +429,7 @@ class Run:
     expected_actions: int = 0
     elapsed: float = 0.0
     reloads: list[Action] = field(default_factory=list)  # the admin's /reload, apart
+    cold: ColdStart | None = None  # with --cold-start
 
     def summary(self) -> dict[str, Any]:
         if self.skipped:
@@ -361,24 +473,49 @@ class Run:
             done = [a for a in self.reloads if a.outcome == "answer"]
             result["reloads"] = {
                 "sent": len(self.reloads), "answered": len(done),
-                "applied": sum(a.detail.startswith(RELOADED) for a in done),
+                "applied": sum(a.detail.startswith(RELOADED) or a.kind == "publish"
+                               for a in done),
                 "p50_ms": round(percentile([a.latency for a in done], 50), 1),
                 "max_ms": round(max((a.latency for a in done), default=math.nan) * 1000, 1)}
+        if self.cold is not None:
+            result["cold_start"] = self.cold.summary(self.actions)
         if self.expected_actions:
             result["expected_actions"] = self.expected_actions
             result["unfinished"] = self.expected_actions - len(self.actions)
             result["elapsed_s"] = round(self.elapsed, 1)
+            result["waits"] = flood_waits(answered)
         return result
+
+
+def start_failure(target: Target, process: subprocess.Popen[bytes], log_path: Path) -> str:
+    """Why a target is skipped: it exited or did not poll in time, and its log's last lines."""
+    tail = log_path.read_text(errors="replace").strip().splitlines()[-8:]
+    state = (f"exited with code {process.returncode}" if process.returncode
+             is not None else f"did not poll within {START_TIMEOUT:.0f} s")
+    return f"{target.name} {state} during start-up; log {log_path}:\n      " \
+        + "\n      ".join(tail)
+
+
+def flood_waits(answered: list[Action]) -> dict[str, dict[str, float]]:
+    """The answers' waits in the flood by kind of action, and of all but the SOS ones."""
+    groups = {kind: [a.latency for a in answered if a.kind == kind]
+              for kind in ("sos", "start", "press", "search")}
+    groups["rest"] = [a.latency for a in answered if a.kind != "sos"]
+    return {kind: {"n": len(waits), **{f"p{p}_ms": round(percentile(waits, p), 1)
+                                       for p in (50, 95, 99)}}
+            for kind, waits in groups.items() if waits}
 
 
 class Benchmark:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.flood: bool = args.flood
-        self.users: int = args.users or (200 if self.flood else 100)
+        self.users: int = args.users or (400 if self.flood else 100)
         self.answer_timeout: float = args.answer_timeout or (30.0 if self.flood else 10.0)
         self.reload_every: float | None = args.reload_every
         self.reload_edit: bool = args.reload_edit
+        self.cold_window: float | None = args.cold_window if args.cold_start else None
+        self.publish: bool = args.publish
 
     async def run(self, targets: list[Target]) -> list[Run]:
         runner, base_url = await start_standin("127.0.0.1", 0, flood=self.flood)
@@ -387,7 +524,8 @@ class Benchmark:
         try:
             for index, target in enumerate(targets):
                 print(f"-- {target.name}: {target.description}", flush=True)
-                run = await self.run_target(standin, base_url, target, index)
+                run = await (self.run_cold_target if self.cold_window else self.run_target)(
+                    standin, base_url, target, index)
                 runs.append(run)
                 summary = run.summary()
                 if run.skipped:
@@ -398,6 +536,8 @@ class Benchmark:
                           f" peak RSS {summary['peak_rss_mb']} MB", flush=True)
                     if "reloads" in summary:
                         print(f"   /reload: {summary['reloads']}", flush=True)
+                    if "cold_start" in summary:
+                        print(f"   cold start: {summary['cold_start']}", flush=True)
                 await asyncio.sleep(1)  # let the machine settle between targets
         finally:
             await runner.cleanup()
@@ -421,14 +561,10 @@ class Benchmark:
                                        stderr=subprocess.STDOUT, start_new_session=True,
                                        env=target_env(target, token, base_url, workdir,
                                                       admin=bool(self.reload_every),
-                                                      content=content))
+                                                      content=content, publish=self.publish))
         try:
             if not await polling(bot, process):
-                tail = log_path.read_text(errors="replace").strip().splitlines()[-8:]
-                state = (f"exited with code {process.returncode}" if process.returncode
-                         is not None else f"did not poll within {START_TIMEOUT:.0f} s")
-                run.skipped = f"{target.name} {state} during start-up; log {log_path}:\n      " \
-                    + "\n      ".join(tail)
+                run.skipped = start_failure(target, process, log_path)
                 return run
             if self.flood:
                 await self.drive_flood(bot, process, run)
@@ -445,6 +581,88 @@ class Benchmark:
             standin.bots.pop(token, None)
         shutil.rmtree(workdir, ignore_errors=True)  # kept above when the bot did not start
         return run
+
+    async def run_cold_target(self, standin: StandIn, base_url: str, target: Target,
+                              index: int) -> Run:
+        """--cold-start: the bot is started and stopped once, so that its database is migrated
+        and its content seeded as before any restart; then every user's /start is queued and
+        the bot is started again, and measured (drive_cold_start)."""
+        run = Run(target)
+        token = f"{700001 + index}:bench-{target.name.replace('+', '-')}"
+        bot = standin.bot(token)
+        workdir = Path(tempfile.mkdtemp(prefix=f"jol-bench-{target.name}-"))
+        log_path = workdir / "bot.log"
+        env = target_env(target, token, base_url, workdir)
+
+        def spawn() -> subprocess.Popen[bytes]:
+            with log_path.open("ab") as log:
+                return subprocess.Popen(target.command, cwd=REPO, stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True,
+                                        env=env)
+
+        backlog = None
+        process = spawn()
+        try:
+            if not await polling(bot, process):
+                run.skipped = start_failure(target, process, log_path)
+                return run
+            await stop_process(process)
+            bot.calls.clear()
+            bot.errors.clear()
+            backlog = Backlog(bot, self.new_users(bot, seed=1),
+                              START_TIMEOUT + self.answer_timeout)
+            spawned = time.perf_counter()
+            process = spawn()
+            backlog.pid = process.pid
+            if not await polling(bot, process):
+                run.skipped = start_failure(target, process, log_path)
+                return run
+            await self.drive_cold_start(bot, process, run, backlog, spawned)
+            run.peak_rss_mb = peak_rss_mb(process.pid)
+            run.api_errors = {k: v for k, v in bot.errors.items() if " 429: " not in k}
+            if process.poll() is not None:
+                run.api_errors["process exited"] = process.returncode or 0
+        finally:
+            if backlog is not None:
+                backlog.cancel()
+            await stop_process(process)
+            standin.bots.pop(token, None)
+        shutil.rmtree(workdir, ignore_errors=True)  # kept above when the bot did not start
+        return run
+
+    async def drive_cold_start(self, bot: StandInBot, process: subprocess.Popen[bytes],
+                               run: Run, backlog: Backlog, spawned: float) -> None:
+        """Each user waits for the answer to its queued /start, then goes on as in the load
+        run (two presses, a search, /start, ...) until `duration` seconds after the bot's
+        first getUpdates. The cold window is its first `cold_window` seconds; the steady
+        state begins `warmup` seconds after that."""
+        assert self.cold_window is not None
+        first_poll = await backlog.first_poll
+        stop_at = first_poll + self.args.duration
+        run.window = (first_poll + self.cold_window + self.args.warmup, stop_at)
+        cold = run.cold = ColdStart(self.cold_window, spawned, first_poll, backlog.start_cpu,
+                                    steady=run.window)
+
+        async def live(user: SimulatedUser) -> None:
+            answered_at = await backlog.answered[user.user_id]
+            in_time = answered_at is not None and answered_at - first_poll <= self.answer_timeout
+            run.actions.append(Action("start", first_poll, answered_at or time.perf_counter(),
+                                      "answer" if in_time else "lost", QUEUED))
+            for step in itertools.chain(SCRIPT[1:], itertools.cycle(SCRIPT)):
+                if time.perf_counter() >= stop_at:
+                    return
+                run.actions.append(await user.act(step))
+
+        async def sample_cpu() -> None:
+            await asyncio.sleep(max(0.0, first_poll + self.cold_window - time.perf_counter()))
+            cold.cold_cpu = cpu_seconds(process.pid) - backlog.start_cpu
+            await asyncio.sleep(max(0.0, run.window[0] - time.perf_counter()))
+            bot_start, own_start = cpu_seconds(process.pid), cpu_seconds(os.getpid())
+            await asyncio.sleep(max(0.0, run.window[1] - time.perf_counter()))
+            run.bot_cpu = cpu_seconds(process.pid) - bot_start
+            run.harness_cpu = cpu_seconds(os.getpid()) - own_start
+
+        await asyncio.gather(sample_cpu(), *(live(user) for user in backlog.users))
 
     def new_users(self, bot: StandInBot, seed: int) -> list[SimulatedUser]:
         rng = random.Random(seed)
@@ -490,6 +708,10 @@ class Benchmark:
                     return
                 if editor is not None:
                     editor.edit()
+                if self.publish:
+                    run.reloads.append(await publish(process, content, self.answer_timeout))
+                    next_at = run.reloads[-1].started + self.reload_every
+                    continue
                 events = len(admin.chat.events) + 1  # + the admin's own message
                 started = time.perf_counter()
                 bot.push(bot.telegram.message_update(ADMIN_ID, "/reload", language_code="ru"))
@@ -511,16 +733,45 @@ class Benchmark:
         began = time.perf_counter()
         bot_start, own_start = cpu_seconds(process.pid), cpu_seconds(os.getpid())
 
-        async def live(user: SimulatedUser) -> None:
-            for step in FLOOD_SCRIPT:
+        async def live(index: int, user: SimulatedUser) -> None:
+            await asyncio.sleep(self.args.arrive_over * index / len(users))  # evenly spread
+            script = FLOOD_SOS_SCRIPT if index % FLOOD_SOS_EVERY == 0 else FLOOD_SCRIPT
+            for step in script:
                 run.actions.append(await user.act(step))
 
         # Bounded: a user's three actions take at most three answer timeouts.
-        await asyncio.gather(*(live(user) for user in users))
+        await asyncio.gather(*(live(i, user) for i, user in enumerate(users)))
         run.elapsed = time.perf_counter() - began
         run.window = (began, began + run.elapsed)
         run.bot_cpu = cpu_seconds(process.pid) - bot_start
         run.harness_cpu = cpu_seconds(os.getpid()) - own_start
+
+
+async def publish(bot_process: subprocess.Popen[bytes], content: Path,
+                  timeout: float) -> Action:
+    """What an editor's publish does to the database the bot serves from: `jol content import`
+    (it checks the folder, then writes a new version), run with the bot's own settings; the
+    bot finds the new version by its poll (SQLite) and swaps its snapshot meanwhile."""
+    env = {**os.environ, **{k: v for k, v in _environ_of(bot_process.pid).items()
+                            if k.startswith(("JOL_", "PYTHONPATH"))}}
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "content", "import", str(content), "--note", "bench",
+        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout)
+    except TimeoutError:
+        process.kill()
+        return Action("publish", started, time.perf_counter(), "lost", "timed out")
+    outcome = "answer" if process.returncode == 0 else "lost"
+    return Action("publish", started, time.perf_counter(), outcome,
+                  output.decode(errors="replace").strip()[-200:])
+
+
+def _environ_of(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0")
+                if "=" in item)
 
 
 def machine() -> dict[str, Any]:
@@ -582,20 +833,56 @@ def print_flood_table(summaries: list[dict[str, Any]]) -> None:
               f"{s['rate_limited_429']:>6} {sum(s['api_errors'].values()):>6} "
               f"{s['elapsed_s']:>7.1f} {s['p50_ms']:>8.0f} {s['p99_ms']:>8.0f}  "
               f"{'yes' if complete else 'NO'}")
+    print(f"\nanswers' waits (ms) by kind; SOS: the 1 in {FLOOD_SOS_EVERY} users who open with "
+          "/sos; rest: every other answer")
+    print(f"{'target':<16} {'kind':<7} {'n':>5} {'p50':>8} {'p95':>8} {'p99':>8}")
+    for s in summaries:
+        waits = s.get("waits", {})
+        for kind, w in waits.items():
+            print(f"{s['target']:<16} {kind:<7} {w['n']:>5} {w['p50_ms']:>8.0f} "
+                  f"{w['p95_ms']:>8.0f} {w['p99_ms']:>8.0f}")
+        if "sos" in waits and "rest" in waits:
+            share = waits["sos"]["p99_ms"] / max(waits["rest"]["p99_ms"], 1e-9)
+            print(f"{s['target']:<16} SOS p99 / rest p99 = {share:.2f} "
+                  f"({'within' if share <= 0.2 else 'over'} the 1/5 goal)")
+
+
+def print_cold_table(summaries: list[dict[str, Any]]) -> None:
+    """--cold-start: the cold window counted from the first getUpdates, the same from the
+    spawn of the process, and the steady state after."""
+    print(f"{'target':<16} {'start s':>7} {'CPU s':>5} {'backlog s':>9} {'cold n':>6} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'lost':>4} {'spawn p99':>9} "
+          f"{'steady p50':>10} {'steady p99':>10} {'cold/steady':>11}")
+    for s in summaries:
+        c = s.get("cold_start")
+        if c is None:
+            print(f"{s['target']:<16} skipped (see above)")
+            continue
+        print(f"{s['target']:<16} {c['start_s']:>7.2f} {c['start_cpu_s']:>5.2f} "
+              f"{c['backlog_answered_s']:>9.2f} {c['cold_n']:>6} {c['cold_p50_ms']:>7.0f} "
+              f"{c['cold_p99_ms']:>7.0f} {c['cold_max_ms']:>7.0f} {c['cold_lost']:>4} "
+              f"{c['from_spawn_p99_ms']:>9.0f} {c['steady_p50_ms']:>10.0f} "
+              f"{c['steady_p99_ms']:>10.0f} {c['cold_over_steady_p99']:>10.2f}×")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--users", type=int, help="simulated users (default 100; 200 flood)")
+    parser.add_argument("--users", type=int, help="simulated users (default 100; 400 flood)")
     parser.add_argument("--duration", type=float, default=20.0,
                         help="seconds of load per target (default 20)")
     parser.add_argument("--warmup", type=float, default=2.0,
                         help="first seconds left out of the figures (default 2)")
-    parser.add_argument("--targets", default=",".join(DEFAULT_TARGETS),
-                        help="comma-separated, from: " + ", ".join(all_targets()))
+    parser.add_argument("--targets",
+                        help="comma-separated, from: " + ", ".join(all_targets())
+                             + f" (default {','.join(DEFAULT_TARGETS)}; with --cold-start "
+                             f"{','.join(COLD_TARGETS)})")
     parser.add_argument("--flood", action="store_true",
                         help="the stand-in answers 429 above 30 messages/s; each user takes "
-                             "3 actions; reports whether every answer arrived")
+                             "3 actions, 1 in 10 opening with /sos; reports whether every "
+                             "answer arrived and the SOS answers' waits beside the rest")
+    parser.add_argument("--arrive-over", type=float, default=8.0, metavar="SECONDS",
+                        help="with --flood: the users arrive evenly over the first SECONDS "
+                             "(default 8: 50 new users a second; 0: all at once)")
     parser.add_argument("--answer-timeout", type=float,
                         help="seconds before an answer counts as lost (default 10; 30 flood)")
     parser.add_argument("--reload-every", type=float, metavar="SECONDS",
@@ -605,6 +892,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--reload-edit", action="store_true",
                         help="with --reload-every: the admin edits a topic in (a copy of) "
                              "Jol's content folder before each /reload, so it is parsed again")
+    parser.add_argument("--cold-start", action="store_true",
+                        help="each user's /start waits in the stand-in before the bot is "
+                             "(re)started; latency over the first --cold-window seconds "
+                             "against the steady state after")
+    parser.add_argument("--cold-window", type=float, default=5.0, metavar="SECONDS",
+                        help="with --cold-start: the seconds after the first getUpdates that "
+                             "count as the cold start (default 5)")
+    parser.add_argument("--publish", action="store_true",
+                        help="with --reload-every --reload-edit: instead of /reload, publish "
+                             "the edited folder as a new content version (jol content import) "
+                             "into the database the bot serves from")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the targets this many times, alternating (default 1)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -613,8 +911,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--reload-every needs a positive number of seconds, and no --flood")
     if args.reload_edit and args.reload_every is None:
         parser.error("--reload-edit needs --reload-every")
+    if args.cold_start and (args.flood or args.reload_every is not None):
+        parser.error("--cold-start goes with neither --flood nor --reload-every")
+    if args.cold_start and args.duration <= args.cold_window + args.warmup:
+        parser.error("--duration must be longer than --cold-window plus --warmup")
+    if args.targets is None:
+        args.targets = ",".join(COLD_TARGETS if args.cold_start else DEFAULT_TARGETS)
+    if args.publish and not args.reload_edit:
+        parser.error("--publish needs --reload-every and --reload-edit")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.arrive_over < 0:
+        parser.error("--arrive-over cannot be negative")
     if args.duration <= args.warmup:
         parser.error("--duration must be longer than --warmup")
     unknown = set(args.targets.split(",")) - set(all_targets())
@@ -628,15 +936,24 @@ def main(argv: list[str] | None = None) -> int:
     targets = [all_targets()[name] for name in args.targets.split(",")]
     if args.reload_every:  # each Jol target a second time, with the reloads: side by side
         targets = [twin for target in targets for twin in
-                   ((target, with_reloads(target, args.reload_every, args.reload_edit))
+                   ((target, with_reloads(target, args.reload_every, args.reload_edit,
+                                          args.publish))
                     if target.jol else (target,))]
     targets *= args.rounds
     about = machine()
-    mode = ("flood: 429 above 30 messages/s, each user /start, a press, a search"
+    mode = (f"flood: 429 above 30 messages/s, users arriving over {args.arrive_over:g} s, each "
+            "/start (1 in 10: /sos), a press, a search"
             if args.flood else f"load: {args.duration:.0f} s per target, {args.warmup:.0f} s "
                                "warm-up, each user /start, 2 presses, a search, repeated")
+    if args.cold_start:
+        mode = (f"cold start: each user's /start queued before the bot starts, then the load "
+                f"run for {args.duration:.0f} s from its first getUpdates; the first "
+                f"{args.cold_window:g} s against the steady state from "
+                f"{args.cold_window + args.warmup:g} s")
     if args.reload_every:
-        mode += (f"; Jol again with an admin's /reload every {args.reload_every:g} s"
+        mode += (f"; Jol again with a topic edited and published every {args.reload_every:g} s"
+                 if args.publish else
+                 f"; Jol again with an admin's /reload every {args.reload_every:g} s"
                  + (", a topic edited before each" if args.reload_edit else ""))
     bench = Benchmark(args)
     print(f"{about['date']}  {about['nproc']} CPUs ({about['cpu']})  Python {about['python']}")
@@ -645,11 +962,17 @@ def main(argv: list[str] | None = None) -> int:
     summaries = [run.summary() for run in runs]
     print()
     (print_flood_table if args.flood else print_load_table)(summaries)
+    if args.cold_start:
+        print()
+        print_cold_table(summaries)
     if args.json:
-        report = {"machine": about, "mode": "flood" if args.flood else "load",
+        report = {"machine": about,
+                  "mode": "flood" if args.flood else "cold-start" if args.cold_start else "load",
+                  "cold_window_s": args.cold_window if args.cold_start else None,
                   "users": bench.users, "duration_s": args.duration, "warmup_s": args.warmup,
                   "reload_every_s": args.reload_every, "reload_edit": args.reload_edit,
                   "rounds": args.rounds,
+                  "arrive_over_s": args.arrive_over if args.flood else None,
                   "results": summaries}
         Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
     jol = next((s for s in summaries if s["target"] == "jol" and "skipped" not in s), None)

@@ -55,6 +55,7 @@ from bot.languages import DEFAULT_LANGUAGE
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import FloodControl
 from bot.transport import RetryTransient
+from bot.urgency import classify
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,8 @@ def build_application(services: Services, *, request: BaseRequest | None = None,
         # int of retries, which the builder accepts at runtime.
         builder = builder.rate_limiter(
             FloodControl(settings.max_messages_per_second))  # type: ignore[arg-type]
-    builder = builder.concurrent_updates(PerChatUpdateProcessor())
+    builder = builder.concurrent_updates(PerChatUpdateProcessor(
+        classify=lambda update: classify(update, services.content.snapshot)))
     # Updates come from bot.server (long polling or the webhook), not PTB's Updater.
     builder = builder.updater(None)
     application: JolApplication = builder.build()

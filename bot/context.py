@@ -77,6 +77,11 @@ class Services:
     listener: Listener | None = None
     versions: ContentVersions | None = None  # content versions; None when serving the folder
 
+    async def write_pending(self) -> None:
+        """Write the counts and language choices waiting in memory, now."""
+        await self.stats.flush()
+        await self.memory.flush()
+
 
 class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """Created once per update; the language middleware sets `lang` before features run."""

@@ -733,7 +733,8 @@ class FakeTelegram:
         return {"message_id": copy.message_id}
 
     def api_setwebhook(self, params: JSON) -> bool:
-        self.webhook = {"url": params.get("url", ""), "secret": params.get("secret_token")}
+        self.webhook = {"url": params.get("url", ""), "secret": params.get("secret_token"),
+                        "max_connections": int(params.get("max_connections") or 40)}
         return True
 
     def api_deletewebhook(self, params: JSON) -> bool:

@@ -11,6 +11,16 @@ The proactive cap on messages per second is off by default: Telegram itself says
 down, and a fixed 30/s cap would throttle a busy bot that Telegram would have let through.
 Operators who prefer to stay under the limit set JOL_MAX_MESSAGES_PER_SECOND.
 
+While every chat waits (after 429s for several chats, or for the proactive cap), the calls
+queue and are let go most urgent first, then in the order they came (bot.urgency: SOS and
+the help screens, then first contacts, then the rest), a retried call keeping its place: a
+person pressing SOS waits for the next free moment, not behind hundreds of /starts. Nothing
+is dropped. A chat held by its own 429 waits outside the queue, so it never holds it up.
+After such a hold, the calls of the methods Telegram refused are let go one by one at the
+overall limit (PACE, or the proactive cap when set), not all at once: a crowd let go at once
+would meet the limit again, and the SOS coming next would wait out another hold. Once nobody
+waits, calls go straight out again. The proactive cap paces the same way, without bursts.
+
 At shutdown (`stop_waiting`), calls stop waiting for their turn and give up with the 429 they
 had, so SIGTERM ends in seconds even while Telegram keeps answering 429.
 """
@@ -18,16 +28,18 @@ had, so SIGTERM ends in seconds even while Telegram keeps answering 429.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from heapq import heappop, heappush
 from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot import metrics
+from bot import metrics, urgency
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +49,7 @@ JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 MAX_RETRIES = 20
 # 429s for this many different chats within one second mean the bot's overall limit.
 GLOBAL_AFTER_CHATS = 3
+PACE = 30  # messages a second after such a hold: Telegram's overall limit, as it states it
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -44,15 +57,30 @@ def retry_seconds(error: RetryAfter) -> float:
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
+Queue = list[tuple[int, int, "asyncio.Future[bool]"]]  # a heap: (urgency, arrival, turn)
+
+
 class FloodControl(BaseRateLimiter[int]):
     def __init__(self, max_messages_per_second: float = 0,
                  max_retries: int = MAX_RETRIES) -> None:
         self.max_retries = max_retries
-        self._overall = (AsyncLimiter(max_messages_per_second, 1)
-                         if max_messages_per_second > 0 else None)
         self._all_until = 0.0  # loop time until which every call waits
         self._chat_until: dict[int | str, float] = {}  # chat -> loop time it may send again
         self._recent_429s: dict[int | str, float] = {}  # chat -> loop time of its last 429
+        # Calls waiting for their turn, most urgent first, then by arrival (unique, so the
+        # futures are never compared); a turn is True, or False at shutdown. Apart: the calls
+        # the pace applies to, and the rest, let go at once when nothing holds.
+        self._paced: Queue = []
+        self._unpaced: Queue = []
+        self._arrivals = itertools.count()
+        self._releaser: asyncio.Task[None] | None = None
+        # One call every 1/rate s, without bursts (a burst would meet the limit again): for
+        # every call to a chat under the proactive cap; else after a hold of every chat, until
+        # nothing waits, for the methods Telegram refused then.
+        self._pace = AsyncLimiter(1, 1 / (max_messages_per_second or PACE))
+        self._capped = max_messages_per_second > 0
+        self._refused: set[str] = set()  # methods refused by a hold of every chat
+        self._waiting = 0  # calls in _my_turn: only those that wait are ever seen there
         self._stopping = asyncio.Event()
 
     async def initialize(self) -> None:
@@ -64,8 +92,13 @@ class FloodControl(BaseRateLimiter[int]):
     def stop_waiting(self) -> None:
         """Shutdown: calls that wait for a 429 to pass give up instead."""
         self._stopping.set()
+        for queue in (self._paced, self._unpaced):
+            while queue:
+                turn = heappop(queue)[-1]
+                if not turn.done():
+                    turn.set_result(False)
 
-    def _hold(self, chat: int | str | None, seconds: float) -> None:
+    def _hold(self, chat: int | str | None, seconds: float, endpoint: str) -> None:
         now = asyncio.get_running_loop().time()
         if chat is None:
             return  # only the call itself waits (see process_request)
@@ -76,6 +109,12 @@ class FloodControl(BaseRateLimiter[int]):
                 del self._recent_429s[other]
         if len(self._recent_429s) >= GLOBAL_AFTER_CHATS:
             self._all_until = max(self._all_until, now + seconds)
+            self._refused.add(endpoint)
+
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for their turn: for a 429 to pass, or for the cap."""
+        return self._waiting
 
     async def _wait_until(self, when: float) -> bool:
         """Sleep until loop time `when`; False if shutdown interrupted the wait."""
@@ -89,17 +128,74 @@ class FloodControl(BaseRateLimiter[int]):
             return True
         return False
 
-    async def _my_turn(self, chat: int | str | None) -> bool:
+    async def _my_turn(self, chat: int | str | None, endpoint: str,
+                       rank: tuple[int, int]) -> bool:
+        self._waiting += 1
+        try:
+            return await self._wait_for_turn(chat, endpoint, rank)
+        finally:
+            self._waiting -= 1
+
+    async def _wait_for_turn(self, chat: int | str | None, endpoint: str,
+                             rank: tuple[int, int]) -> bool:
         while True:
-            now = asyncio.get_running_loop().time()
+            loop = asyncio.get_running_loop()
             held = self._chat_until.get(chat, 0.0) if chat is not None else 0.0
-            until = max(self._all_until, held)
-            if until <= now:
-                if chat is not None and chat in self._chat_until:
-                    del self._chat_until[chat]
-                return True
-            if not await self._wait_until(until):
+            if held > loop.time() and held > self._all_until:
+                # Only this chat waits; a hold no longer than every chat's is waited in the
+                # queue, so that the call keeps its place in it.
+                if not await self._wait_until(held):
+                    return False
+                continue
+            # The pace counts messages to chats.
+            paced = chat is not None and (self._capped or endpoint in self._refused)
+            if not await self._shared_turn(rank, paced):
                 return False
+            if chat is None:
+                return True
+            if self._chat_until.get(chat, 0.0) <= loop.time():
+                self._chat_until.pop(chat, None)
+                return True
+
+    async def _shared_turn(self, rank: tuple[int, int], paced: bool) -> bool:
+        """Straight on when nothing holds every chat and nobody waits before; else the turn
+        the queue gives."""
+        loop = asyncio.get_running_loop()
+        if self._stopping.is_set():  # no more queueing or pacing; held: give up
+            return self._all_until <= loop.time()
+        queue = self._paced if paced else self._unpaced
+        if not queue and self._all_until <= loop.time() and (
+                not paced or self._pace.has_capacity()):
+            if paced:
+                await self._pace.acquire()  # at once: it has capacity
+            return True
+        turn: asyncio.Future[bool] = loop.create_future()
+        heappush(queue, (*rank, turn))
+        if self._releaser is None or self._releaser.done():
+            self._releaser = loop.create_task(self._release())
+        return await turn
+
+    async def _release(self) -> None:
+        """Gives the waiting calls their turn whenever every chat may send, most urgent first:
+        the paced ones one by one as the pace allows, the rest at once."""
+        reserved = False  # the pace has room for the next paced call
+        while (self._paced or self._unpaced) and not self._stopping.is_set():
+            if self._all_until > asyncio.get_running_loop().time():
+                await self._wait_until(self._all_until)
+                continue  # more urgent calls may have come meanwhile, or the hold grown
+            while self._unpaced:
+                _go(heappop(self._unpaced)[-1])
+            while self._paced and self._paced[0][-1].done():  # its caller was cancelled
+                heappop(self._paced)
+            if not self._paced:
+                continue
+            if not reserved:
+                await self._pace.acquire()
+                reserved = True
+                continue  # whoever is first now gets the room
+            _go(heappop(self._paced)[-1])
+            reserved = False
+        self._refused.clear()  # nobody waits: calls go straight out again
 
     async def process_request(
         self,
@@ -113,15 +209,13 @@ class FloodControl(BaseRateLimiter[int]):
         raw_chat = data.get("chat_id")
         chat = raw_chat if isinstance(raw_chat, int | str) else None
         retries = self.max_retries if rate_limit_args is None else rate_limit_args
+        rank = (urgency.current(), next(self._arrivals))  # kept across retries
         attempt = 0
         last_error: RetryAfter | None = None
         while True:
-            if not await self._my_turn(chat) and last_error is not None:
+            if not await self._my_turn(chat, endpoint, rank) and last_error is not None:
                 raise last_error  # shutting down: give up rather than wait
             try:
-                if self._overall is not None and chat is not None:
-                    async with self._overall:
-                        return await callback(*args, **kwargs)
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
                 metrics.RATE_LIMITED.inc()
@@ -132,7 +226,12 @@ class FloodControl(BaseRateLimiter[int]):
                 seconds = retry_seconds(error)
                 log.info("Telegram asked to wait %.0f s (%s)", seconds,
                          "one chat" if chat is not None else endpoint)
-                self._hold(chat, seconds)
+                self._hold(chat, seconds, endpoint)
                 if chat is None and not await self._wait_until(
                         asyncio.get_running_loop().time() + seconds):
                     raise
+
+
+def _go(turn: asyncio.Future[bool]) -> None:
+    if not turn.done():  # not if its caller was cancelled
+        turn.set_result(True)

@@ -29,6 +29,8 @@ from telegram.warnings import PTBUserWarning
 from bot import metrics
 from bot.app import JolApplication, build_application
 from bot.context import Services
+from bot.db.claims import UpdateClaims
+from bot.db.notify import is_postgres
 from bot.handoff.purge import purge_loop
 from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import FloodControl, retry_seconds
@@ -59,6 +61,8 @@ ACCEPT_BACKLOG = 32
 SERVER_LIMITS: dict[str, Any] = {"access_log": None, "keepalive_timeout": 10,
                                  "max_line_size": 8190, "max_field_size": 8190,
                                  "max_headers": 64, "handler_cancellation": True}
+# Telegram's most: simultaneous webhook deliveries (each an update being handled).
+WEBHOOK_CONNECTIONS = 100
 # Polling pauses while this many updates wait, so a flood cannot fill memory.
 MAX_POLL_BACKLOG = 1000
 
@@ -283,7 +287,10 @@ async def serve(settings: Settings) -> int:
 async def run_connected(application: JolApplication, services: Services, settings: Settings,
                         stopping: asyncio.Event) -> None:
     webhook = settings.webhook_url
-    intake = WebhookIntake(application, settings.webhook_secret) if webhook else None
+    # Several replicas share PostgreSQL: an update is claimed there, so one handles it.
+    claims = (UpdateClaims(services.engine, services.write_pending)
+              if webhook and is_postgres(settings.database_url) else None)
+    intake = WebhookIntake(application, settings.webhook_secret, claims) if webhook else None
     path = (urlparse(webhook).path or "/telegram") if webhook else "/telegram"
     poller = None if webhook else Poller(application)
     runner = web.AppRunner(build_web_app(services, intake, path,
@@ -317,10 +324,15 @@ async def run_connected(application: JolApplication, services: Services, setting
         tasks = [asyncio.create_task(retention(services, stopping)),
                  asyncio.create_task(release_loop(services, stopping)),
                  asyncio.create_task(purge_loop(services, application.bot, stopping))]
+        if claims is not None:
+            await claims.start()
         if poller is None:
+            # The webhook answers once an update is handled, so Telegram's connections are
+            # the updates in flight: the most it allows.
             await application.bot.set_webhook(settings.webhook_url or "",
                                               secret_token=settings.webhook_secret,
-                                              allowed_updates=ALLOWED_UPDATES)
+                                              allowed_updates=ALLOWED_UPDATES,
+                                              max_connections=WEBHOOK_CONNECTIONS)
             log.info("serving by webhook on %s:%d%s", settings.http_host,
                      settings.http_port, path)
         else:
@@ -335,6 +347,10 @@ async def run_connected(application: JolApplication, services: Services, setting
         limiter = application.bot.rate_limiter
         if isinstance(limiter, FloodControl):
             limiter.stop_waiting()  # answers held by a 429 give up rather than wait it out
+        if intake is not None:
+            await intake.finish_in_flight()  # each marked done and answered 200
+        if claims is not None:
+            await claims.stop()
         # Counts first, so that a supervisor's kill after this point loses none.
         await services.stats.flush()
         for task in tasks:

@@ -65,6 +65,7 @@ async def open_services(settings: Settings, *, migrate_in_child: bool = False,
     stats = StatsRecorder(engine, flush_seconds=settings.stats_flush_seconds,
                           cap=settings.stats_cap, gap_threshold=settings.min_report_count)
     memory = LanguageMemory(engine, secret, flush_seconds=settings.stats_flush_seconds)
+    memory.listen(listener)
     handoff = None
     if settings.casework is not None:
         from bot.handoff.relay import Handoff  # cryptography is loaded only with the handoff

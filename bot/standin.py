@@ -34,7 +34,7 @@ Control API (for simulated users; JSON in, JSON out):
     POST /control/{token}/hold        {"chat_id", "seconds"}: calls for that chat alone answer
                                       429 with retry_after for that long → {}
     GET  /control/{token}/stats       → {"calls", "errors", "rate_limited", "pending_updates",
-                                         "webhook"}
+                                         "webhook", "webhook_retries", "held_calls"}
     POST /control/{token}/media       {"user_id", "kind" (photo, voice, sticker, location,
                                       contact, document)[, "caption", "language_code",
                                       "first_name", "username"]} → like /message
@@ -53,9 +53,19 @@ Control API (for simulated users; JSON in, JSON out):
 "delete 4". A client remembers `events` from /message or /callback and passes it as `after`,
 so /wait returns exactly the bot's reaction to that action.
 
-Webhooks: after setWebhook (loopback URLs only) queued updates are POSTed to the URL one at a
-time, in order, with the secret in `X-Telegram-Bot-Api-Secret-Token`, and retried on any
-non-2xx answer, as Telegram does; getUpdates then answers 409 Conflict.
+    POST /control/{token}/pause       {"tag", "paused" (default true)[, "webhook_timeout"]}: Bot
+                                      API calls made by the path /{tag}/bot{token}/… wait until
+                                      resumed (one replica's answers held; a caller that dies
+                                      meanwhile made no call); webhook_timeout: seconds before an
+                                      unanswered delivery is tried again (default 60) → {}
+
+Webhooks: after setWebhook (loopback URLs only) queued updates are POSTed to the URL with the
+secret in `X-Telegram-Bot-Api-Secret-Token`, up to `max_connections` (default 40) at once and
+one at a time per chat, each retried with backoff on a refused connection, a non-2xx answer or
+no answer within 60 s, as Telegram does; getUpdates then answers 409 Conflict.
+
+A base URL with a tag, `http://host:port/{tag}/bot`, is served like `/bot`: replicas of one
+bot given different tags can be told apart (see /pause).
 
 `--flood` makes every bot answer 429 (retry_after 1) above 30 messages a second.
 
@@ -94,6 +104,19 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 FLOOD_LIMIT = 30  # messages a second, all chats together, as Telegram allows
 MAX_POLL_TIMEOUT = 50.0  # seconds; Telegram caps long polls too
 _TOKEN = re.compile(r"^(\d{1,20}):[A-Za-z0-9_-]{1,64}$")
+
+
+WEBHOOK_TIMEOUT = 60.0  # seconds Telegram waits for a webhook's answer before trying again
+
+
+def _update_chat(update: JSON) -> int:
+    """The chat an update belongs to (its delivery order is kept per chat); 0 if none."""
+    for kind in ("message", "edited_message", "channel_post", "callback_query"):
+        item = update.get(kind)
+        if isinstance(item, dict):
+            chat = (item.get("message") or item).get("chat") or item.get("from") or {}
+            return int(chat.get("id", 0))
+    return 0
 
 
 def _is_loopback(url: str) -> bool:
@@ -143,6 +166,13 @@ class StandInBot:
         self._watchers: dict[int, asyncio.Event] = {}  # chat id -> woken on its next change
         self._queries: dict[str, int] = {}  # open callback query id -> its chat
         self._delivery: asyncio.Task[None] | None = None
+        self._delivering: set[int] = set()  # id() of the updates being POSTed
+        self.webhook_retries = 0  # deliveries that failed and were tried again
+        self.webhook_timeout = WEBHOOK_TIMEOUT  # seconds before a delivery is tried again
+        self.held_calls = 0  # Bot API calls that waited for a pause to end
+        # Bot API calls that came by a tagged path (/{tag}/bot…) wait while their tag is paused:
+        # a test holds one replica's answers, then kills it — Telegram never saw them.
+        self.paused: dict[str, asyncio.Event] = {}
 
     # ---- the user's side --------------------------------------------------------------------
 
@@ -273,29 +303,61 @@ class StandInBot:
             self._arrived.set()  # deliver what was already waiting
 
     async def _deliver(self) -> None:
-        """POST waiting updates one at a time, in order; retry an update until it is taken."""
+        """POST waiting updates as Telegram does: up to `max_connections` at once, one at a
+        time per chat (so a chat's updates keep their order), each retried with backoff until
+        the bot answers 2xx — a refused connection, a 5xx, a 503 or no answer in time all mean
+        "try again" (another replica behind a balancer may take it)."""
         assert self._http is not None, "webhook delivery needs the stand-in's HTTP session"
         url = str(self.telegram.webhook["url"])
         secret = self.telegram.webhook.get("secret")
         headers = {SECRET_HEADER: str(secret)} if secret else {}
+        connections = asyncio.Semaphore(self.telegram.webhook.get("max_connections") or 40)
         pending = self.telegram.pending_updates
-        failures = 0
-        while True:
-            if not pending:
-                self._arrived.clear()
-                await self._arrived.wait()
-                continue
+        busy_chats: set[int] = set()  # chats with an update being delivered
+        http = self._http
+
+        async def deliver(update: JSON, chat: int) -> None:
+            failures = 0
             try:
-                async with self._http.post(url, json=pending[0], headers=headers) as response:
-                    delivered = 200 <= response.status < 300
-            except (ClientError, TimeoutError):
-                delivered = False
-            if delivered:
-                pending.popleft()
-                failures = 0
-            else:
-                failures += 1
-                await asyncio.sleep(min(1.0, 0.05 * 2 ** min(failures, 5)))
+                while True:
+                    try:
+                        async with connections, http.post(
+                                url, json=update, headers=headers,
+                                timeout=ClientTimeout(total=self.webhook_timeout)) as response:
+                            if 200 <= response.status < 300:
+                                break
+                    except (ClientError, TimeoutError):
+                        pass
+                    failures += 1
+                    self.webhook_retries += 1
+                    await asyncio.sleep(min(1.0, 0.05 * 2 ** min(failures, 5)))
+                pending.remove(update)
+            finally:
+                busy_chats.discard(chat)
+                self._delivering.discard(id(update))
+                self._arrived.set()
+
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                started = False
+                for update in list(pending):
+                    chat = _update_chat(update)
+                    if chat in busy_chats or id(update) in self._delivering:
+                        continue
+                    busy_chats.add(chat)
+                    self._delivering.add(id(update))
+                    task = asyncio.create_task(deliver(update, chat))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    started = True
+                if not started:
+                    self._arrived.clear()
+                    await self._arrived.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def close(self) -> None:
         if self._delivery is not None:
@@ -365,6 +427,12 @@ async def bot_api(request: web.Request) -> web.Response:
             status, body = _error(400, "Bad Request: can't parse the request body")
         else:
             bot = request.app[STANDIN].bot(token)
+            paused = bot.paused.get(request.match_info.get("tag", ""))
+            if paused is not None:
+                # Held until resumed; a caller that goes away meanwhile (killed) cancels this
+                # handler, and the call never happened.
+                bot.held_calls += 1
+                await paused.wait()
             status, body = await bot.call(request.match_info["method"], params)
     return web.Response(status=status, body=body, content_type="application/json")
 
@@ -484,12 +552,31 @@ async def control_hold(request: web.Request) -> web.Response:
     return web.json_response({})
 
 
+async def control_pause(request: web.Request) -> web.Response:
+    bot = _control_bot(request)
+    body = await _json_body(request)
+    if "webhook_timeout" in body:
+        bot.webhook_timeout = float(body["webhook_timeout"])
+    tag = str(body.get("tag", ""))
+    if not tag:
+        raise web.HTTPBadRequest(text="tag is required")
+    if body.get("paused", True):
+        bot.paused.setdefault(tag, asyncio.Event())
+    else:
+        event = bot.paused.pop(tag, None)
+        if event is not None:
+            event.set()
+    return web.json_response({})
+
+
 async def control_stats(request: web.Request) -> web.Response:
     bot = _control_bot(request)
     return web.json_response({"calls": dict(bot.calls), "errors": dict(bot.errors),
                               "rate_limited": bot.telegram.rate_limited,
                               "pending_updates": len(bot.telegram.pending_updates),
-                              "webhook": bot.telegram.webhook.get("url", "")})
+                              "webhook": bot.telegram.webhook.get("url", ""),
+                              "webhook_retries": bot.webhook_retries,
+                              "held_calls": bot.held_calls})
 
 
 async def control_media(request: web.Request) -> web.Response:
@@ -565,6 +652,7 @@ def build_app(*, flood: bool = False) -> web.Application:
     app.on_startup.append(open_http)
     app.on_cleanup.append(close_all)
     app.router.add_route("*", "/bot{token}/{method}", bot_api)
+    app.router.add_route("*", "/{tag:[a-z0-9-]+}/bot{token}/{method}", bot_api)
     app.router.add_post("/control/{token}/update", control_update)
     app.router.add_post("/control/{token}/message", control_message)
     app.router.add_post("/control/{token}/callback", control_callback)
@@ -572,6 +660,7 @@ def build_app(*, flood: bool = False) -> web.Application:
     app.router.add_get("/control/{token}/chat", control_chat)
     app.router.add_post("/control/{token}/fail", control_fail)
     app.router.add_post("/control/{token}/hold", control_hold)
+    app.router.add_post("/control/{token}/pause", control_pause)
     app.router.add_post("/control/{token}/revoke", control_revoke)
     app.router.add_get("/control/{token}/stats", control_stats)
     app.router.add_post("/control/{token}/media", control_media)

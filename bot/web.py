@@ -23,7 +23,9 @@ from telegram import Update
 from bot import metrics
 from bot.context import Services
 from bot.db import sqlite_path
+from bot.db.claims import Claim, UpdateClaims
 from bot.processor import PerChatUpdateProcessor
+from bot.stats.recorder import holding_counts
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ SERVICES = web.AppKey("services", Services)
 # Above this many updates waiting, the webhook answers 503 and Telegram delivers them later.
 MAX_BACKLOG = 5000
 RECENT_UPDATE_IDS = 10_000
+# Above this many updates waiting, a new one is acknowledged before it is handled (flooded()).
+EARLY_ANSWER_BACKLOG = 100
 
 
 # Telegram's updates nest about ten levels deep; far deeper is an attack on the parser.
@@ -84,18 +88,25 @@ def read_update(body: bytes) -> tuple[int, dict[str, Any]]:
 
 
 class WebhookIntake:
-    """Accepts an update once: checks the secret, parses, skips retries of an update taken.
+    """Takes an update once and answers Telegram only when it is handled: a replica that dies
+    meanwhile never said 200, so Telegram delivers the update again (to another replica) —
+    except under a flood (see flooded()).
 
+    Checks the secret, parses, and skips an update already taken: with `claims` (PostgreSQL,
+    several replicas; bot/db/claims.py) across all replicas, else in this process's memory.
     An update that is JSON with a valid update_id but that python-telegram-bot cannot parse
     gets 200 (Telegram would retry anything else for ever), a metric, and a log line with its
     update_id only; it takes no place in the backlog and is not remembered as seen.
     """
 
-    def __init__(self, application: Any, secret: str | None) -> None:
+    def __init__(self, application: Any, secret: str | None,
+                 claims: UpdateClaims | None = None) -> None:
         self.application = application
         self.secret = (secret or "").encode()
+        self.claims = claims
         self.accepting = True
         self._recent: OrderedDict[int, None] = OrderedDict()
+        self._in_flight: set[asyncio.Task[None]] = set()
 
     def seen(self, update_id: int) -> bool:
         if update_id in self._recent:
@@ -119,9 +130,8 @@ class WebhookIntake:
     async def handle(self, request: web.Request) -> web.Response:
         if not self._secret_matches(request):
             return web.json_response({"ok": False, "error": "wrong secret token"}, status=401)
-        processor = self.application.update_processor
         if not self.accepting or self.busy():
-            return web.json_response({"ok": False, "error": "busy, retry later"}, status=503)
+            return retry_later()
         try:
             async with asyncio.timeout(BODY_TIMEOUT):
                 body = await request.read()
@@ -137,13 +147,67 @@ class WebhookIntake:
             log.warning("skipped update %d: it could not be read (%s)", update_id,
                         type(error).__name__)
             return web.json_response({"ok": True, "skipped": True})
-        if self.seen(update_id):
+        claimed = await self._claim(update_id)
+        if claimed is Claim.BUSY:
+            return retry_later()
+        if claimed is Claim.DONE:
             metrics.DUPLICATES.inc()
             return web.json_response({"ok": True, "duplicate": True})
+        processor = self.application.update_processor
         if isinstance(processor, PerChatUpdateProcessor):
             processor.received()
-        await self.application.update_queue.put(update)
+        # Shielded: Telegram (or the balancer) giving up on the request must not cut the
+        # answer short; the update is finished and marked done all the same.
+        task = asyncio.create_task(self._handle_update(update, update_id, claimed))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        if not self.flooded():
+            await asyncio.shield(task)
         return web.json_response({"ok": True})
+
+    def flooded(self) -> bool:
+        """Many updates wait here (Telegram's limits hold their answers back): acknowledge a
+        new one at once instead of once handled. Telegram then hands over its whole queue and
+        an SOS can go before the rest (bot.urgency) instead of waiting for one of Telegram's
+        few connections; the price is that a replica dying now loses what it holds."""
+        processor = self.application.update_processor
+        return isinstance(processor, PerChatUpdateProcessor) and (
+            processor.backlog > EARLY_ANSWER_BACKLOG)
+
+    async def _claim(self, update_id: int) -> Claim | None:
+        """MINE/BUSY/DONE across replicas; None when handled without a shared claim."""
+        if self.claims is not None:
+            try:
+                return await self.claims.claim(update_id)
+            except Exception as error:
+                # The database is away: answering (maybe twice) beats not answering.
+                log.warning("update %d handled without a claim (%s)", update_id,
+                            type(error).__name__)
+        return Claim.DONE if self.seen(update_id) else None
+
+    async def _handle_update(self, update: Update, update_id: int,
+                             claimed: Claim | None) -> None:
+        application = self.application
+        with holding_counts() as held:
+            await application.update_processor.process_update(
+                update, application.process_update(update))
+        for count in held:
+            count()
+        if claimed is Claim.MINE and self.claims is not None:
+            try:
+                await self.claims.done(update_id)
+            except Exception as error:  # the counts stay pending; the lease runs out
+                log.warning("update %d not marked done (%s)", update_id, type(error).__name__)
+
+    async def finish_in_flight(self) -> None:
+        """Shutdown: wait for the updates being handled (their 200s are still to be sent)."""
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+
+def retry_later() -> web.Response:
+    """503: Telegram delivers the update again later (the balancer, maybe to another replica)."""
+    return web.json_response({"ok": False, "error": "busy, retry later"}, status=503)
 
 
 Problem = Callable[[], str | None]
@@ -159,6 +223,8 @@ async def health(request: web.Request) -> web.Response:
     problem = request.app[PROBLEM]() or await database_problem(services,
                                                                 request.app[DATABASE_FILE])
     intake = request.app[INTAKE]
+    if not problem and intake is not None and not intake.accepting:
+        problem = "stopping"  # a balancer sends the updates to other replicas meanwhile
     if not problem and intake is not None and intake.busy():
         problem = f"more than {MAX_BACKLOG} updates waiting"
     if not problem and services.handoff is not None:
@@ -228,10 +294,12 @@ def build_web_app(services: Services, intake: WebhookIntake | None,
     app.router.add_get("/metrics", metrics_endpoint)
     if intake is not None:
         app.router.add_post(webhook_path, intake.handle)
-    from bot.workspace.app import build_workspace  # Jinja2 and the templates, on use
+    if services.settings.admin_ids:  # the editors; without any, nobody could sign in
+        # Jinja2 and the templates (~5 MB) only where someone will use them.
+        from bot.workspace.app import build_workspace
 
-    app.add_subapp("/workspace/", build_workspace(services))
-    app.router.add_get("/workspace", _to_workspace)
+        app.add_subapp("/workspace/", build_workspace(services))
+        app.router.add_get("/workspace", _to_workspace)
     return app
 
 

@@ -24,11 +24,12 @@ TOKEN = "424242:serving-test"
 
 
 @asynccontextmanager
-async def flood_controlled_bot(tmp_path: Path) -> AsyncIterator[Harness]:
+async def flood_controlled_bot(tmp_path: Path,
+                               telegram: FakeTelegram | None = None) -> AsyncIterator[Harness]:
     settings = Settings.from_env({
         "JOL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}",
         "JOL_SECRET": "test-secret", "JOL_STATS_FLUSH_SECONDS": "3600"})
-    telegram = FakeTelegram()
+    telegram = telegram or FakeTelegram()
     async with serving(settings) as services:
         application = build_application(services, request=LocalRequest(telegram))
         async with application:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, inspect, text
 from bot import REPO_ROOT
 from bot.db import create_engine, downgrade, upgrade
 from bot.db.models import Base
+from bot.db.schema import schema_head
 from tests.conftest import run_together
 
 
@@ -31,7 +32,7 @@ async def _inspect(url: str, look: Callable[[Connection], Any]) -> Any:
 ALL_TABLES = {"alembic_version", "counters", "chat_languages", "releases", "released_cells",
               "cases", "case_blocks", "content_blobs", "content_versions",
               "content_version_files", "workspace_nonces", "workspace_sessions",
-              "workspace_drafts", "workspace_audit"}
+              "workspace_drafts", "workspace_audit", "update_claims"}
 
 
 def _tables(conn: Connection) -> set[str]:
@@ -63,7 +64,7 @@ async def test_upgrade_creates_the_schema_and_downgrade_removes_it(database_url:
     assert await _inspect(database_url, version_rows) == []
 
     await upgrade(database_url)  # and back up again: the steps really reverse
-    assert await _inspect(database_url, version_rows) == [("0005",)]
+    assert await _inspect(database_url, version_rows) == [(schema_head(),)]
 
 
 async def test_upgrade_twice_changes_nothing(database_url: str) -> None:
@@ -172,4 +173,4 @@ async def test_replicas_starting_together_migrate_once(database_url: str) -> Non
     def versions(conn: Connection) -> list[Any]:
         return list(conn.execute(text("SELECT version_num FROM alembic_version")))
 
-    assert await _inspect(database_url, versions) == [("0005",)]
+    assert await _inspect(database_url, versions) == [(schema_head(),)]

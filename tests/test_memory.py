@@ -3,6 +3,7 @@ test_secret_location.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from datetime import date
@@ -11,10 +12,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import create_engine, upgrade
-from bot.db.language_memory import LanguageMemory
+from bot.db.language_memory import MAX_LOOKUP_BATCH, LanguageMemory
 from bot.db.models import ChatLanguage
 from tests.helpers import metric
 
@@ -25,14 +27,16 @@ SECRET = b"test secret, not for production"
 
 
 class SelectLog:
-    """Records the SELECTs an engine runs, to see when the cache spares the database."""
+    """Records the reads of chat_languages an engine runs, to see when the cache spares the
+    database (a flush's `SELECT pg_notify(…)` is a write's message, not a read)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.selects = 0
         event.listen(engine.sync_engine, "before_cursor_execute", self._seen)
 
     def _seen(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        upper = statement.lstrip().upper()
+        if upper.startswith("SELECT") and "CHAT_LANGUAGES" in upper:
             self.selects += 1
 
 
@@ -189,3 +193,117 @@ async def test_memory_logs_no_chat_ids(
     await memory.forget(CHAT)
     assert str(CHAT) not in caplog.text
     assert memory.chat_key(CHAT) not in caplog.text
+
+
+async def test_chats_that_miss_the_cache_together_are_read_in_one_select(
+    engine: AsyncEngine,
+) -> None:
+    # A restart that meets a backlog: many chats the cache does not know, all at once.
+    writer = LanguageMemory(engine, SECRET)
+    for chat in range(0, 300, 3):
+        writer.set(chat, "ky")
+    await writer.flush()
+    memory = LanguageMemory(engine, SECRET)
+    log = SelectLog(engine)
+    chats = range(300)
+    found = await asyncio.gather(*(memory.get(chat) for chat in chats))
+    assert found == ["ky" if chat % 3 == 0 else None for chat in chats]
+    assert log.selects == 1
+    assert await memory.get(3) == "ky" and await memory.get(4) is None
+    assert log.selects == 1  # both answers are cached now
+
+    # More than a batch: one SELECT per MAX_LOOKUP_BATCH chats, each answered right.
+    many = range(1000, 1000 + 2 * MAX_LOOKUP_BATCH + 1)
+    assert await asyncio.gather(*(memory.get(chat) for chat in many)) == [None] * len(many)
+    assert log.selects == 1 + 3
+
+
+async def test_a_lookup_cancelled_while_it_waits_leaves_the_others_theirs(
+    engine: AsyncEngine,
+) -> None:
+    writer = LanguageMemory(engine, SECRET)
+    writer.set(CHAT, "ky")
+    await writer.flush()
+    memory = LanguageMemory(engine, SECRET)
+    first = asyncio.create_task(memory.get(CHAT))
+    second = asyncio.create_task(memory.get(CHAT))  # the same chat, in the same read
+    await asyncio.sleep(0)  # both wait for the read now
+    first.cancel()
+    assert await second == "ky"
+    with pytest.raises(asyncio.CancelledError):
+        await first
+
+
+async def test_a_failed_read_fails_every_lookup_in_it_and_the_next_read_works(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}"
+    engine = create_engine(url)  # no migration yet: the table is missing, every read fails
+    memory = LanguageMemory(engine, SECRET)
+    failed = await asyncio.gather(*(memory.get(chat) for chat in range(5)),
+                                  return_exceptions=True)
+    assert all(isinstance(error, OperationalError) for error in failed)
+    await upgrade(url)
+    assert await asyncio.gather(*(memory.get(chat) for chat in range(5))) == [None] * 5
+    await engine.dispose()
+
+
+async def test_start_warms_up_the_lookup_before_any_chat_needs_it(engine: AsyncEngine) -> None:
+    memory = LanguageMemory(engine, SECRET, flush_seconds=60)
+    log = SelectLog(engine)
+    await memory.start()  # open_services calls it before the bot takes updates
+    assert log.selects == 1
+    assert engine.sync_engine.pool.checkedin() >= 1  # a connection is open and waiting
+    assert memory.chat_key(0) not in memory._cache  # chat 0 is no chat: nothing is cached
+    await memory.close()
+
+
+async def test_a_failed_warm_up_does_not_stop_the_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}")  # no table
+    memory = LanguageMemory(engine, SECRET, flush_seconds=60)
+    with caplog.at_level(logging.WARNING):
+        await memory.start()
+    assert "language memory: the warm-up read failed (OperationalError)" in caplog.text
+    await memory.close()
+    await engine.dispose()
+
+
+async def test_a_change_on_one_replica_holds_on_the_others_at_once(postgres_url: str) -> None:
+    """Two replicas on one PostgreSQL: each caches what it read; a choice or /forget on one
+    reaches the other's cache by NOTIFY as it commits, not when the cache entry ages out."""
+    from bot.db.notify import Listener
+
+    await upgrade(postgres_url)
+    engines = [create_engine(postgres_url) for _ in range(2)]
+    listeners = [Listener(postgres_url) for _ in range(2)]
+    here, there = (LanguageMemory(e, SECRET) for e in engines)
+    for memory, listener in zip((here, there), listeners, strict=True):
+        memory.listen(listener)
+        await listener.start()
+        assert await listener.wait_connected(10)
+    try:
+        assert await there.get(CHAT) is None  # cached: "not chosen"
+        here.set(CHAT, "ky")
+        await here.flush()
+        assert await _eventually(lambda: there.get(CHAT), "ky")
+        assert await here.forget(CHAT)
+        assert await _eventually(lambda: there.get(CHAT), None)
+    finally:
+        for listener in listeners:
+            await listener.stop()
+        for engine in engines:
+            await engine.dispose()
+
+
+async def _eventually(read: Any, expected: object, within: float = 1.0) -> bool:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while loop.time() < deadline:
+        if await read() == expected:
+            return True
+        await asyncio.sleep(0.02)
+    return False

@@ -18,11 +18,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot import REPO_ROOT, events
 from bot.db import create_engine
 from bot.db.language_memory import LanguageMemory
+from bot.processor import PerChatUpdateProcessor
 from bot.ratelimit import FloodControl
 from bot.server import SERVER_LIMITS, RepeatedLines, limit_connections
 from bot.stats import recorder as recorder_module
 from bot.stats.recorder import StatsRecorder
-from bot.web import SECRET_HEADER, WebhookIntake, build_web_app
+from bot.web import EARLY_ANSWER_BACKLOG, SECRET_HEADER, WebhookIntake, build_web_app
 from tests.helpers import Harness
 from tests.serving_helpers import flood_controlled_bot
 
@@ -146,8 +147,10 @@ async def test_telegrams_5xx_refusals_and_429s_are_counted_and_the_backlog_shows
 
         limited = await monitor.value("jol_telegram_429_total")
         telegram.hold_chat(603, 30)
-        for _ in range(3):  # one waits out its 429, two wait for their turn in the chat
-            await post_update(monitor, telegram.message_update(603, "/start"))
+        # One waits out its 429, two wait for their turn in the chat; the webhook answers each
+        # once it is handled.
+        posts = [asyncio.create_task(post_update(monitor, telegram.message_update(603, "/start")))
+                 for _ in range(3)]
         samples: Samples = {}
 
         async def rescrape() -> None:
@@ -161,8 +164,31 @@ async def test_telegrams_5xx_refusals_and_429s_are_counted_and_the_backlog_shows
         assert isinstance(limiter, FloodControl)
         limiter.stop_waiting()  # what shutdown does: the held chat gives up
         async with asyncio.timeout(5):
+            await asyncio.gather(*posts)
             while await monitor.value("jol_update_backlog") != 0:
                 await asyncio.sleep(0.01)
+
+
+async def test_under_a_flood_the_webhook_acknowledges_before_the_answer_can_go(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Normally a delivery is answered once handled; with many updates waiting for Telegram's
+    limits, at once, so that Telegram hands over its queue (and an SOS can go first)."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    async with monitored_bot(tmp_path) as (bot, monitor):
+        bot.telegram.hold_chat(604, 30)
+        start = bot.telegram.message_update(604, "/start")
+        held = asyncio.create_task(post_update(monitor, start))
+        await asyncio.sleep(0.3)
+        assert not held.done()  # answered only once handled: the 429 holds it
+        processor = bot.application.update_processor
+        assert isinstance(processor, PerChatUpdateProcessor)
+        processor.backlog += EARLY_ANSWER_BACKLOG  # as if that many waited
+        await asyncio.wait_for(post_update(monitor, bot.telegram.message_update(604, "/sos")), 5)
+        processor.backlog -= EARLY_ANSWER_BACKLOG
+        limiter = bot.application.bot.rate_limiter
+        assert isinstance(limiter, FloodControl)
+        limiter.stop_waiting()
+        await asyncio.wait_for(held, 5)
 
 
 async def test_the_flush_lag_grows_with_unwritten_counts_and_drops_after_a_flush(

@@ -32,6 +32,28 @@ async def test_clear_this_chat_deletes_what_it_can(tmp_path: Path) -> None:
         assert all(m.deleted for m in chat.incoming.values())
 
 
+async def test_clear_this_chat_also_deletes_what_another_replica_handled(
+        tmp_path: Path) -> None:
+    """Each replica remembers only its own messages; the ones between them go too."""
+    async with running_bot(tmp_path) as bot:
+        user = bot.user("ru")
+        await user.send("/start")
+        await user.send("паспорт")
+        remembered = bot.services.recent.pop(user.user_id)
+        # The next two messages were handled by another replica: this one never saw them.
+        await user.send("корея")
+        bot.services.recent.pop(user.user_id)
+        for message_id in remembered:
+            bot.services.recent.add(user.user_id, message_id)
+        await user.send("/start")
+        await user.press("🛡 Безопасность")
+        await user.press("🧹 Очистить этот чат")
+        await user.press("🧹 Да, удалить")
+        chat = bot.telegram.chats[user.user_id]
+        assert [m.text for m in chat.visible] == ["Готово."]
+        assert all(m.deleted for m in chat.incoming.values())
+
+
 async def test_reload_keeps_last_good_content_and_reports_the_line(
         tmp_path: Path, content_copy: Path) -> None:
     async with running_bot(tmp_path, content_copy, admin_ids=str(ADMIN)) as bot:

@@ -62,6 +62,15 @@ class _Refused(Exception):
         self.line, self.message, self.values = line, message, values or {}
 
 
+class _Line:
+    """Where a node starts, as the messages need it: the 0-based line."""
+
+    __slots__ = ("line",)
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
 class _Loader(Composer, _Parser, SafeConstructor, Resolver):
     """PyYAML's composer over libyaml's events (Composer first, so its methods build the
     nodes), guarded; safe construction whose value errors (2026-02-30, a 5000-digit number)
@@ -74,6 +83,7 @@ class _Loader(Composer, _Parser, SafeConstructor, Resolver):
         Composer.__init__(self)
         self.depth = 0
         self.count = 0
+        self._lines: dict[int, _Line] = {}
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event: Any = self.peek_event()
@@ -85,14 +95,22 @@ class _Loader(Composer, _Parser, SafeConstructor, Resolver):
         if self.count > MAX_EVENTS:
             raise _Refused(line, "more than {limit} values in one file", {"limit": MAX_EVENTS})
         if not isinstance(event, yaml.CollectionStartEvent):
-            return super().compose_node(parent, index)
+            return self._slim(super().compose_node(parent, index))
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise _Refused(line, "nested more than {limit} levels deep", {"limit": MAX_DEPTH})
         try:
-            return super().compose_node(parent, index)
+            return self._slim(super().compose_node(parent, index))
         finally:
             self.depth -= 1
+
+    def _slim(self, node: Any) -> Any:
+        """Keep of a node's position only its line: parsed files stay cached for the next
+        reload (read_yaml), and two full marks a node were a third of their memory."""
+        line = node.start_mark.line
+        node.start_mark = self._lines.get(line) or self._lines.setdefault(line, _Line(line))
+        node.end_mark = None
+        return node
 
     def compose_mapping_node(self, anchor: Any) -> Any:
         """YAML keeps the last of two equal keys without a word; an editor meant one of them."""

@@ -6,7 +6,18 @@ means every chat is asked for its language again.
 A choice is kept in memory at once and written with the others in one transaction every few
 seconds (like the counters): a burst of new users then costs SQLite one write, not hundreds
 queued for its write lock. A crash loses at most the last interval's choices; those chats are
-simply asked again. /forget is written at once: deleting must not wait.
+simply asked again. /forget is written at once: deleting must not wait. (Webhook replicas write
+a chat's choice before Telegram gets the 200 for the update that made it; bot/db/claims.py.)
+
+Several replicas each cache what they read; on PostgreSQL every write also sends the changed
+keys (HMACs, never chat ids) with NOTIFY in its transaction, and the other replicas drop them
+from their caches as it commits: a /forget or a new choice holds on every replica at once.
+
+Lookups the cache cannot answer are read together (bot.db.claims.GroupCommit): while one read
+is in flight, the chats that miss meanwhile wait for the next, which asks for all of them. A
+restart that meets a backlog of a hundred new chats then costs the database a query or two,
+not a hundred queued for the connection pool (with SQLite, each a round trip through a worker
+thread that waits for the GIL while the event loop is busy: a second of stall in the bench).
 """
 
 from __future__ import annotations
@@ -15,15 +26,18 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
+from bot.db.claims import GroupCommit
 from bot.db.models import LANG_LEN, ChatLanguage
+from bot.db.notify import Listener, notify
 from bot.stats.flushing import FlushLoop
 from bot.stats.recorder import upsert_statement, utc_today
 
@@ -33,6 +47,10 @@ _MISSING = object()
 
 # Bounds memory while the database is down; choices beyond it are kept in the cache only.
 MAX_PENDING_CHOICES = 100_000
+# Chats asked for in one statement: far below SQLite's and asyncpg's limits on parameters.
+MAX_LOOKUP_BATCH = 500
+CHANNEL = "jol_languages"  # payload: "<sender> <key>,<key>,…"
+KEYS_PER_NOTIFY = 100  # 65 bytes a key: well under PostgreSQL's 8000-byte payload
 
 
 class LanguageMemory:
@@ -61,11 +79,29 @@ class LanguageMemory:
         self._cache: OrderedDict[str, str | None] = OrderedDict()
         self._pending: dict[str, str] = {}  # chat key → language chosen, not yet written
         self._write_lock = asyncio.Lock()  # a flush and a /forget never interleave
+        # Lookups the cache cannot answer, read together (see the module's docstring).
+        self._lookups: GroupCommit[str, str | None] = GroupCommit(self._read_batch)
+        self._sender = secrets.token_hex(8)  # tells our own notifications from the others'
         self._loop = FlushLoop(self.flush, flush_seconds, "jol-language-flush")
 
     def chat_key(self, chat_id: int) -> str:
         """Hex HMAC-SHA256 of the chat id: the only form in which a chat is ever stored."""
         return hmac.new(self._secret, str(chat_id).encode("ascii"), hashlib.sha256).hexdigest()
+
+    def listen(self, listener: Listener) -> None:
+        """Drop from the cache what other replicas change (PostgreSQL; nothing on SQLite)."""
+        listener.subscribe(CHANNEL, self._changed_elsewhere, on_reconnect=self._cache.clear)
+
+    def _changed_elsewhere(self, payload: str) -> None:
+        sender, _, keys = payload.partition(" ")
+        if sender != self._sender:
+            for key in keys.split(","):
+                self._cache.pop(key, None)
+
+    async def _tell_others(self, conn: AsyncConnection, keys: list[str]) -> None:
+        for start in range(0, len(keys), KEYS_PER_NOTIFY):
+            chunk = ",".join(keys[start : start + KEYS_PER_NOTIFY])
+            await notify(conn, CHANNEL, f"{self._sender} {chunk}")
 
     def _remember(self, key: str, lang: str | None) -> None:
         if self.cache_size == 0:
@@ -84,14 +120,26 @@ class LanguageMemory:
         if cached is not _MISSING:
             self._cache.move_to_end(key)
             return cached if isinstance(cached, str) else None
-        async with self._engine.connect() as conn:
-            lang = await conn.scalar(
-                select(ChatLanguage.lang).where(ChatLanguage.chat_key == key)
-            )
+        lang = await self._lookups.submit(key)
         # A set() or forget() that finished while we read knows better than our old read.
         if key not in self._cache and key not in self._pending:
             self._remember(key, lang)
         return lang
+
+    async def _read_batch(self, keys: list[str]) -> list[str | None]:
+        found = await self._read(sorted(set(keys)))  # a chat may be asked for twice
+        return [found.get(key) for key in keys]
+
+    async def _read(self, keys: list[str]) -> dict[str, str]:
+        """The languages stored for these chat keys (keys without one are left out)."""
+        found: dict[str, str] = {}
+        async with self._engine.connect() as conn:
+            for start in range(0, len(keys), MAX_LOOKUP_BATCH):
+                rows = await conn.execute(
+                    select(ChatLanguage.chat_key, ChatLanguage.lang)
+                    .where(ChatLanguage.chat_key.in_(keys[start : start + MAX_LOOKUP_BATCH])))
+                found.update((key, lang) for key, lang in rows)
+        return found
 
     def set(self, chat_id: int, lang: str) -> None:
         """Remember a chat's language now; it reaches the database with the next flush."""
@@ -122,6 +170,7 @@ class LanguageMemory:
             try:
                 async with self._engine.begin() as conn:
                     await conn.execute(self._upsert, rows)
+                    await self._tell_others(conn, sorted(batch))
             except BaseException as exc:
                 # Put back what no newer choice replaced meanwhile.
                 self._pending = {**batch, **self._pending}
@@ -146,12 +195,26 @@ class LanguageMemory:
                 result = await conn.execute(
                     delete(ChatLanguage).where(ChatLanguage.chat_key == key)
                 )
+                await self._tell_others(conn, [key])
         self._remember(key, None)
         return was_pending or bool(result.rowcount)
 
     async def start(self) -> None:
-        """Start writing choices in the background (once; later calls do nothing)."""
+        """Get ready to serve (warm_up), and start writing choices in the background (once;
+        a later call only warms up again)."""
+        await self.warm_up()
         await self._loop.start()
+
+    async def warm_up(self) -> None:
+        """One lookup (of chat 0, which no chat is) before the bot takes updates: it opens a
+        pooled connection and compiles the statement, which the first chats would otherwise
+        wait for (~10 ms). A database that fails it is no reason not to start: chats are
+        served in Telegram's language meanwhile (bot.handlers.language)."""
+        try:
+            await self._read([self.chat_key(0)])
+        except Exception as error:
+            logger.warning("language memory: the warm-up read failed (%s)",
+                           type(error).__name__)
 
     async def close(self) -> None:
         """Stop the background writes and write what is still pending (call at shutdown)."""

@@ -3,7 +3,8 @@ the handoff's cases, and the content versions.
 
 Nothing here may hold a user id, chat id, name, message text or a time finer than a day;
 a seized database then tells nobody who used the bot. (Content versions name their author and
-time: editors are staff, not users.) Raw counters live only until their
+time: editors are staff, not users. An update claim holds Telegram's update number and a lease
+time for a few minutes: the bot's traffic, not who sent it.) Raw counters live only until their
 week is released (bot.stats.release), then only the noisy cells remain.
 """
 
@@ -13,6 +14,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -251,3 +253,15 @@ class ContentVersionFile(Base):
     name: Mapped[str] = mapped_column(String(FILE_NAME_LEN), primary_key=True)
     sha256: Mapped[str] = mapped_column(ForeignKey("content_blobs.sha256"), nullable=False,
                                         index=True)
+
+
+class UpdateClaim(Base):
+    """A Telegram update taken by one webhook replica (bot/db/claims.py): until `lease_until`
+    (Unix time, by the database's clock) no other replica handles it; `done` once answered.
+    Only Telegram's update_id, a counter of the bot's updates: nothing about who sent it."""
+
+    __tablename__ = "update_claims"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    lease_until: Mapped[float] = mapped_column(Float, nullable=False)
+    done: Mapped[bool] = mapped_column(Boolean, nullable=False)

@@ -2,6 +2,12 @@
 
 Telegram lets a bot delete messages in a private chat for 48 hours, both its own and the
 user's. The ids are remembered in memory only (bot.context.RecentMessages), never stored.
+
+With several replicas each remembers only the messages it handled. So every id between the
+oldest one remembered and the newest is deleted too: in a private chat an id can name nothing
+but a message of this conversation, and Telegram skips ids that name none — the messages
+another replica sent or received in between go as well. (Kept in PostgreSQL instead, the ids
+would tell a seized database which chats talked to the bot in the last two days.)
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from bot.handlers.screens import ButtonHandler, answer_callback, button, nav_row
 
 log = logging.getLogger(__name__)
 BATCH = 100  # deleteMessages takes at most 100 ids
+FILL_LIMIT = 1000  # ids filled in between the remembered ones: ten calls at most
 
 
 async def remember_incoming(update: Update, context: JolContext) -> None:
@@ -46,7 +53,7 @@ async def clear_confirmed(update: Update, context: JolContext,
     ids = set(context.services.recent.pop(chat.id))
     if update.callback_query is not None and isinstance(update.callback_query.message, Message):
         ids.add(update.callback_query.message.message_id)
-    ordered = sorted(ids)
+    ordered = between(ids)
     for start in range(0, len(ordered), BATCH):
         try:
             await context.bot.delete_messages(chat.id, ordered[start : start + BATCH])
@@ -56,6 +63,15 @@ async def clear_confirmed(update: Update, context: JolContext,
     # One short, neutral line: it says nothing about what the chat was about.
     sent = await context.bot.send_message(chat.id, texts("Done."))
     context.services.recent.add(chat.id, sent.message_id)
+
+
+def between(ids: set[int]) -> list[int]:
+    """The ids remembered and those in between, up to FILL_LIMIT below the newest."""
+    if not ids:
+        return []
+    newest = max(ids)
+    oldest = max(min(ids), newest - FILL_LIMIT)
+    return sorted(ids | set(range(oldest, newest + 1)))
 
 
 PRESSES = (ButtonHandler(ClearChatButton, clear_pressed),

@@ -44,6 +44,7 @@ from bot.handoff.hours import DAYS, WorkingHours, now_utc
 from bot.handoff.relay import CASEWORK_LANG, GroupUnusable, Handoff
 from bot.handoff.store import AlreadyOpen, OpenCase, new_code
 from bot.i18n import Texts, texts
+from bot.urgency import is_help_screen
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,6 @@ TALK = TalkButton()
 TALK_AGREE = TalkButton("ok")
 TALK_END = TalkButton("end")
 
-# Topics after which "Talk to a person" is offered: the help section and the danger ones.
-TALK_SECTIONS = ("help", "danger", "trouble")
 BLOCK_DAYS = 7
 MAX_BLOCK_DAYS = 30
 RELAYED = ("text", "voice", "photo")  # what a user may send into a case
@@ -67,7 +66,8 @@ def talk_button(context: JolContext) -> list[list[InlineButton]]:
 
 
 def offers_talk(topic_id: str, parent: str | None) -> bool:
-    return topic_id in TALK_SECTIONS or (parent or "") in TALK_SECTIONS
+    """"Talk to a person" is offered after the help and danger screens."""
+    return is_help_screen(topic_id, parent)
 
 
 def _sos_row(texts_: Texts) -> list[InlineButton]:

@@ -18,13 +18,15 @@ import hashlib
 import hmac
 from datetime import UTC, date, datetime
 
-from cryptography.fernet import Fernet, InvalidToken
-
 
 class CaseKeys:
     """Seals, opens and looks up chat ids under one JOL_CASE_KEY."""
 
     def __init__(self, key: str) -> None:
+        # Loaded here, not at import: `cryptography` costs ~8 MB, and only a bot with the
+        # handoff configured makes CaseKeys (see bot/__init__.py).
+        from cryptography.fernet import Fernet
+
         self._fernet = Fernet(key.encode("ascii"))
         raw = base64.urlsafe_b64decode(key.encode("ascii"))
         self._lookup_key = hmac.new(raw, b"jol case lookup", hashlib.sha256).digest()
@@ -36,6 +38,8 @@ class CaseKeys:
 
     def open(self, sealed: str) -> int | None:
         """The chat id, or None for a token this key did not seal (the key was changed)."""
+        from cryptography.fernet import InvalidToken
+
         try:
             return int(self._fernet.decrypt(sealed.encode("ascii")))
         except (InvalidToken, ValueError):

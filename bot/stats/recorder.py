@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -37,6 +39,23 @@ CounterKey = tuple[date, str, str, str, str]  # day, event, key, lang, source
 # Bounds memory while the database is down: "gap" keys come from user input, so the number
 # of distinct keys is not naturally limited. Counts for new keys beyond this are dropped.
 MAX_PENDING_KEYS = 100_000
+
+
+# While a claimed update is handled (bot/db/claims.py), its counts wait here and join the
+# pending ones only when it is done: a flush in between would otherwise write the counts of an
+# update that a crash then hands to another replica, which counts it again.
+_held: ContextVar[list[Callable[[], None]] | None] = ContextVar("held_counts", default=None)
+
+
+@contextmanager
+def holding_counts() -> Iterator[list[Callable[[], None]]]:
+    """Counts made in this block (and tasks it starts) are kept back: call each to count it."""
+    held: list[Callable[[], None]] = []
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
 
 
 def utc_today() -> date:
@@ -91,6 +110,10 @@ class StatsRecorder:
 
         With `chat`, the count passes the daily cap first and may be dropped.
         """
+        held = _held.get()
+        if held is not None:
+            held.append(lambda: self.count(event, key, lang, source, chat=chat))
+            return
         name = declared(event).name  # declared names fit EVENT_LEN (tests/test_events.py)
         key, lang = key[:KEY_LEN], (lang[:LANG_LEN] if event.per_language else "")
         if chat is not None and not self._admit(chat, (name, key, lang)):
@@ -99,6 +122,10 @@ class StatsRecorder:
 
     def count_gap_words(self, chat: int, words: list[str]) -> None:
         """Count words of a failed search; written only once enough chats typed them today."""
+        held = _held.get()
+        if held is not None:
+            held.append(lambda: self.count_gap_words(chat, words))
+            return
         for word in words:
             word = word[:KEY_LEN]
             if self._admit(chat, (GAP.name, word, "")):

@@ -1,0 +1,176 @@
+"""Each Telegram update handled once across webhook replicas, with nothing but its update_id.
+
+Telegram retries a webhook delivery that failed or timed out, and the balancer may send the
+retry to another replica. Before handling an update a replica claims it in PostgreSQL with a
+lease; another replica that gets the same update meanwhile answers 503 (Telegram tries again
+later), and after the update is done answers 200 without handling it. A replica that dies
+mid-update stops renewing its leases; once one runs out, Telegram's next retry is handled by
+whichever replica it reaches.
+
+The counts an update makes are written in the same flush that marks it done, before Telegram
+gets its 200 (bot/web.py): a retry after a crash neither loses nor repeats a count. Concurrent
+updates share these writes (group commit: one statement for every update that finished while
+the previous write ran), so the cost per update falls as the load rises.
+
+What no design can close: a replica killed between Telegram accepting its answer and the done
+mark (about a millisecond) answers that update twice when it is retried. Twice is the lesser
+harm: the other choice, marking done before answering, loses the answer.
+
+Done claims are deleted after `KEEP_DONE_SECONDS`: Telegram redelivers only what failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 10.0  # a replica that died mid-update delays its retry by at most this
+KEEP_DONE_SECONDS = 600.0
+NOW = "EXTRACT(EPOCH FROM clock_timestamp())"  # the database's clock: replicas' clocks differ
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Claim(enum.Enum):
+    MINE = "mine"  # handle it
+    BUSY = "busy"  # another replica handles it now: ask Telegram to retry later
+    DONE = "done"  # already handled: acknowledge, do nothing
+
+
+class GroupCommit(Generic[T, R]):
+    """Callers submit one item each and wait; items submitted while a write runs go together
+    in the next one. No timer: an idle replica writes at once, a busy one in batches."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]]) -> None:
+        self._write = write
+        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    results = await self._write([item for item, _ in batch])
+                except Exception as error:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._writer = None
+
+
+class UpdateClaims:
+    """Claims, lease renewal and done marks for one replica (PostgreSQL only)."""
+
+    def __init__(self, engine: AsyncEngine, finish_writes: Callable[[], Awaitable[object]],
+                 lease_seconds: float = LEASE_SECONDS) -> None:
+        self._engine = engine
+        # Each statement here is atomic alone: it commits by itself, one round trip without a
+        # BEGIN and a COMMIT around it.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._finish_writes = finish_writes  # the counters' and languages' flush
+        self.lease_seconds = lease_seconds
+        self._held: set[int] = set()  # claimed here, not yet done: their leases are renewed
+        self._claims: GroupCommit[int, Claim] = GroupCommit(self._claim_batch)
+        self._dones: GroupCommit[int, None] = GroupCommit(self._done_batch)
+        self._renewer: asyncio.Task[None] | None = None
+
+    async def claim(self, update_id: int) -> Claim:
+        result = await self._claims.submit(update_id)
+        if result is Claim.MINE:
+            self._held.add(update_id)
+        return result
+
+    async def done(self, update_id: int) -> None:
+        """Write the counts made so far and mark the update done, before Telegram's 200."""
+        try:
+            await self._dones.submit(update_id)
+        finally:
+            self._held.discard(update_id)
+
+    def release(self, update_id: int) -> None:
+        """Stop renewing a claim that will not be finished here (its lease runs out)."""
+        self._held.discard(update_id)
+
+    async def _claim_batch(self, ids: list[int]) -> list[Claim]:
+        unique = sorted(set(ids))
+        async with self._autocommit.connect() as conn:
+            mine = set((await conn.execute(sa.text(
+                "INSERT INTO update_claims (update_id, lease_until, done) "
+                f"SELECT id, {NOW} + :lease, false FROM unnest(CAST(:ids AS bigint[])) AS id "
+                "ON CONFLICT (update_id) DO UPDATE SET lease_until = EXCLUDED.lease_until "
+                f"WHERE update_claims.lease_until < {NOW} AND NOT update_claims.done "
+                "RETURNING update_id"), {"ids": unique, "lease": self.lease_seconds})).scalars())
+            others = [i for i in unique if i not in mine]
+            done = set()
+            if others:
+                done = set((await conn.execute(sa.text(
+                    "SELECT update_id FROM update_claims "
+                    "WHERE update_id = ANY(CAST(:ids AS bigint[])) AND done"),
+                    {"ids": others})).scalars())
+        results = []
+        for update_id in ids:
+            if update_id in mine:
+                mine.discard(update_id)  # the same update twice in one batch: once is mine
+                results.append(Claim.MINE)
+            else:
+                results.append(Claim.DONE if update_id in done else Claim.BUSY)
+        return results
+
+    async def _done_batch(self, ids: list[int]) -> list[None]:
+        await self._finish_writes()
+        async with self._autocommit.connect() as conn:
+            await conn.execute(sa.text(
+                "UPDATE update_claims SET done = true "
+                "WHERE update_id = ANY(CAST(:ids AS bigint[]))"),
+                {"ids": sorted(set(ids))})
+        return [None] * len(ids)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                async with self._engine.begin() as conn:
+                    if self._held:
+                        await conn.execute(sa.text(
+                            f"UPDATE update_claims SET lease_until = {NOW} + :lease "
+                            "WHERE update_id = ANY(CAST(:ids AS bigint[])) AND NOT done"),
+                            {"ids": sorted(self._held), "lease": self.lease_seconds})
+                    await conn.execute(sa.text(
+                        f"DELETE FROM update_claims WHERE lease_until < {NOW} - :keep"),
+                        {"keep": KEEP_DONE_SECONDS})
+            except Exception as error:  # the database is away: the leases may run out
+                log.warning("update claims: renewal failed (%s)", type(error).__name__)
+
+    async def start(self) -> None:
+        if self._renewer is None:
+            self._renewer = asyncio.create_task(self._renew(), name="update-claims")
+
+    async def stop(self) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewer
+            self._renewer = None
