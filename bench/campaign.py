@@ -104,7 +104,7 @@ class CampaignTarget:
     description: str
     process: Target  # what each bot process runs
     replicas: int = 0  # 0: one long-polling process; N: N webhook replicas behind HAProxy
-    balance: str = "roundrobin"  # how HAProxy spreads the updates: a key of BALANCING
+    balance: str = "chat"  # HAProxy as deployed (`chat`), or `roundrobin` instead
 
 
 def campaign_targets() -> dict[str, CampaignTarget]:
@@ -112,10 +112,11 @@ def campaign_targets() -> dict[str, CampaignTarget]:
     jol = peers["jol"]
     targets = [CampaignTarget("jol", "Jol, one `jol run` long-polling, SQLite", jol)]
     targets += [CampaignTarget(f"jol-{n}", f"{n} `jol run` webhook replica{'s' * (n > 1)} on "
-                               "PostgreSQL behind HAProxy", jol, replicas=n) for n in (1, 2, 3)]
-    # Not run by default: the same, each chat kept on one replica.
-    targets += [CampaignTarget(f"jol-{n}-chat", f"{n} `jol run` webhook replicas behind "
-                               "HAProxy, balanced by chat", jol, replicas=n, balance="chat")
+                               "PostgreSQL behind deploy/haproxy.cfg", jol, replicas=n)
+                for n in range(1, DEPLOYED_SLOTS + 1)]
+    # Not run by default: the same with round robin, a chat's updates over every replica.
+    targets += [CampaignTarget(f"jol-{n}-rr", f"{n} `jol run` webhook replicas behind HAProxy, "
+                               "round robin", jol, replicas=n, balance="roundrobin")
                 for n in (2, 3)]
     targets += [CampaignTarget(name, peers[name].description, peers[name])
                 for name in ("aiogram", "ptb-aiohttp")]
@@ -227,50 +228,32 @@ async def wait_healthy(session: ClientSession, url: str,
     return False
 
 
-# How HAProxy spreads the updates. `chat` keeps each chat on one replica: it hashes the id
-# that follows the first "chat":{"id": in the body (the message's chat, or the pressed
-# message's), so a chat's caches (its language) and its order stay in one process; an update
-# without a chat hashes whole, which spreads like round robin.
-BALANCING = {
-    "roundrobin": "balance roundrobin",
-    "chat": "option http-buffer-request\n    balance hash "
-            "\"req.body,regsub('^.*?\\\\x22chat\\\\x22: ?[{]\\\\x22id\\\\x22: ?(-?[0-9]+).*\\$',"
-            "'\\\\1')\"",
-}
+# The deployment's balancer (deploy/haproxy.cfg: one chat, one replica, health checks,
+# retries elsewhere), as it is, or with round robin in place of its hash on the chat id.
+DEPLOYED_HAPROXY = REPO / "deploy" / "haproxy.cfg"
+CHAT_HASH = "balance hash var(txn.chat)"
+DEPLOYED_SLOTS = 3  # JOL_REPLICA_1…3: its servers
 
 
-def haproxy_config(port: int, replicas: list[int], balance: str, workdir: Path) -> Path:
-    """One frontend for Telegram's POSTs; the replicas behind it as BALANCING[balance] says,
-    each health-checked on /healthz (a replica that fails twice is taken out until it answers
-    again). One thread: the machine has two cores, and the balancer should take as little of
-    them as it can."""
-    servers = "\n".join(f"    server replica{i} 127.0.0.1:{p} check inter 1s fall 2 rise 1"
-                        for i, p in enumerate(replicas, 1))
-    path = workdir / "haproxy.cfg"
-    path.write_text(f"""global
-    nbthread 1
-    maxconn 4096
-
-defaults
-    mode http
-    option http-keep-alive
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    retries 3
-    option redispatch
-
-frontend telegram
-    bind 127.0.0.1:{port}
-    default_backend replicas
-
-backend replicas
-    {BALANCING[balance]}
-    option httpchk GET /healthz
-    http-check expect status 200
-{servers}
-""")
+def haproxy_config(balance: str, workdir: Path) -> Path:
+    """deploy/haproxy.cfg for `chat`; a copy balancing round robin for `roundrobin`."""
+    if balance == "chat":
+        return DEPLOYED_HAPROXY
+    text = DEPLOYED_HAPROXY.read_text()
+    if CHAT_HASH not in text:
+        raise NotStarted(f"{DEPLOYED_HAPROXY} has no '{CHAT_HASH}' to replace")
+    path = workdir / "haproxy-roundrobin.cfg"
+    path.write_text(text.replace(CHAT_HASH, "balance roundrobin"))
     return path
+
+
+def haproxy_env(balancer: int, replicas: list[int]) -> dict[str, str]:
+    """The balancer's address and its servers; a slot without a replica points at a port
+    nobody listens on, so its health check takes it out."""
+    closed = free_port()
+    slots = [*replicas, *[closed] * (DEPLOYED_SLOTS - len(replicas))]
+    return {**os.environ, "JOL_BALANCER_BIND": f"127.0.0.1:{balancer}",
+            **{f"JOL_REPLICA_{i}": f"127.0.0.1:{port}" for i, port in enumerate(slots, 1)}}
 
 
 def postgres_dsn(database: str) -> str:
@@ -353,11 +336,12 @@ async def deploy(target: CampaignTarget, bot: StandInBot, base_url: str, workdir
         while bot.calls["setWebhook"] < target.replicas and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         haproxy_log = workdir / "haproxy.log"
-        config = haproxy_config(balancer, ports, target.balance, workdir)
-        haproxy = start((HAPROXY, "-db", "-f", str(config)), dict(os.environ), haproxy_log)
+        haproxy = start((HAPROXY, "-db", "-f", str(haproxy_config(target.balance, workdir))),
+                        haproxy_env(balancer, ports), haproxy_log)
         if not await wait_healthy(session, f"http://127.0.0.1:{balancer}/healthz", haproxy):
             raise NotStarted(f"HAProxy did not serve; log {haproxy_log}:\n      "
                              + log_tail(haproxy_log))
+        await asyncio.sleep(2)  # its checks (every 0.5 s, out after 2) take out empty slots
         webhook = Webhook(bot, url, answer_timeout)
         stack.push_async_callback(webhook.close)
         yield Deployment(bot, processes[:-1], webhook.send, logs, haproxy, database, webhook,

@@ -1,7 +1,8 @@
 """The campaign benchmark's harness (bench/campaign.py) keeps working: one `jol run` webhook
 replica on a fresh PostgreSQL database behind HAProxy takes a few new users a second from a
 campaign deep link, every one of them gets all three answers, and the database is dropped
-afterwards; HAProxy balanced by chat sends every update of a chat to one replica; the ladder
+afterwards; deploy/haproxy.cfg as the benchmark runs it sends every update of a chat to one
+replica (its round-robin copy does not); the ladder
 climbs and refines as documented. Correctness checks of the harness, not measurements: no
 figure of speed is asserted."""
 
@@ -26,10 +27,12 @@ from bench.campaign import (
     campaign_targets,
     deploy,
     haproxy_config,
+    haproxy_env,
     next_rate,
     postgres_dsn,
     run_rate,
     saturation,
+    wait_healthy,
 )
 from bench.run import free_port, stop_process
 from bot.fake_telegram import FakeTelegram
@@ -107,11 +110,13 @@ async def test_a_webhook_replica_behind_haproxy_answers_every_new_user(
         name for name in before if name.startswith("jol_campaign_")}
 
 
-async def test_balanced_by_chat_every_update_of_a_chat_reaches_one_replica(
-        tmp_path: Path, haproxy: None) -> None:
-    """HAProxy's `chat` balancing, in front of two stand-in replicas that note what they get:
-    a chat's messages and presses, in Telegram's compact JSON or with spaces, all reach the
-    same one, and the chats are spread over both."""
+@pytest.mark.parametrize("balance", ["chat", "roundrobin"])
+async def test_deployed_balancer_keeps_a_chat_on_one_replica_round_robin_does_not(
+        tmp_path: Path, haproxy: None, balance: str) -> None:
+    """deploy/haproxy.cfg as the benchmark runs it (two replicas, the third slot empty), and its
+    round-robin copy, in front of two stand-in replicas that note what they get: as deployed,
+    a chat's messages and presses (compact JSON or with spaces) all reach one replica; round
+    robin spreads them. Both use both replicas."""
     chats_seen: defaultdict[str, set[int]] = defaultdict(set)  # replica → chat ids
 
     async def replica(name: str) -> tuple[web.AppRunner, int]:
@@ -135,21 +140,19 @@ async def test_balanced_by_chat_every_update_of_a_chat_reaches_one_replica(
 
     replicas = [await replica(name) for name in ("a", "b")]
     balancer = free_port()
-    config = haproxy_config(balancer, [port for _, port in replicas], "chat", tmp_path)
-    process = subprocess.Popen((HAPROXY, "-db", "-f", str(config)))
+    process = subprocess.Popen(
+        (HAPROXY, "-db", "-f", str(haproxy_config(balance, tmp_path))),
+        env=haproxy_env(balancer, [port for _, port in replicas]), stdout=subprocess.DEVNULL)
     telegram = FakeTelegram()
     try:
         async with ClientSession() as session:
             async def post(body: str) -> int:
-                for _ in range(100):  # until HAProxy listens
-                    try:
-                        async with session.post(f"http://127.0.0.1:{balancer}/telegram",
-                                                data=body) as response:
-                            return response.status
-                    except OSError:
-                        await asyncio.sleep(0.05)
-                raise AssertionError("HAProxy did not listen")
+                async with session.post(f"http://127.0.0.1:{balancer}/telegram",
+                                        data=body) as response:
+                    return response.status
 
+            assert await wait_healthy(session, f"http://127.0.0.1:{balancer}/healthz", process)
+            await asyncio.sleep(2)  # the empty slot's health checks take it out
             for user in range(1, 41):
                 start = telegram.message_update(user, "/start --osh_bus_2026")
                 press = telegram.callback_update(user, 1, "menu")
@@ -160,6 +163,7 @@ async def test_balanced_by_chat_every_update_of_a_chat_reaches_one_replica(
         await stop_process(process)
         for runner, _ in replicas:
             await runner.cleanup()
-    assert not chats_seen["a"] & chats_seen["b"]
     assert chats_seen["a"] | chats_seen["b"] == set(range(1, 41))
     assert chats_seen["a"] and chats_seen["b"]
+    shared = chats_seen["a"] & chats_seen["b"]
+    assert not shared if balance == "chat" else shared
