@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -42,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `python bench/run.py` as well as `python -m bench`
     sys.path.insert(0, str(REPO))
 
-from bot.fake_telegram import ChatLog  # noqa: E402
+from bot.fake_telegram import JSON, ChatLog  # noqa: E402
 from bot.standin import STANDIN, StandIn, StandInBot, start_standin  # noqa: E402
 
 QUERIES = {
@@ -164,26 +165,34 @@ class TopicEditor:
 
 
 class SimulatedUser:
-    """One person in a private chat with the bot; waits for each answer before acting again."""
+    """One person in a private chat with the bot; waits for each answer before acting again.
+
+    `send` hands an update to the bot: by default the stand-in's queue, which getUpdates
+    reads; the campaign benchmark POSTs it to a webhook instead. `start` is what /start says
+    (a deep link's payload after it)."""
 
     def __init__(self, bot: StandInBot, user_id: int, lang: str, rng: random.Random,
-                 answer_timeout: float) -> None:
+                 answer_timeout: float, send: Callable[[JSON], None] | None = None,
+                 start: str = "/start") -> None:
         self.bot = bot
         self.user_id = user_id
         self.lang = lang
         self.rng = rng
         self.answer_timeout = answer_timeout
+        self.send = send or bot.push
+        self.start = start
         self.chat = bot.chat(user_id)
 
     async def act(self, kind: str) -> Action:
         if kind == "press":
             return await self.press()
-        text = {"start": "/start", "sos": "/sos"}.get(kind) or self.rng.choice(QUERIES[self.lang])
+        text = ({"start": self.start, "sos": "/sos"}.get(kind)
+                or self.rng.choice(QUERIES[self.lang]))
         events = len(self.chat.events)
         started = time.perf_counter()
         update = self.bot.telegram.message_update(self.user_id, text, language_code=self.lang)
         events += 1  # the user's own message ("user N") is an event too
-        self.bot.push(update)
+        self.send(update)
         answered = await self.bot.wait_for_chat(self.user_id, events, self.answer_timeout)
         return Action(kind, started, time.perf_counter(), "answer" if answered else "lost",
                       text)
@@ -202,7 +211,8 @@ class SimulatedUser:
                     or self.bot.unchanged[self.user_id] > unchanged)
 
         data = self.rng.choice(choices)
-        self.bot.press(self.user_id, message_id, data, self.lang)
+        self.send(self.bot.telegram.callback_update(self.user_id, message_id, data,
+                                                    language_code=self.lang))
         answered = await self.bot.wait_until(
             self.user_id, lambda c: screen_changed(c) or len(c.callback_answers) > answers,
             self.answer_timeout)
@@ -245,6 +255,28 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+async def polling(bot: StandInBot, process: subprocess.Popen[bytes]) -> bool:
+    """Whether the bot process reached its first getUpdates within START_TIMEOUT."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline and process.poll() is None:
+        if bot.calls["getUpdates"]:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it lingers; the loop keeps serving its last calls."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while process.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def with_reloads(target: Target, every: float, edit: bool, publish: bool = False) -> Target:
@@ -531,7 +563,7 @@ class Benchmark:
                                                       admin=bool(self.reload_every),
                                                       content=content, publish=self.publish))
         try:
-            if not await self.started(bot, process):
+            if not await polling(bot, process):
                 run.skipped = start_failure(target, process, log_path)
                 return run
             if self.flood:
@@ -545,7 +577,7 @@ class Benchmark:
             if process.poll() is not None:
                 run.api_errors["process exited"] = process.returncode or 0
         finally:
-            await self.stop(process)
+            await stop_process(process)
             standin.bots.pop(token, None)
         shutil.rmtree(workdir, ignore_errors=True)  # kept above when the bot did not start
         return run
@@ -571,10 +603,10 @@ class Benchmark:
         backlog = None
         process = spawn()
         try:
-            if not await self.started(bot, process):
+            if not await polling(bot, process):
                 run.skipped = start_failure(target, process, log_path)
                 return run
-            await self.stop(process)
+            await stop_process(process)
             bot.calls.clear()
             bot.errors.clear()
             backlog = Backlog(bot, self.new_users(bot, seed=1),
@@ -582,7 +614,7 @@ class Benchmark:
             spawned = time.perf_counter()
             process = spawn()
             backlog.pid = process.pid
-            if not await self.started(bot, process):
+            if not await polling(bot, process):
                 run.skipped = start_failure(target, process, log_path)
                 return run
             await self.drive_cold_start(bot, process, run, backlog, spawned)
@@ -593,7 +625,7 @@ class Benchmark:
         finally:
             if backlog is not None:
                 backlog.cancel()
-            await self.stop(process)
+            await stop_process(process)
             standin.bots.pop(token, None)
         shutil.rmtree(workdir, ignore_errors=True)  # kept above when the bot did not start
         return run
@@ -631,25 +663,6 @@ class Benchmark:
             run.harness_cpu = cpu_seconds(os.getpid()) - own_start
 
         await asyncio.gather(sample_cpu(), *(live(user) for user in backlog.users))
-
-    async def started(self, bot: StandInBot, process: subprocess.Popen[bytes]) -> bool:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline and process.poll() is None:
-            if bot.calls["getUpdates"]:
-                return True
-            await asyncio.sleep(0.1)
-        return False
-
-    async def stop(self, process: subprocess.Popen[bytes]) -> None:
-        """SIGTERM, then SIGKILL if it lingers; the loop keeps serving its last calls."""
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT
-            while process.poll() is None and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
     def new_users(self, bot: StandInBot, seed: int) -> list[SimulatedUser]:
         rng = random.Random(seed)
