@@ -19,7 +19,9 @@ from bot.languages import DEFAULT_LANGUAGE
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from collections.abc import Awaitable, Callable
+
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
     from bot.content.versions import ContentVersions
     from bot.db.language_memory import LanguageMemory
@@ -77,10 +79,12 @@ class Services:
     listener: Listener | None = None
     versions: ContentVersions | None = None  # content versions; None when serving the folder
 
-    async def write_pending(self) -> None:
-        """Write the counts and language choices waiting in memory, now."""
-        await self.stats.flush()
+    async def write_pending(self, also: Callable[[AsyncConnection], Awaitable[object]]
+                            ) -> None:
+        """Write the language choices and counts waiting in memory now, and `also` in the
+        counts' transaction."""
         await self.memory.flush()
+        await self.stats.flush(also)
 
 
 class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +84,16 @@ class GroupCommit(Generic[T, R]):
 class UpdateClaims:
     """Claims, lease renewal and done marks for one replica (PostgreSQL only)."""
 
-    def __init__(self, engine: AsyncEngine, finish_writes: Callable[[], Awaitable[object]],
+    def __init__(self, engine: AsyncEngine,
+                 finish_writes: Callable[[Callable[[AsyncConnection], Awaitable[None]]],
+                                         Awaitable[object]],
                  lease_seconds: float = LEASE_SECONDS) -> None:
         self._engine = engine
         # Each statement here is atomic alone: it commits by itself, one round trip without a
         # BEGIN and a COMMIT around it.
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._finish_writes = finish_writes  # the counters' and languages' flush
+        # The languages' and counts' flush, the done marks written in the counts' transaction.
+        self._finish_writes = finish_writes
         self.lease_seconds = lease_seconds
         self._held: set[int] = set()  # claimed here, not yet done: their leases are renewed
         self._claims: GroupCommit[int, Claim] = GroupCommit(self._claim_batch)
@@ -140,12 +143,13 @@ class UpdateClaims:
         return results
 
     async def _done_batch(self, ids: list[int]) -> list[None]:
-        await self._finish_writes()
-        async with self._autocommit.connect() as conn:
+        async def mark_done(conn: AsyncConnection) -> None:
             await conn.execute(sa.text(
                 "UPDATE update_claims SET done = true "
                 "WHERE update_id = ANY(CAST(:ids AS bigint[]))"),
                 {"ids": sorted(set(ids))})
+
+        await self._finish_writes(mark_done)  # in the counts' own transaction
         return [None] * len(ids)
 
     async def _renew(self) -> None:

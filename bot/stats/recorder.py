@@ -16,14 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
 from bot.db.models import KEY_LEN, LANG_LEN, SOURCE_LEN, Counter
@@ -175,15 +175,21 @@ class StatsRecorder:
         """Start the background flush loop (once; later calls do nothing)."""
         await self._loop.start()
 
-    async def flush(self) -> int:
+    async def flush(self, also: Callable[[AsyncConnection], Awaitable[object]] | None = None
+                    ) -> int:
         """Write pending counts in one transaction; returns how many counters were written.
+        `also` writes more in the same transaction (the update claims' done marks): one
+        round trip less, and the counts and the marks commit together or not at all.
 
         On a database error the counts go back to memory for the next try; only the error's
-        class is logged, never the counted data.
+        class is logged, never the counted data (with `also`, the error is raised too).
         """
         self._roll_day()  # also when nobody counts: memory forgets on time, not on next use
         async with self._flush_lock:
             if not self._pending:
+                if also is not None:
+                    async with self._engine.begin() as conn:
+                        await also(conn)
                 return 0
             batch, self._pending = self._pending, {}
             oldest, self._oldest = self._oldest, None
@@ -196,10 +202,12 @@ class StatsRecorder:
             try:
                 async with self._engine.begin() as conn:
                     await conn.execute(self._statement, rows)
+                    if also is not None:
+                        await also(conn)
             except BaseException as exc:
                 self._restore(batch, oldest)
-                if not isinstance(exc, Exception):
-                    raise  # cancelled: counts are back in memory, close() can still write them
+                if not isinstance(exc, Exception) or also is not None:
+                    raise  # cancelled (counts are back in memory), or the caller's to handle
                 metrics.FLUSH_FAILURES.labels("counters").inc()
                 logger.warning(
                     "stats flush failed (%s); %d counters kept for the next try",
