@@ -26,59 +26,23 @@ import contextlib
 import enum
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.db.batching import GroupCommit
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 10.0  # a replica that died mid-update delays its retry by at most this
 KEEP_DONE_SECONDS = 600.0
+PURGE_SECONDS = 60.0  # how often old claims are deleted (a scan of the table)
 NOW = "EXTRACT(EPOCH FROM clock_timestamp())"  # the database's clock: replicas' clocks differ
-
-T = TypeVar("T")
-R = TypeVar("R")
-
 
 class Claim(enum.Enum):
     MINE = "mine"  # handle it
     BUSY = "busy"  # another replica handles it now: ask Telegram to retry later
     DONE = "done"  # already handled: acknowledge, do nothing
-
-
-class GroupCommit(Generic[T, R]):
-    """Callers submit one item each and wait; items submitted while a write runs go together
-    in the next one. No timer: an idle replica writes at once, a busy one in batches."""
-
-    def __init__(self, write: Callable[[list[T]], Awaitable[list[R]]]) -> None:
-        self._write = write
-        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def submit(self, item: T) -> R:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, future))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting, []
-                try:
-                    results = await self._write([item for item, _ in batch])
-                except Exception as error:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(error)
-                    continue
-                for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
-        finally:
-            self._writer = None
 
 
 class UpdateClaims:
@@ -112,10 +76,6 @@ class UpdateClaims:
             await self._dones.submit(update_id)
         finally:
             self._held.discard(update_id)
-
-    def release(self, update_id: int) -> None:
-        """Stop renewing a claim that will not be finished here (its lease runs out)."""
-        self._held.discard(update_id)
 
     async def _claim_batch(self, ids: list[int]) -> list[Claim]:
         unique = sorted(set(ids))
@@ -153,18 +113,23 @@ class UpdateClaims:
         return [None] * len(ids)
 
     async def _renew(self) -> None:
+        loop = asyncio.get_running_loop()
+        purged_at = loop.time()
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
+            purge = loop.time() - purged_at >= PURGE_SECONDS
             try:
-                async with self._engine.begin() as conn:
+                async with self._autocommit.connect() as conn:
                     if self._held:
                         await conn.execute(sa.text(
                             f"UPDATE update_claims SET lease_until = {NOW} + :lease "
                             "WHERE update_id = ANY(CAST(:ids AS bigint[])) AND NOT done"),
                             {"ids": sorted(self._held), "lease": self.lease_seconds})
-                    await conn.execute(sa.text(
-                        f"DELETE FROM update_claims WHERE lease_until < {NOW} - :keep"),
-                        {"keep": KEEP_DONE_SECONDS})
+                    if purge:
+                        await conn.execute(sa.text(
+                            f"DELETE FROM update_claims WHERE lease_until < {NOW} - :keep"),
+                            {"keep": KEEP_DONE_SECONDS})
+                        purged_at = loop.time()
             except Exception as error:  # the database is away: the leases may run out
                 log.warning("update claims: renewal failed (%s)", type(error).__name__)
 

@@ -13,7 +13,7 @@ Several replicas each cache what they read; on PostgreSQL every write also sends
 keys (HMACs, never chat ids) with NOTIFY in its transaction, and the other replicas drop them
 from their caches as it commits: a /forget or a new choice holds on every replica at once.
 
-Lookups the cache cannot answer are read together (bot.db.claims.GroupCommit): while one read
+Lookups the cache cannot answer are read together (bot.db.batching.GroupCommit): while one read
 is in flight, the chats that miss meanwhile wait for the next, which asks for all of them. A
 restart that meets a backlog of a hundred new chats then costs the database a query or two,
 not a hundred queued for the connection pool (with SQLite, each a round trip through a worker
@@ -35,7 +35,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
-from bot.db.claims import GroupCommit
+from bot.db.batching import GroupCommit
 from bot.db.models import LANG_LEN, ChatLanguage
 from bot.db.notify import Listener, notify
 from bot.stats.flushing import FlushLoop
