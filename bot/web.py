@@ -150,20 +150,19 @@ class WebhookIntake:
             log.warning("skipped update %d: it could not be read (%s)", update_id,
                         type(error).__name__)
             return web.json_response({"ok": True, "skipped": True})
-        claimed = await self._claim(update_id)
-        if claimed is Claim.BUSY:
-            return retry_later()
-        if claimed is Claim.DONE:
-            metrics.DUPLICATES.inc()
-            return web.json_response({"ok": True, "duplicate": True})
-        processor = self.application.update_processor
-        if isinstance(processor, PerChatUpdateProcessor):
-            processor.received()
-        # Shielded: Telegram (or the balancer) giving up on the request must not cut the
-        # answer short; the update is finished and marked done all the same.
-        task = asyncio.create_task(self._handle_update(update, update_id, claimed))
+        # Claimed and handled in a task of its own, awaited shielded: Telegram (or the
+        # balancer) giving up on the request must not leave a claim taken and nobody to
+        # answer it, nor cut an answer short; the update is finished and marked done anyway.
+        claimed: asyncio.Future[Claim | None] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._take(update, update_id, claimed))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
+        claim = await asyncio.shield(claimed)
+        if claim is Claim.BUSY:
+            return retry_later()
+        if claim is Claim.DONE:
+            metrics.DUPLICATES.inc()
+            return web.json_response({"ok": True, "duplicate": True})
         if not self.flooded():
             await asyncio.shield(task)
         return web.json_response({"ok": True})
@@ -188,15 +187,27 @@ class WebhookIntake:
                             type(error).__name__)
         return Claim.DONE if self.seen(update_id) else None
 
-    async def _handle_update(self, update: Update, update_id: int,
-                             claimed: Claim | None) -> None:
+    async def _take(self, update: Update, update_id: int,
+                    claimed: asyncio.Future[Claim | None]) -> None:
+        """Claim the update, tell the request how that went, and handle it if it is ours."""
+        try:
+            claim = await self._claim(update_id)  # database errors handled there
+        except asyncio.CancelledError:  # shutting down
+            claimed.cancel()
+            raise
+        claimed.set_result(claim)
+        if claim in (Claim.BUSY, Claim.DONE):
+            return
+        processor = self.application.update_processor
+        if isinstance(processor, PerChatUpdateProcessor):
+            processor.received()
         application = self.application
         with holding_counts() as held:
             await application.update_processor.process_update(
                 update, application.process_update(update))
         for count in held:
             count()
-        if claimed is Claim.MINE and self.claims is not None:
+        if claim is Claim.MINE and self.claims is not None:
             try:
                 await self.claims.done(update_id)
             except Exception as error:  # the counts stay pending; the lease runs out

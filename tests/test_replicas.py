@@ -203,8 +203,10 @@ async def test_three_replicas_answer_each_message_once_through_sigterm_and_sigki
             held = c.bot.held_calls
             c.processes[1].kill()
             await c.processes[1].wait()
+            # Telegram's own patience again (a minute), for the retries that follow.
             async with http.post(f"{c.control}/control/{TOKEN}/pause",
-                                 json={"tag": "r2", "paused": False}) as response:
+                                 json={"tag": "r2", "paused": False,
+                                       "webhook_timeout": 60.0}) as response:
                 assert response.status == 200
         problems = [p for found in await asyncio.gather(*sessions) for p in found]
         assert await asyncio.wait_for(c.processes[0].wait(), 30) == 0
