@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
     from bot.content.versions import ContentVersions
+    from bot.db.engine import HeldConnection
     from bot.db.language_memory import LanguageMemory
     from bot.db.notify import Listener
     from bot.handoff.relay import Handoff
@@ -79,12 +80,12 @@ class Services:
     listener: Listener | None = None
     versions: ContentVersions | None = None  # content versions; None when serving the folder
 
-    async def write_pending(self, also: Callable[[AsyncConnection], Awaitable[object]]
-                            ) -> None:
+    async def write_pending(self, also: Callable[[AsyncConnection], Awaitable[object]],
+                            via: HeldConnection | None = None) -> None:
         """Write the language choices and counts waiting in memory now, and `also` in the
-        counts' transaction."""
+        counts' transaction (on `via`, a connection kept for these writes, if given)."""
         await self.memory.flush()
-        await self.stats.flush(also)
+        await self.stats.flush(also, via)
 
 
 class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

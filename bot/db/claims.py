@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db.batching import GroupCommit
+from bot.db.engine import HeldConnection
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +50,17 @@ class UpdateClaims:
     """Claims, lease renewal and done marks for one replica (PostgreSQL only)."""
 
     def __init__(self, engine: AsyncEngine,
-                 finish_writes: Callable[[Callable[[AsyncConnection], Awaitable[None]]],
-                                         Awaitable[object]],
+                 finish_writes: Callable[[Callable[[AsyncConnection], Awaitable[None]],
+                                          HeldConnection], Awaitable[object]],
                  lease_seconds: float = LEASE_SECONDS) -> None:
         self._engine = engine
         # Each statement here is atomic alone: it commits by itself, one round trip without a
         # BEGIN and a COMMIT around it.
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # The claims and the done marks come in batches, one at a time each: a connection kept
+        # for each spares a pool checkout and ping per batch.
+        self._claiming = HeldConnection(self._autocommit)
+        self._marking = HeldConnection(engine)
         # The languages' and counts' flush, the done marks written in the counts' transaction.
         self._finish_writes = finish_writes
         self.lease_seconds = lease_seconds
@@ -79,7 +84,7 @@ class UpdateClaims:
 
     async def _claim_batch(self, ids: list[int]) -> list[Claim]:
         unique = sorted(set(ids))
-        async with self._autocommit.connect() as conn:
+        async with self._claiming.begin() as conn:
             mine = set((await conn.execute(sa.text(
                 "INSERT INTO update_claims (update_id, lease_until, done) "
                 f"SELECT id, {NOW} + :lease, false FROM unnest(CAST(:ids AS bigint[])) AS id "
@@ -109,7 +114,7 @@ class UpdateClaims:
                 "WHERE update_id = ANY(CAST(:ids AS bigint[]))"),
                 {"ids": sorted(set(ids))})
 
-        await self._finish_writes(mark_done)  # in the counts' own transaction
+        await self._finish_writes(mark_done, self._marking)  # in the counts' own transaction
         return [None] * len(ids)
 
     async def _renew(self) -> None:
@@ -143,3 +148,5 @@ class UpdateClaims:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
             self._renewer = None
+        await self._claiming.close()
+        await self._marking.close()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.settings import SettingsError
 
@@ -127,3 +129,36 @@ def create_engine(url: str) -> AsyncEngine:
     # A server database may restart under us; pre-ping replaces dead pooled connections.
     return create_async_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
+
+
+class HeldConnection:
+    """One pooled connection kept for a writer that runs one write at a time (a group commit):
+    no pool checkout and pre-ping per write, which cost ~1 ms of CPU each (more than the
+    statement). After any error the connection is dropped and the next write opens another,
+    so a database restart costs one failed write, as with the pre-ping."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """Like `AsyncEngine.begin()`: a transaction, committed at the end (with an
+        AUTOCOMMIT engine each statement commits by itself)."""
+        if self._connection is None or self._connection.closed:
+            self._connection = await self._engine.connect()
+        connection = self._connection
+        try:
+            async with connection.begin():
+                yield connection
+        except BaseException:
+            self._connection = None
+            with contextlib.suppress(Exception):
+                await connection.invalidate()  # its state is unknown (cancelled mid-statement)
+                await connection.close()
+            raise
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()

@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
+from bot.db.engine import HeldConnection
 from bot.db.models import KEY_LEN, LANG_LEN, SOURCE_LEN, Counter
 from bot.events import GAP, Event, declared
 from bot.stats.cap import DailyCap
@@ -175,20 +176,22 @@ class StatsRecorder:
         """Start the background flush loop (once; later calls do nothing)."""
         await self._loop.start()
 
-    async def flush(self, also: Callable[[AsyncConnection], Awaitable[object]] | None = None
-                    ) -> int:
+    async def flush(self, also: Callable[[AsyncConnection], Awaitable[object]] | None = None,
+                    via: HeldConnection | None = None) -> int:
         """Write pending counts in one transaction; returns how many counters were written.
         `also` writes more in the same transaction (the update claims' done marks): one
-        round trip less, and the counts and the marks commit together or not at all.
+        round trip less, and the counts and the marks commit together or not at all; `via`:
+        the connection kept for them.
 
         On a database error the counts go back to memory for the next try; only the error's
         class is logged, never the counted data (with `also`, the error is raised too).
         """
         self._roll_day()  # also when nobody counts: memory forgets on time, not on next use
         async with self._flush_lock:
+            writer = via or self._engine
             if not self._pending:
                 if also is not None:
-                    async with self._engine.begin() as conn:
+                    async with writer.begin() as conn:
                         await also(conn)
                 return 0
             batch, self._pending = self._pending, {}
@@ -200,7 +203,7 @@ class StatsRecorder:
                 for c, n in sorted(batch.items())
             ]
             try:
-                async with self._engine.begin() as conn:
+                async with writer.begin() as conn:
                     await conn.execute(self._statement, rows)
                     if also is not None:
                         await also(conn)
