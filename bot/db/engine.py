@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -140,25 +141,28 @@ class HeldConnection:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._connection: AsyncConnection | None = None
+        self._lock = asyncio.Lock()  # a connection runs one statement at a time
 
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """Like `AsyncEngine.begin()`: a transaction, committed at the end (with an
         AUTOCOMMIT engine each statement commits by itself)."""
-        if self._connection is None or self._connection.closed:
-            self._connection = await self._engine.connect()
-        connection = self._connection
-        try:
-            async with connection.begin():
-                yield connection
-        except BaseException:
-            self._connection = None
-            with contextlib.suppress(Exception):
-                await connection.invalidate()  # its state is unknown (cancelled mid-statement)
-                await connection.close()
-            raise
+        async with self._lock:
+            if self._connection is None or self._connection.closed:
+                self._connection = await self._engine.connect()
+            connection = self._connection
+            try:
+                async with connection.begin():
+                    yield connection
+            except BaseException:
+                self._connection = None
+                with contextlib.suppress(Exception):
+                    await connection.invalidate()  # its state is unknown (cancelled mid-call)
+                    await connection.close()
+                raise
 
     async def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            await connection.close()
+        async with self._lock:
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                await connection.close()

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
 from bot.db.batching import GroupCommit
+from bot.db.engine import HeldConnection
 from bot.db.models import LANG_LEN, ChatLanguage
 from bot.db.notify import Listener, notify
 from bot.stats.flushing import FlushLoop
@@ -81,6 +82,9 @@ class LanguageMemory:
         self._write_lock = asyncio.Lock()  # a flush and a /forget never interleave
         # Lookups the cache cannot answer, read together (see the module's docstring).
         self._lookups: GroupCommit[str, str | None] = GroupCommit(self._read_batch)
+        # Once started, the lookups' reads (one batch at a time) keep a connection: no pool
+        # checkout and ping per batch.
+        self._reading: HeldConnection | None = None
         self._sender = secrets.token_hex(8)  # tells our own notifications from the others'
         self._loop = FlushLoop(self.flush, flush_seconds, "jol-language-flush")
 
@@ -133,7 +137,8 @@ class LanguageMemory:
     async def _read(self, keys: list[str]) -> dict[str, str]:
         """The languages stored for these chat keys (keys without one are left out)."""
         found: dict[str, str] = {}
-        async with self._engine.connect() as conn:
+        reading = self._reading.begin() if self._reading else self._engine.connect()
+        async with reading as conn:
             for start in range(0, len(keys), MAX_LOOKUP_BATCH):
                 rows = await conn.execute(
                     select(ChatLanguage.chat_key, ChatLanguage.lang)
@@ -202,6 +207,8 @@ class LanguageMemory:
     async def start(self) -> None:
         """Get ready to serve (warm_up), and start writing choices in the background (once;
         a later call only warms up again)."""
+        if self._reading is None:
+            self._reading = HeldConnection(self._engine)
         await self.warm_up()
         await self._loop.start()
 
@@ -211,7 +218,7 @@ class LanguageMemory:
         wait for (~10 ms). A database that fails it is no reason not to start: chats are
         served in Telegram's language meanwhile (bot.handlers.language)."""
         try:
-            await self._read([self.chat_key(0)])
+            await self._lookups.submit(self.chat_key(0))
         except Exception as error:
             logger.warning("language memory: the warm-up read failed (%s)",
                            type(error).__name__)
@@ -219,3 +226,6 @@ class LanguageMemory:
     async def close(self) -> None:
         """Stop the background writes and write what is still pending (call at shutdown)."""
         await self._loop.close()
+        if self._reading is not None:
+            await self._reading.close()
+            self._reading = None
