@@ -47,6 +47,7 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
 
 from bench.profiling import BOT_COSTS, HARNESS_COSTS, Profiler, cost_split, top_own
 from bench.run import (
+    FLOOD_SOS_EVERY,
     REPO,
     START_TIMEOUT,
     Action,
@@ -54,6 +55,7 @@ from bench.run import (
     Target,
     all_targets,
     cpu_seconds,
+    flood_waits,
     free_port,
     machine,
     peak_rss_mb,
@@ -354,6 +356,7 @@ async def deploy(target: CampaignTarget, bot: StandInBot, base_url: str, workdir
 @dataclass
 class Arrival:
     scheduled: float  # when the user was due to open the link
+    sos: bool = False  # with --flood: opens with /sos instead of the link
     actions: list[Action] = field(default_factory=list)
     lag: float = 0.0  # how late the generator let the user in (its own delay)
 
@@ -407,6 +410,7 @@ class RateRun:
     api_errors: dict[str, int] = field(default_factory=dict)
     webhook_retries: dict[str, int] = field(default_factory=dict)
     webhook_given_up: int = 0
+    rate_limited: int = 0  # 429s the stand-in answered (--flood)
 
     def summary(self) -> dict[str, Any]:
         start, end = self.window
@@ -448,6 +452,11 @@ class RateRun:
             "api_errors": self.api_errors,
             "webhook_retries": self.webhook_retries,
             "webhook_given_up": self.webhook_given_up,
+            "rate_limited_429": self.rate_limited,
+            # How long each kind of answer waited (of the users who arrived in the window):
+            # with --flood, the SOS answers beside the rest.
+            "waits": flood_waits([action for a in measured for action in a.actions
+                                  if action.outcome in ANSWERED]),
         }
         result["held"] = bool(worst_p99 <= P99_LIMIT_MS and not lost
                               and achieved >= ACHIEVED_SHARE * self.rate)
@@ -471,22 +480,25 @@ async def quiet(bot: StandInBot) -> None:
 
 async def run_rate(deployment: Deployment, rate: float, seconds: float, warmup: float,
                    answer_timeout: float, start_text: str, first_user: int,
-                   at_window: Callable[[], None] = lambda: None) -> RateRun:
+                   at_window: Callable[[], None] = lambda: None, sos_every: int = 0
+                   ) -> RateRun:
     """New users at `rate` a second for `seconds`; the first `warmup` seconds are load but
-    not figures (`at_window` is called when the figures begin). Returns once every user is
-    done and the bot is quiet again."""
+    not figures (`at_window` is called when the figures begin); every `sos_every`-th user
+    opens with /sos instead. Returns once every user is done and the bot is quiet again."""
     bot = deployment.bot
     run = RateRun(rate, seconds, warmup)
     errors_before = Counter(bot.errors)
     retried_before = Counter(deployment.webhook.retried if deployment.webhook else {})
     given_up_before = deployment.webhook.given_up if deployment.webhook else 0
+    limited_before = bot.telegram.rate_limited
     began = time.perf_counter() + 0.05
     run.window = (began + warmup, began + seconds)
 
     async def live(arrival: Arrival, user: SimulatedUser) -> None:
         arrival.lag = time.perf_counter() - arrival.scheduled
         for step in STEPS:
-            action = await user.act(step.split()[0])
+            action = await user.act("sos" if arrival.sos and step == "start"
+                                    else step.split()[0])
             if step == "start":  # open loop: the wait for the generator counts too
                 action = replace(action, started=arrival.scheduled)
             arrival.actions.append(action)
@@ -515,7 +527,7 @@ async def run_rate(deployment: Deployment, rate: float, seconds: float, warmup: 
         user = SimulatedUser(bot, user_id, "ky" if i % 3 == 0 else "ru",
                              random.Random(i), answer_timeout,
                              send=deployment.send, start=start_text)
-        arrival = Arrival(due)
+        arrival = Arrival(due, sos=bool(sos_every) and i % sos_every == 0)
         run.arrivals.append(arrival)
         users.append(asyncio.create_task(live(arrival, user)))
     await asyncio.gather(*users)
@@ -527,6 +539,7 @@ async def run_rate(deployment: Deployment, rate: float, seconds: float, warmup: 
     run.peak_rss_mb = [peak_rss_mb(p.pid) for p in deployment.bots]
     await quiet(bot)
     run.api_errors = dict(Counter(bot.errors) - errors_before)
+    run.rate_limited = bot.telegram.rate_limited - limited_before
     # What this rate left (its users' chats) lives to the end: keep it out of the collector's
     # passes, so the harness costs the same at every rate.
     gc.collect()
@@ -554,6 +567,12 @@ def next_rate(rates: list[float], results: list[tuple[float, bool]], refine: int
     if high - low <= 0.1 * high:
         return None
     return float(round((low + high) / 2))
+
+
+def every_rate(rates: list[float], results: list[tuple[float, bool]]) -> float | None:
+    """With --flood, every rate of the list once: above Telegram's limit none is held, and what
+    is measured is how long each kind of answer waits."""
+    return rates[len(results)] if len(results) < len(rates) else None
 
 
 def saturation(results: list[tuple[float, bool]]) -> float:
@@ -618,7 +637,8 @@ async def measure(deployment: Deployment, name: str, rate: float, args: argparse
                                 {**pids, "harness": os.getpid()}, args.seconds - args.warmup)
               if profiler else lambda: None)
     run = await run_rate(deployment, rate, args.seconds, args.warmup, args.answer_timeout,
-                         start_text, first_user, record)
+                         start_text, first_user, record,
+                         sos_every=FLOOD_SOS_EVERY if args.flood else 0)
     summary = run.summary()
     print_rate(name, summary)
     if profiler:
@@ -688,7 +708,7 @@ async def run_all(targets: list[CampaignTarget], args: argparse.Namespace
             main.cancel()
 
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
-    runner, base_url = await start_standin("127.0.0.1", 0)
+    runner, base_url = await start_standin("127.0.0.1", 0, flood=args.flood)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(runner.cleanup)
         stack.callback(remove, workdirs)
@@ -710,7 +730,8 @@ async def run_all(targets: list[CampaignTarget], args: argparse.Namespace
         attempts: Counter[str] = Counter()
         for turn in itertools.count():
             due = [(name, rate) for name in deployments
-                   if (rate := next_rate(args.rates, ladders[name], args.refine)) is not None]
+                   if (rate := (every_rate(args.rates, ladders[name]) if args.flood else
+                                next_rate(args.rates, ladders[name], args.refine))) is not None]
             if not due:
                 break
             shift = turn % len(due)
@@ -753,6 +774,10 @@ def print_rate(name: str, s: dict[str, Any]) -> None:
           f"{unpressed}; "
           f"peak MB {', '.join(f'{mb:.0f}' for mb in s['peak_rss_mb'])}; "
           f"{'held' if s['held'] else 'NOT held'}", flush=True)
+    if s["rate_limited_429"] or "sos" in s["waits"]:
+        waits = "  ".join(f"{kind} {v['p50_ms']:.0f}/{v['p95_ms']:.0f}/{v['p99_ms']:.0f}"
+                          for kind, v in s["waits"].items())
+        print(f"      waits ms p50/p95/p99: {waits}; 429s {s['rate_limited_429']}", flush=True)
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
@@ -774,6 +799,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
                   f"{'':>10} {cores(s, 'bots'):>5} {cores(s, 'haproxy'):>7} "
                   f"{cores(s, 'postgres'):>5} {cores(s, 'harness'):>7} {cores(s, 'other'):>5} "
                   f"{cores(s, 'machine'):>7}  {'yes' if s['held'] else 'NO'}")
+    if any("sos" in s["waits"] for r in results for s in r.get("runs", [])):
+        print_flood_waits(results)
+        return
     done = {r["target"]: r for r in results if "skipped" not in r}
     aiogram = done.get("aiogram", {}).get("saturation_per_s")
     jol1 = done.get("jol-1", {}).get("saturation_per_s")
@@ -790,6 +818,21 @@ def print_table(results: list[dict[str, Any]]) -> None:
               f"{result['peak_rss_mb']:>15.0f} {result['errors_logged']:>13}")
 
 
+def print_flood_waits(results: list[dict[str, Any]]) -> None:
+    print(f"\n{'target':<12} {'offered':>7} {'429s':>6}  waits p50/p95/p99 ms: "
+          f"{'SOS':>17} {'link /start':>17} {'press':>17} {'rest':>17}  SOS p99 / rest p99")
+    for result in results:
+        for s in result.get("runs", []):
+            waits = s["waits"]
+            cells = ["/".join(f"{waits[kind][f'p{p}_ms']:.0f}" for p in (50, 95, 99))
+                     if kind in waits else "—" for kind in ("sos", "start", "press", "rest")]
+            share = (f"{waits['sos']['p99_ms'] / waits['rest']['p99_ms']:.2f}"
+                     if "sos" in waits and "rest" in waits and waits["rest"]["p99_ms"] else "—")
+            print(f"{result['target']:<12} {s['offered_per_s']:>7g} {s['rate_limited_429']:>6}  "
+                  f"{'':>20} {cells[0]:>17} {cells[1]:>17} {cells[2]:>17} {cells[3]:>17}  "
+                  f"{share}")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.campaign",
                                      description=__doc__.split("\n")[0])
@@ -804,8 +847,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--refine", type=int, default=3,
                         help="rates tried between the highest held and the first not held "
                              "(default 3)")
-    parser.add_argument("--answer-timeout", type=float, default=10.0,
-                        help="seconds before an answer counts as lost (default 10)")
+    parser.add_argument("--answer-timeout", type=float,
+                        help="seconds before an answer counts as lost (default 10; 60 with "
+                             "--flood)")
+    parser.add_argument("--flood", action="store_true",
+                        help="Telegram's limit on: the stand-in answers 429 above 30 messages "
+                             "a second; every 10th user opens with /sos instead of the link; "
+                             "each rate is measured once and each kind of answer's waits "
+                             "are reported, SOS beside the rest")
     parser.add_argument("--max-other", type=float, default=0.25, metavar="CORES",
                         help="a rate waits until processes other than the target's and the "
                              "harness use at most this many cores (this machine is shared), "
@@ -824,6 +873,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "(raw stacks in DIR) and print the costliest frames")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
+    if args.answer_timeout is None:
+        args.answer_timeout = 60.0 if args.flood else 10.0
     try:
         args.rates = sorted({float(rate) for rate in args.rates.split(",")})
     except ValueError:

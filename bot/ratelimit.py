@@ -112,6 +112,13 @@ class FloodControl(BaseRateLimiter[int]):
             self._refused.add(endpoint)
 
     @property
+    def holding_everyone(self) -> bool:
+        """Every chat's calls wait their turn now (a hold of all chats, or the pace after one,
+        or the proactive cap): the bot is at Telegram's overall limit."""
+        return (self._all_until > asyncio.get_running_loop().time()
+                or bool(self._paced or self._unpaced))
+
+    @property
     def waiting(self) -> int:
         """Calls waiting for their turn: for a 429 to pass, or for the cap."""
         return self._waiting

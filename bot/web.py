@@ -25,6 +25,7 @@ from bot.context import Services
 from bot.db import sqlite_path
 from bot.db.claims import Claim, UpdateClaims
 from bot.processor import PerChatUpdateProcessor
+from bot.ratelimit import FloodControl
 from bot.stats.recorder import holding_counts
 
 log = logging.getLogger(__name__)
@@ -168,10 +169,15 @@ class WebhookIntake:
         return web.json_response({"ok": True})
 
     def flooded(self) -> bool:
-        """Many updates wait here (Telegram's limits hold their answers back): acknowledge a
-        new one at once instead of once handled. Telegram then hands over its whole queue and
-        an SOS can go before the rest (bot.urgency) instead of waiting for one of Telegram's
-        few connections; the price is that a replica dying now loses what it holds."""
+        """Telegram's overall limit holds every chat's answers back, or many updates wait
+        here: acknowledge a new update at once instead of once handled. Telegram then hands
+        over its whole queue and an SOS can go before the rest (bot.urgency) instead of
+        waiting in Telegram's queue for one of its few connections, each held by an update
+        whose answer waits for the limit; the price is that a replica dying now loses what it
+        holds."""
+        limiter = self.application.bot.rate_limiter
+        if isinstance(limiter, FloodControl) and limiter.holding_everyone:
+            return True  # (one chat's own 429 holds only that chat: no reason)
         processor = self.application.update_processor
         return isinstance(processor, PerChatUpdateProcessor) and (
             processor.backlog > EARLY_ANSWER_BACKLOG)

@@ -191,6 +191,37 @@ async def test_under_a_flood_the_webhook_acknowledges_before_the_answer_can_go(
         await asyncio.wait_for(held, 5)
 
 
+async def test_while_telegram_holds_every_chat_the_webhook_acknowledges_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One chat's own 429 holds only its update's answer to the webhook; once 429s for several
+    chats mean the bot's overall limit, a new update is acknowledged before it is handled (its
+    answer waits for the limit anyway; Telegram hands over the SOS waiting behind it)."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    async with monitored_bot(tmp_path) as (bot, monitor):
+        limiter = bot.application.bot.rate_limiter
+        assert isinstance(limiter, FloodControl)
+        bot.telegram.hold_chat(611, 30)
+        start = bot.telegram.message_update
+        first = asyncio.create_task(post_update(monitor, start(611, "/start")))
+        async with asyncio.timeout(5):
+            while not limiter.waiting:
+                await asyncio.sleep(0.01)
+        assert not limiter.holding_everyone  # one chat's own limit
+        other = asyncio.create_task(post_update(monitor, start(612, "/start")))
+        await asyncio.wait_for(other, 5)  # handled and answered: the usual order
+        for chat in (613, 614):
+            bot.telegram.hold_chat(chat, 30)
+        held = [asyncio.create_task(post_update(monitor, start(c, "/start"))) for c in (613, 614)]
+        async with asyncio.timeout(5):
+            while not limiter.holding_everyone:  # three chats' 429s within a second
+                await asyncio.sleep(0.01)
+        # Acknowledged before its answer could go:
+        await asyncio.wait_for(post_update(monitor, start(615, "/sos")), 2)
+        assert not any(task.done() for task in (first, *held))
+        limiter.stop_waiting()
+        await asyncio.wait_for(asyncio.gather(first, *held), 5)
+
+
 async def test_the_flush_lag_grows_with_unwritten_counts_and_drops_after_a_flush(
         tmp_path: Path) -> None:
     async with monitored_bot(tmp_path) as (bot, monitor):
