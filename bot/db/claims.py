@@ -40,6 +40,19 @@ KEEP_DONE_SECONDS = 600.0
 PURGE_SECONDS = 60.0  # how often old claims are deleted (a scan of the table)
 NOW = "EXTRACT(EPOCH FROM clock_timestamp())"  # the database's clock: replicas' clocks differ
 
+# Built once: a statement made per batch costs its construction and cache key each time.
+CLAIM = sa.text(
+    "INSERT INTO update_claims (update_id, lease_until, done) "
+    f"SELECT id, {NOW} + :lease, false FROM unnest(CAST(:ids AS bigint[])) AS id "
+    "ON CONFLICT (update_id) DO UPDATE SET lease_until = EXCLUDED.lease_until "
+    f"WHERE update_claims.lease_until < {NOW} AND NOT update_claims.done "
+    "RETURNING update_id")
+DONE_AMONG = sa.text("SELECT update_id FROM update_claims "
+                     "WHERE update_id = ANY(CAST(:ids AS bigint[])) AND done")
+MARK_DONE = sa.text("UPDATE update_claims SET done = true "
+                    "WHERE update_id = ANY(CAST(:ids AS bigint[]))")
+
+
 class Claim(enum.Enum):
     MINE = "mine"  # handle it
     BUSY = "busy"  # another replica handles it now: ask Telegram to retry later
@@ -85,19 +98,12 @@ class UpdateClaims:
     async def _claim_batch(self, ids: list[int]) -> list[Claim]:
         unique = sorted(set(ids))
         async with self._claiming.begin() as conn:
-            mine = set((await conn.execute(sa.text(
-                "INSERT INTO update_claims (update_id, lease_until, done) "
-                f"SELECT id, {NOW} + :lease, false FROM unnest(CAST(:ids AS bigint[])) AS id "
-                "ON CONFLICT (update_id) DO UPDATE SET lease_until = EXCLUDED.lease_until "
-                f"WHERE update_claims.lease_until < {NOW} AND NOT update_claims.done "
-                "RETURNING update_id"), {"ids": unique, "lease": self.lease_seconds})).scalars())
+            mine = set((await conn.execute(
+                CLAIM, {"ids": unique, "lease": self.lease_seconds})).scalars())
             others = [i for i in unique if i not in mine]
             done = set()
             if others:
-                done = set((await conn.execute(sa.text(
-                    "SELECT update_id FROM update_claims "
-                    "WHERE update_id = ANY(CAST(:ids AS bigint[])) AND done"),
-                    {"ids": others})).scalars())
+                done = set((await conn.execute(DONE_AMONG, {"ids": others})).scalars())
         results = []
         for update_id in ids:
             if update_id in mine:
@@ -109,10 +115,7 @@ class UpdateClaims:
 
     async def _done_batch(self, ids: list[int]) -> list[None]:
         async def mark_done(conn: AsyncConnection) -> None:
-            await conn.execute(sa.text(
-                "UPDATE update_claims SET done = true "
-                "WHERE update_id = ANY(CAST(:ids AS bigint[]))"),
-                {"ids": sorted(set(ids))})
+            await conn.execute(MARK_DONE, {"ids": sorted(set(ids))})
 
         await self._finish_writes(mark_done, self._marking)  # in the counts' own transaction
         return [None] * len(ids)
