@@ -221,7 +221,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "languages.yaml is missing: list the bot's languages in it, one a line": {
         "ru": "нет файла languages.yaml: перечислите в нём языки бота, по строке на язык"},
     "'{lang}' is partial: {count} topics are shown in '{fallback}' with a note: {ids}": {
-        "ru": "'{lang}' — неполный язык: {count} тем показаны на '{fallback}' с пометкой: {ids}"},
+        "ru": "'{lang}' — неполный язык: на '{fallback}' с пометкой показываются темы "
+              "({count}): {ids}"},
     "language '{lang}' has no folder {lang}/ beside this file (a link is not followed): add "
     "it, or remove this line": {
         "ru": "у языка '{lang}' нет папки {lang}/ рядом с этим файлом (ссылки на папки не "
