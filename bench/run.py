@@ -703,7 +703,7 @@ class Benchmark:
             editor = TopicEditor(content) if self.reload_edit else None
             next_at = window[0]
             while (now := time.perf_counter()) < stop_at:
-                await asyncio.sleep(max(0.0, next_at - now))
+                await asyncio.sleep(max(0.0, min(next_at, stop_at) - now))
                 if time.perf_counter() >= stop_at:
                     return
                 if editor is not None:

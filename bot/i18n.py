@@ -129,14 +129,14 @@ class Texts:
 
     def __init__(self, lang: str, catalogs: tuple[Catalog, ...]) -> None:
         self.lang = lang
-        self._catalogs = catalogs
+        self.catalogs = catalogs  # the language's own first, then its fallbacks'
 
     def __call__(self, msgid: str, /, **values: object) -> str:
         text = self._lookup(msgid)
         return text.format(**values) if values else text
 
     def _lookup(self, msgid: str) -> str:
-        for catalog in self._catalogs:
+        for catalog in self.catalogs:
             message = catalog.get(msgid)
             if message is not None and message.string and isinstance(message.string, str):
                 return message.string

@@ -9,6 +9,7 @@ from pathlib import Path
 from bot import i18n
 from bot.content import loader, search, yamlfile
 from bot.content.model import ContentSnapshot
+from bot.content.source import CatalogSource
 from bot.content.store import ContentStore
 from tests.helpers import REAL_CONTENT, real_snapshot
 
@@ -18,8 +19,9 @@ QUERIES = ["забрали паспорт", "паспортумду алып к�
 
 def _clear_caches() -> None:
     for cached in (loader._parse_topic_text, yamlfile.read_yaml, i18n._read_catalog,
-                   search._topic_terms):
+                   search._topic_terms, search._topic_weights):
         cached.cache_clear()
+    loader._rendered.clear()
 
 
 def _same(a: ContentSnapshot, b: ContentSnapshot) -> None:
@@ -45,3 +47,35 @@ async def test_an_edit_reloads_to_the_snapshot_a_full_load_gives(tmp_path: Path)
     assert applied and store.snapshot.version != real_snapshot().version
     _clear_caches()
     _same(store.snapshot, ContentStore(content).snapshot)
+
+
+async def test_an_edit_to_contacts_or_a_catalog_renders_again_the_pages_that_show_it(
+        tmp_path: Path) -> None:
+    """A topic's pages are memoised by its text, contacts.yaml's and the catalogs': a new
+    checked-on date in contacts.yaml, or a new wording of the line it is shown in, must reach
+    every page that shows it, and no page that does not."""
+    content, locales = tmp_path / "content", tmp_path / "locales"
+    shutil.copytree(REAL_CONTENT, content)
+    shutil.copytree(i18n.LOCALES_DIR, locales, ignore=shutil.ignore_patterns("*.mo", "*.pot"))
+    store = ContentStore(content, catalogs=CatalogSource(locales))
+    before = store.snapshot
+
+    contacts = content / "contacts.yaml"
+    contacts.write_text(contacts.read_text("utf-8").replace("2026-11-29", "2026-11-30"), "utf-8")
+    catalog = locales / "ru" / "LC_MESSAGES" / "messages.po"
+    text = catalog.read_text("utf-8")
+    start = text.index('msgid "Numbers checked against their published sources on {date}"')
+    msgstr = text.index("msgstr ", start)
+    catalog.write_text(text[:msgstr] + 'msgstr "Сверено с источниками {date}"'
+                       + text[text.index("\n", msgstr):], "utf-8")
+    applied, problems = await store.reload()
+    assert applied, problems
+    after = store.snapshot
+    sos = "".join(after.topics[("ru", "sos")].pages)
+    assert "30 ноября 2026" in sos and "Сверено с источниками" in sos
+    assert "Сверено с источниками" not in "".join(after.topics[("ky", "sos")].pages)
+    unchanged = [key for key, topic in before.topics.items() if not topic.contacts]
+    assert unchanged and all(after.topics[key].pages == before.topics[key].pages
+                             for key in unchanged)
+    _clear_caches()
+    _same(after, ContentStore(content, catalogs=CatalogSource(locales)).snapshot)

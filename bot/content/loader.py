@@ -663,6 +663,31 @@ def _read_languages(tree: _Tree, catalog_tree: _Tree, report: _Report,
                                           for code in languages.codes})
 
 
+# A /reload after one edit re-renders only what changed: a topic's pages are a function of the
+# topic (its text, lines included), contacts.yaml's text and the catalogs it is shown with.
+_RENDERED_LIMIT = 1024
+_rendered: dict[tuple[object, ...], tuple[tuple[str, ...], tuple[Problem, ...]]] = {}
+
+
+def _render_once(topic: Topic, contacts: Mapping[str, Contact],
+                 countries: Mapping[str, Mapping[str, str]], report: _Report, text: Texts,
+                 contacts_text: object) -> Topic:
+    """_render, memoised; the key holds the catalogs themselves (read_catalog returns the same
+    object for the same text), so an entry is never confused with a later catalog's."""
+    key = (report.source_name, topic, tuple(topic.field_lines.items()), contacts_text,
+           text.lang, text.catalogs)
+    found = _rendered.get(key)
+    if found is None:
+        own = _Report(report.source_name)
+        pages = _render(topic, contacts, countries, own, text).pages
+        if len(_rendered) >= _RENDERED_LIMIT:
+            _rendered.clear()
+        found = _rendered[key] = (pages, tuple(own.problems))
+    pages, problems = found
+    report.problems.extend(problems)
+    return replace(topic, pages=pages)
+
+
 def _render(topic: Topic, contacts: Mapping[str, Contact],
             countries: Mapping[str, Mapping[str, str]], report: _Report, text: Texts) -> Topic:
     """Render the pages and check each against a phone screen and Telegram's limit.
@@ -747,6 +772,7 @@ def load(
     files: Mapping[str, bytes], today: date | None = None, *, name: str = "content",
     unreadable: Mapping[str, Located] | None = None, catalogs: ContentFiles,
     stale_after_days: int = 180, now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    pace: Callable[[], None] = lambda: None,
 ) -> tuple[ContentSnapshot | None, list[Problem]]:
     """Validate a content tree (tree name -> bytes) with the UI catalogs (a tree of
     `<xx>/LC_MESSAGES/messages.po`, bot/content/source.py's CatalogSource) and build its
@@ -755,12 +781,14 @@ def load(
     the source could not read, and why.
 
     Pure and never raises: anything unexpected becomes a problem naming the file being read.
+    `pace` is called between small pieces of the work (bot/content/store.py's Pacer, so that a
+    reload in a worker thread leaves the event loop most of the GIL).
     """
     report = _Report(name)
     ui = _Tree(catalogs.files, catalogs.unreadable)
     try:
         return _load(_Tree(files, unreadable or {}), ui, report, report.other(catalogs.name),
-                     today or date.today(), stale_after_days, now)
+                     today or date.today(), stale_after_days, now, pace)
     except Exception as error:  # the last guard: a located line, no traceback
         report(report.current, 1, "internal error while reading {file}: {kind}",
                file=PurePosixPath(report.current).name or name, kind=type(error).__name__)
@@ -771,7 +799,7 @@ CONTACTS, SELFCHECK, CAMPAIGNS = "contacts.yaml", "selfcheck.yaml", "campaigns.y
 
 
 def _load(tree: _Tree, ui: _Tree, report: _Report, catalog_report: _Report, today: date,
-          stale_after_days: int, now: Callable[[], datetime]
+          stale_after_days: int, now: Callable[[], datetime], pace: Callable[[], None]
           ) -> tuple[ContentSnapshot | None, list[Problem]]:
     if ROOT in tree.unreadable:  # no folder, or far too many files in it
         report.located(ROOT, tree.unreadable[ROOT])
@@ -784,10 +812,11 @@ def _load(tree: _Tree, ui: _Tree, report: _Report, catalog_report: _Report, toda
     digest = hashlib.sha256()  # the version: every file the snapshot is built from
     topics: dict[tuple[str, str], Topic] = {}
     present: set[tuple[str, str]] = set()
+    by_folder: dict[str, list[str]] = {}
+    for name in sorted({*tree.files, *tree.unreadable}):
+        by_folder.setdefault(name.rpartition("/")[0] or ".", []).append(name)
     for lang in languages.codes:
-        names = sorted(n for n in (*tree.files, *tree.unreadable)
-                       if str(PurePosixPath(n).parent) == lang)
-        for path in names:
+        for path in by_folder.get(lang, ()):
             report.current = path
             if not path.endswith(".md"):
                 report(path, 1, "not a topic (topics end in .md); ignored", "warning")
@@ -796,6 +825,7 @@ def _load(tree: _Tree, ui: _Tree, report: _Report, catalog_report: _Report, toda
             read = tree.entry(path)
             digest.update(f"{path}\0{len(tree.files.get(path, b''))}\0".encode())
             digest.update(tree.files.get(path, b""))
+            pace()
             topic = _parse_topic_once(path, read, lang, report, today)
             if topic is None:
                 continue
@@ -809,10 +839,13 @@ def _load(tree: _Tree, ui: _Tree, report: _Report, catalog_report: _Report, toda
     for data_file in (LANGUAGES_FILE, CONTACTS, SELFCHECK, CAMPAIGNS):
         digest.update(f"{data_file}\0{len(tree.files.get(data_file, b''))}\0".encode())
         digest.update(tree.files.get(data_file, b""))
+    pace()
     report.current = CONTACTS
-    parsed = parse_contacts(CONTACTS, tree.text(CONTACTS), report, today, stale_after_days,
+    contacts_text = tree.text(CONTACTS)
+    parsed = parse_contacts(CONTACTS, contacts_text, report, today, stale_after_days,
                             languages)
     contacts, countries = parsed if parsed else ({}, {})
+    pace()
     report.current = SELFCHECK
     selfcheck = parse_selfcheck(SELFCHECK, tree.text(SELFCHECK), {i for _, i in present},
                                 report, languages)
@@ -820,6 +853,7 @@ def _load(tree: _Tree, ui: _Tree, report: _Report, catalog_report: _Report, toda
     campaigns = parse_campaigns(CAMPAIGNS, tree.text(CAMPAIGNS), report)
     report.current = ROOT
 
+    pace()
     graph_ok = _check_graph(topics, present, report, languages)
     _missing_topics(present, report, languages)
     for lang in languages.full:
@@ -846,8 +880,10 @@ def _load(tree: _Tree, ui: _Tree, report: _Report, catalog_report: _Report, toda
 
     rendered = {}
     for key, topic in topics.items():
+        pace()
         report.current = topic.file
-        rendered[key] = _render(topic, contacts, countries, report, catalogs.texts(topic.lang))
+        rendered[key] = _render_once(topic, contacts, countries, report,
+                                     catalogs.texts(topic.lang), contacts_text)
     # What each language serves: its own topics, and a partial one its fallback's for the rest.
     served: dict[tuple[str, str], Topic] = {}
     for lang in languages.codes:
@@ -869,7 +905,7 @@ def _load(tree: _Tree, ui: _Tree, report: _Report, catalog_report: _Report, toda
                   for key, group in children.items()},
         contacts=contacts,
         countries=countries,
-        search=SearchIndex.build(rendered.values()),
+        search=SearchIndex.build(rendered.values(), pace),
         selfcheck=selfcheck,
         version=digest.hexdigest()[:12],
         loaded_at=now(),

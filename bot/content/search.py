@@ -24,7 +24,7 @@ import math
 import re
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
@@ -332,37 +332,31 @@ class SearchIndex:
         self._best_cache: dict[tuple[str, str], tuple[BestMatches, frozenset[str]]] = {}
 
     @classmethod
-    def build(cls, topics: Iterable[Topic]) -> SearchIndex:
+    def build(cls, topics: Iterable[Topic],
+              pace: Callable[[], None] = lambda: None) -> SearchIndex:
+        """The index of `topics`; `pace` is called between topics (see loader.load)."""
         postings: dict[str, dict[Key, float]] = defaultdict(dict)
         phrases: dict[Phrase, set[Key]] = defaultdict(set)
-
         editor: set[tuple[str, Key]] = set()
-
-        def add(term: str, key: Key, weight: float, by_editor: bool = True) -> None:
-            postings[term][key] = max(postings[term].get(key, 0.0), weight)
-            if by_editor:
-                editor.add((term, key))
-
         topic_factor: dict[str, float] = {}
         parents: set[str] = set()
         for topic in topics:
+            pace()
             key = (topic.lang, topic.id)
             topic_factor[topic.id] = 1.0
             if topic.parent:
                 parents.add(topic.parent)
-            body, keywords, title = _topic_terms(topic.title, topic.keywords, topic.body)
-            for term, n in body:
-                add(term, key, min(1.0 + 0.25 * (n - 1), 2.0), by_editor=False)
-            for terms in keywords:
-                if len(terms) > 1:
-                    phrases[terms].add(key)
-                for term in terms:
-                    add(term, key, cls.KEYWORD_WEIGHT if len(terms) == 1
-                        else cls.PHRASE_PART_WEIGHT)
-            for term in title:
-                add(term, key, cls.TITLE_WEIGHT)
+            weights, by_editor, topic_phrases = _topic_weights(
+                topic.title, topic.keywords, topic.body, cls.KEYWORD_WEIGHT,
+                cls.PHRASE_PART_WEIGHT, cls.TITLE_WEIGHT)
+            for term, weight in weights:
+                postings[term][key] = weight
+            editor.update((term, key) for term in by_editor)
+            for phrase in topic_phrases:
+                phrases[phrase].add(key)
         for topic_id in parents & set(topic_factor):
             topic_factor[topic_id] = cls.SECTION_WEIGHT
+        pace()
         return cls(dict(postings), topic_factor, dict(phrases), editor)
 
     def _matches(self, word: str, russian: bool = False) -> list[tuple[str, float]]:
@@ -598,6 +592,36 @@ def _topic_terms(title: str, keywords: tuple[str, ...], body: str) -> TopicTerms
         counts[term] += 1
     return (tuple(counts.items()), tuple(tuple(words(keyword)) for keyword in keywords),
             tuple(words(title)))
+
+
+TopicWeights = tuple[tuple[tuple[str, float], ...], tuple[str, ...], tuple[Phrase, ...]]
+
+
+@lru_cache(maxsize=2048)
+def _topic_weights(title: str, keywords: tuple[str, ...], body: str, keyword_weight: float,
+                   phrase_part_weight: float, title_weight: float) -> TopicWeights:
+    """A topic's terms with their weight in it (the best of a body word's count, a keyword, a
+    phrase's part, the title), the terms an editor chose (keywords, title) and its multi-word
+    keywords. Cached by the text like _topic_terms, so a /reload after one edit weighs only the
+    edited topics again and building the index is one assignment per term."""
+    body_counts, keyword_terms, title_terms = _topic_terms(title, keywords, body)
+    weights: dict[str, float] = {}
+    chosen: set[str] = set()
+
+    def add(term: str, weight: float, by_editor: bool = True) -> None:
+        weights[term] = max(weights.get(term, 0.0), weight)
+        if by_editor:
+            chosen.add(term)
+
+    for term, n in body_counts:
+        add(term, min(1.0 + 0.25 * (n - 1), 2.0), by_editor=False)
+    for terms in keyword_terms:
+        for term in terms:
+            add(term, keyword_weight if len(terms) == 1 else phrase_part_weight)
+    for term in title_terms:
+        add(term, title_weight)
+    return (tuple(weights.items()), tuple(sorted(chosen)),
+            tuple(terms for terms in keyword_terms if len(terms) > 1))
 
 
 def _stem_key(word: str) -> str:
