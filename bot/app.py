@@ -184,8 +184,10 @@ def build_application(services: Services, *, request: BaseRequest | None = None,
             FloodControl(settings.max_messages_per_second))  # type: ignore[arg-type]
     builder = builder.concurrent_updates(PerChatUpdateProcessor(
         classify=lambda update: classify(update, services.content.snapshot)))
-    # Updates come from bot.server (long polling or the webhook), not PTB's Updater.
-    builder = builder.updater(None)
+    # Updates come from bot.server (long polling or the webhook), not PTB's Updater; and
+    # nothing is scheduled through PTB (bot.server runs its own loops), so no JobQueue even
+    # where APScheduler happens to be installed (PTB accepts None; its stubs do not say so).
+    builder = builder.updater(None).job_queue(None)  # type: ignore[arg-type]
     application: JolApplication = builder.build()
     application.bot_data["services"] = services
     register_handlers(application, services)

@@ -19,7 +19,7 @@ QUERIES = ["забрали паспорт", "паспортумду алып к�
 
 def _clear_caches() -> None:
     for cached in (loader._parse_topic_text, yamlfile.read_yaml, i18n._read_catalog,
-                   search._topic_terms, search._topic_weights):
+                   search._topic_weights):
         cached.cache_clear()
     loader._rendered.clear()
 

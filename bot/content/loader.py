@@ -57,7 +57,7 @@ from bot.content.source import (
     size_limit,
     too_big,
 )
-from bot.content.yamlfile import Located, decode, read_yaml
+from bot.content.yamlfile import Located, decode, parse_yaml, read_yaml
 from bot.i18n import Catalogs, Texts, read_catalog
 from bot.languages import CODE_RE, Languages, parse_languages
 
@@ -199,7 +199,7 @@ def parse_topic(path: str, read: str | Located, lang: str, report: _Report,
     except StopIteration:
         report(path, 1, "the fields are not closed: add a '---' line after them")
         return None
-    parsed = read_yaml("\n".join(lines[1:end]), first_line=2)
+    parsed = parse_yaml("\n".join(lines[1:end]), first_line=2)
     if isinstance(parsed, Located):
         report.located(path, parsed)
         return None

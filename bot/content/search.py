@@ -582,11 +582,9 @@ class SearchIndex:
 TopicTerms = tuple[tuple[tuple[str, int], ...], tuple[Phrase, ...], Phrase]
 
 
-@lru_cache(maxsize=2048)
 def _topic_terms(title: str, keywords: tuple[str, ...], body: str) -> TopicTerms:
-    """A topic's words: its body's with their counts, each keyword's, its title's. Most of
-    building an index; cached by the text, so a /reload after one edit splits only the edited
-    topics again (a few hundred kilobytes for every topic of the real content)."""
+    """A topic's words: its body's with their counts, each keyword's, its title's: most of
+    building an index."""
     counts: dict[str, int] = defaultdict(int)
     for term in words(body):
         counts[term] += 1
@@ -602,8 +600,9 @@ def _topic_weights(title: str, keywords: tuple[str, ...], body: str, keyword_wei
                    phrase_part_weight: float, title_weight: float) -> TopicWeights:
     """A topic's terms with their weight in it (the best of a body word's count, a keyword, a
     phrase's part, the title), the terms an editor chose (keywords, title) and its multi-word
-    keywords. Cached by the text like _topic_terms, so a /reload after one edit weighs only the
-    edited topics again and building the index is one assignment per term."""
+    keywords. Cached by the text (~0.7 MB for the real content), so a /reload after one edit
+    splits and weighs only the edited topics again, and building the index is one assignment
+    per term."""
     body_counts, keyword_terms, title_terms = _topic_terms(title, keywords, body)
     weights: dict[str, float] = {}
     chosen: set[str] = set()

@@ -141,11 +141,8 @@ def decode(data: bytes) -> str | Located:
     return text.removeprefix("\ufeff")
 
 
-@lru_cache(maxsize=256)
-def read_yaml(text: str, first_line: int = 1) -> tuple[Any, yaml.Node | None] | Located:
-    """Parse one YAML document into (data, node); lines count from `first_line`. Cached by
-    the text, so a /reload parses only the files that changed: callers only read the result
-    (it may be shared by several snapshots)."""
+def parse_yaml(text: str, first_line: int = 1) -> tuple[Any, yaml.Node | None] | Located:
+    """Parse one YAML document into (data, node); lines count from `first_line`."""
     try:
         loader = _Loader(text)
         try:
@@ -169,6 +166,13 @@ def read_yaml(text: str, first_line: int = 1) -> tuple[Any, yaml.Node | None] | 
         return Located(first_line, "the YAML cannot be read ({kind})",
                        {"kind": type(error).__name__})
     return data, node
+
+
+# Cached by the text, so a /reload parses only the data files that changed: callers only read
+# the result (it may be shared by several snapshots). A topic's front matter is parsed with
+# parse_yaml: the parsed topic is cached by its text instead (loader._parse_topic_text), and
+# its YAML nodes would keep ~1.5 MB that nothing reads again.
+read_yaml = lru_cache(maxsize=32)(parse_yaml)
 
 
 # (words in the parser's message, mark to report, plain explanation). Both libyaml's and

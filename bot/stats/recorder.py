@@ -22,7 +22,6 @@ from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
@@ -70,9 +69,13 @@ def upsert_statement(engine: AsyncEngine, model: Any, keys: list[str],
     an atomic write that concurrent writers (tasks, processes, replicas) cannot interleave."""
     dialect = engine.dialect.name
     insert: Any  # the two dialects' Insert classes share the on-conflict API, not a base
+    # Each dialect imported when used: PostgreSQL's package loads every driver's module
+    # (~2 MB) that a bot on SQLite never needs.
     if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
         insert = sqlite.insert(model)
     elif dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
         insert = postgresql.insert(model)
     else:
         raise ValueError(f"Jol's database must be SQLite or PostgreSQL, not {dialect!r}")
