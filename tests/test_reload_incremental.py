@@ -6,10 +6,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from bot import i18n
 from bot.content import loader, search, yamlfile
 from bot.content.model import ContentSnapshot
-from bot.content.source import CatalogSource
+from bot.content.source import CatalogSource, FolderSource
 from bot.content.store import ContentStore
 from tests.helpers import REAL_CONTENT, real_snapshot
 
@@ -79,3 +81,28 @@ async def test_an_edit_to_contacts_or_a_catalog_renders_again_the_pages_that_sho
                              for key in unchanged)
     _clear_caches()
     _same(after, ContentStore(content, catalogs=CatalogSource(locales)).snapshot)
+
+
+def test_a_paced_reload_rests_after_each_burst_of_its_own_cpu(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reload thread hands the GIL back to the event loop: it sleeps `rest` once it has
+    used `burst` of CPU since its last rest, and not before (its clock is the thread's own)."""
+    from bot.content import store
+
+    clock, slept = [10.0], []
+    monkeypatch.setattr(store.time, "thread_time", lambda: clock[0])
+    monkeypatch.setattr(store.time, "sleep", slept.append)
+    pace = store.Pacer(burst=0.001, rest=0.003)
+    for step in (0.0, 0.0004, 0.0004, 0.0004, 0.0002, 0.0009, 0.0002):
+        clock[0] += step
+        pace()
+    assert slept == [0.003, 0.003]  # after 1.2 ms, then after 1.1 ms more
+
+    # The loader calls it between the topics it parses and renders and while it indexes.
+    calls: list[None] = []
+    read = FolderSource(REAL_CONTENT).read()
+    snapshot, problems = loader.load(read.files, name=read.name,
+                                     catalogs=CatalogSource(i18n.LOCALES_DIR).read(),
+                                     pace=lambda: calls.append(None))
+    assert snapshot is not None, problems
+    assert len(calls) > 3 * len(snapshot.topics)

@@ -305,7 +305,8 @@ class SearchIndex:
 
     def __init__(self, postings: dict[str, dict[Key, float]], topic_factor: dict[str, float],
                  phrases: dict[Phrase, set[Key]] | None = None,
-                 editor: set[tuple[str, Key]] | None = None) -> None:
+                 editor: set[tuple[str, Key]] | None = None,
+                 pace: Callable[[], None] = lambda: None) -> None:
         self._postings = postings
         self._editor = editor or set()  # (term, key) where the term is a keyword or in the title
         # Web addresses match only exactly: no stems or typos of "migrant.kg".
@@ -321,7 +322,9 @@ class SearchIndex:
         self._kyrgyz_stems: dict[str, list[str]] = defaultdict(list)
         self._russian_stems: dict[str, list[str]] = defaultdict(list)
         editor_terms = {term for term, _ in self._editor}
-        for term in self._vocabulary:
+        for n, term in enumerate(self._vocabulary):
+            if n % 512 == 0:
+                pace()
             self._by_length[len(term)].append(term)
             if not term.isdigit():
                 self._kyrgyz_stems[_kyrgyz_stem(term)].append(term)
@@ -357,7 +360,7 @@ class SearchIndex:
         for topic_id in parents & set(topic_factor):
             topic_factor[topic_id] = cls.SECTION_WEIGHT
         pace()
-        return cls(dict(postings), topic_factor, dict(phrases), editor)
+        return cls(dict(postings), topic_factor, dict(phrases), editor, pace)
 
     def _matches(self, word: str, russian: bool = False) -> list[tuple[str, float]]:
         """Indexed terms that a query word stands for, with a similarity in (0, 1]; `russian`
