@@ -86,17 +86,22 @@ async def test_an_edit_to_contacts_or_a_catalog_renders_again_the_pages_that_sho
 def test_a_paced_reload_rests_after_each_burst_of_its_own_cpu(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The reload thread hands the GIL back to the event loop: it sleeps `rest` once it has
-    used `burst` of CPU since its last rest, and not before (its clock is the thread's own)."""
+    used `burst` of CPU since its last rest, and not before (its clock is the thread's own),
+    and never more than `most` in all."""
     from bot.content import store
 
     clock, slept = [10.0], []
     monkeypatch.setattr(store.time, "thread_time", lambda: clock[0])
     monkeypatch.setattr(store.time, "sleep", slept.append)
-    pace = store.Pacer(burst=0.001, rest=0.003)
+    pace = store.Pacer(burst=0.001, rest=0.003, most=0.006)
     for step in (0.0, 0.0004, 0.0004, 0.0004, 0.0002, 0.0009, 0.0002):
         clock[0] += step
         pace()
     assert slept == [0.003, 0.003]  # after 1.2 ms, then after 1.1 ms more
+    for _ in range(5):  # a reload that parses everything: no rest beyond `most` in all
+        clock[0] += 0.002
+        pace()
+    assert slept == [0.003, 0.003]
 
     # The loader calls it between the topics it parses and renders and while it indexes.
     calls: list[None] = []
