@@ -7,11 +7,13 @@ gets a copy of instead of running the migrations.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import functools
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -50,16 +52,33 @@ def content_store(settings: Settings) -> ContentStore:
 _template: list[Path] = []  # the migrated SQLite file, made on first use
 
 
-async def migrated_sqlite(path: Path) -> str:
-    """A SQLite database at `path` at the newest schema (a copy of one migrated file); its URL."""
+def _migrated_template() -> Path:
+    """The migrated SQLite file, made once per test process (in a thread of its own, so this
+    works inside a running event loop as well as outside one)."""
     if not _template:
         folder = Path(tempfile.mkdtemp(prefix="jol-schema-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        await upgrade(f"sqlite+aiosqlite:///{folder / 'jol.sqlite3'}")
+        url = f"sqlite+aiosqlite:///{folder / 'jol.sqlite3'}"
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, upgrade(url)).result()
         _template.append(folder / "jol.sqlite3")
+    return _template[0]
+
+
+def migrated_sqlite_url(path: Path) -> str:
+    """A SQLite database at `path` at the newest schema (a copy of one migrated file); its URL.
+    A `jol run` started on it finds the schema current and spawns no migration child, which
+    spares each such test a second of CPU; the tests of migrating at start use empty files."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(_template[0], path)
+    shutil.copyfile(_migrated_template(), path)
     return f"sqlite+aiosqlite:///{path}"
+
+
+async def migrated_sqlite(path: Path) -> str:
+    """migrated_sqlite_url for coroutines: the first copy is made without blocking the loop."""
+    if not _template:
+        await asyncio.to_thread(_migrated_template)
+    return migrated_sqlite_url(path)
 
 
 def metric(name: str, **labels: str) -> float:

@@ -18,7 +18,7 @@ from bot import REPO_ROOT
 from bot.app import build_application
 from bot.fake_telegram import FakeTelegram, LocalRequest
 from bot.settings import Settings
-from tests.helpers import REAL_CONTENT, Harness, serving
+from tests.helpers import REAL_CONTENT, Harness, migrated_sqlite, serving
 
 TOKEN = "424242:serving-test"
 
@@ -48,12 +48,12 @@ async def jol_run(api_base_url: str, tmp_path: Path, http_port: int, *,
                   token: str = TOKEN, files: int | None = None,
                   **env_overrides: str) -> AsyncIterator[asyncio.subprocess.Process]:
     """`jol run` as its own process (its output in tmp_path/jol.log), optionally with at most
-    `files` open files; killed at the end if still running."""
+    `files` open files; killed at the end if still running. Unless told otherwise it uses a
+    SQLite file already at the newest schema, so it starts without a migration child."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JOL_", "TELEGRAM_"))}
     env.update({
         "TELEGRAM_BOT_TOKEN": token,
         "JOL_API_BASE_URL": api_base_url,
-        "JOL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}",
         "JOL_CONTENT_DIR": str(REAL_CONTENT),
         "JOL_SECRET": "serving-test-secret",
         "JOL_HTTP_HOST": "127.0.0.1",
@@ -62,6 +62,8 @@ async def jol_run(api_base_url: str, tmp_path: Path, http_port: int, *,
         "PYTHONUNBUFFERED": "1",
         **env_overrides,
     })
+    if "JOL_DATABASE_URL" not in env_overrides:
+        env["JOL_DATABASE_URL"] = await migrated_sqlite(tmp_path / "jol.sqlite3")
     limit: Callable[[], None] | None = None
     if files is not None:
         import resource

@@ -15,6 +15,7 @@ from bot import REPO_ROOT, cli
 from bot.cli import main
 from bot.db import database_problem, schema_head
 from bot.settings import SettingsError
+from tests.helpers import migrated_sqlite_url
 
 UNREACHABLE_PG = "postgresql+asyncpg://jol:hunter2@127.0.0.1:1/jol"  # nothing listens on 1
 
@@ -153,7 +154,7 @@ def test_jol_run_with_an_unreachable_database_is_one_line(tmp_path: Path) -> Non
 
 def test_jol_run_with_a_key_file_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("")
-    env = run_env(tmp_path, JOL_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}",
+    env = run_env(tmp_path, JOL_DATABASE_URL=migrated_sqlite_url(tmp_path / "jol.sqlite3"),
                   JOL_SECRET_FILE=str(tmp_path / "a-file" / "secret"))
     done = jol("run", env=env, cwd=tmp_path)
     assert done.returncode == 2

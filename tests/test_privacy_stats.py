@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import REPO_ROOT, events
+from bot.cli import main
 from bot.content.campaigns import parse_campaigns
 from bot.content.loader import load_content
 from bot.content.model import Problem
@@ -38,7 +40,7 @@ from bot.stats.release import (
     release_closed_periods,
 )
 from bot.stats.reports import load_counts, summary_table
-from tests.helpers import real_snapshot, running_bot
+from tests.helpers import migrated_sqlite_url, real_snapshot, running_bot
 
 ADMIN = 4242
 CONTENT = real_snapshot()
@@ -257,35 +259,46 @@ def _jol(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
                             stderr=subprocess.PIPE)
 
 
-def _run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    process = _jol(*args, env=env)
-    out, err = process.communicate(timeout=120)
-    return process.returncode, out.decode(), err.decode()
+@pytest.fixture
+def jol(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+        ) -> Callable[..., tuple[int, str, str]]:
+    """`jol ARGS` with `env` set, run here through `main()` as test_operator_errors does: its
+    exit code, stdout and stderr, without a new interpreter's second of CPU (the piped CSV
+    below still runs as a process of its own)."""
+    def run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+    return run
 
 
 def test_stats_on_a_missing_database_says_what_to_run_and_creates_nothing(
-        tmp_path: Path) -> None:
+        tmp_path: Path, jol: Callable[..., tuple[int, str, str]]) -> None:
     db_file = tmp_path / "sub" / "jol.sqlite3"
-    code, out, err = _run("stats", env={"JOL_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"})
+    code, out, err = jol("stats", env={"JOL_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"})
     assert code == 2 and out == ""
     assert "jol db upgrade" in err and "Traceback" not in err
     assert not db_file.exists() and not db_file.parent.exists()
 
 
-def test_stats_on_an_unmigrated_database_says_what_to_run(tmp_path: Path) -> None:
+def test_stats_on_an_unmigrated_database_says_what_to_run(
+        tmp_path: Path, jol: Callable[..., tuple[int, str, str]]) -> None:
     db_file = tmp_path / "jol.sqlite3"
     db_file.write_bytes(b"")  # an empty file: SQLite reads it as a database with no tables
-    code, _, err = _run("stats", env={"JOL_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"})
+    code, _, err = jol("stats", env={"JOL_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"})
     assert code == 2 and "jol db upgrade" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(("chart", "message"), [
     ("missing/folder/chart.png", "does not exist"), ("chart.jpg", "ending in .png"),
     ("chart", "ending in .png")])
-def test_stats_chart_paths_are_checked_first(tmp_path: Path, chart: str, message: str) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}"
-    asyncio.run(upgrade(url))
-    code, out, err = _run("stats", "--chart", str(tmp_path / chart),
+def test_stats_chart_paths_are_checked_first(
+        tmp_path: Path, chart: str, message: str, jol: Callable[..., tuple[int, str, str]]
+) -> None:
+    url = migrated_sqlite_url(tmp_path / "jol.sqlite3")
+    code, out, err = jol("stats", "--chart", str(tmp_path / chart),
                           env={"JOL_DATABASE_URL": url})
     assert code == 2 and message in err and out == ""
 
@@ -306,19 +319,20 @@ async def _released_weeks(url: str, weeks: int) -> None:
         await engine.dispose()
 
 
-def test_stats_reports_closed_weeks_with_their_noise_and_pipes_quietly(tmp_path: Path) -> None:
+def test_stats_reports_closed_weeks_with_their_noise_and_pipes_quietly(
+        tmp_path: Path, jol: Callable[..., tuple[int, str, str]]) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}"
     asyncio.run(_released_weeks(url, 12))
     env = {"JOL_DATABASE_URL": url}
-    code, one_day, err = _run("stats", "--days", "1", env=env)
+    code, one_day, err = jol("stats", "--days", "1", env=env)
     assert code == 0, err
     assert "ε=2" in one_day and "масштаб 4" in one_day
-    _, two_days, _ = _run("stats", "--days", "2", env=env)
+    _, two_days, _ = jol("stats", "--days", "2", env=env)
     assert two_days == one_day  # both are the last closed week: nothing to subtract
     assert "Номера, которые надо перепроверить" in one_day
 
     chart = tmp_path / "chart.png"
-    code, _, err = _run("stats", "--days", "84", "--chart", str(chart), env=env)
+    code, _, err = jol("stats", "--days", "84", "--chart", str(chart), env=env)
     assert code == 0, err
     assert chart.read_bytes().startswith(b"\x89PNG")
 

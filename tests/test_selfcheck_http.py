@@ -20,6 +20,7 @@ import pytest
 from bot import REPO_ROOT
 from bot.standin import STANDIN, start_standin
 from tests.conftest import FULL_LANGUAGES
+from tests.helpers import migrated_sqlite
 from tests.serving_helpers import stop_as_docker_does
 from tests.test_selfcheck import LABELS, SCENARIOS, START, Scenario, destination, level_title
 
@@ -75,7 +76,7 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[aiohttp.ClientSession, s
     env.update({
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "JOL_API_BASE_URL": base_url,
-        "JOL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}",
+        "JOL_DATABASE_URL": await migrated_sqlite(tmp_path / "jol.sqlite3"),
         "JOL_CONTENT_DIR": str(REPO_ROOT / "content"),
         "JOL_SECRET": "http-test-secret",
         "JOL_HTTP_HOST": "127.0.0.1",
@@ -86,7 +87,7 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[aiohttp.ClientSession, s
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=REPO_ROOT,
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        for _ in range(600):  # until it polls: migrated, content loaded
+        for _ in range(600):  # until it polls: content loaded
             if bot.calls["getUpdates"] or process.poll() is not None:
                 break
             await asyncio.sleep(0.1)

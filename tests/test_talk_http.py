@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet
 
 from bot import REPO_ROOT
 from bot.standin import STANDIN, start_standin
+from tests.helpers import migrated_sqlite
 from tests.serving_helpers import free_port, stop_as_docker_does
 
 TOKEN = "515151:talk-http"
@@ -108,7 +109,7 @@ async def stand(tmp_path: Path) -> AsyncIterator[tuple[Stand, Any]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JOL_", "TELEGRAM_"))}
     env.update({
         "TELEGRAM_BOT_TOKEN": TOKEN, "JOL_API_BASE_URL": base_url,
-        "JOL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}",
+        "JOL_DATABASE_URL": await migrated_sqlite(tmp_path / "jol.sqlite3"),
         "JOL_CONTENT_DIR": str(REPO_ROOT / "content"), "JOL_SECRET": "talk-http-secret",
         "JOL_HTTP_HOST": "127.0.0.1", "JOL_HTTP_PORT": str(free_port()),
         "JOL_LOG_LEVEL": "DEBUG",  # the most the log could ever say

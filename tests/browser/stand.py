@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from bot import REPO_ROOT
-from tests.helpers import REAL_CONTENT
+from tests.helpers import REAL_CONTENT, migrated_sqlite_url
 from tests.serving_helpers import STARTUP_TIMEOUT, free_port
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class Stand:
         env.update({
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "JOL_API_BASE_URL": self.api,
-            "JOL_DATABASE_URL": f"sqlite+aiosqlite:///{self.root / 'jol.sqlite3'}",
+            "JOL_DATABASE_URL": migrated_sqlite_url(self.root / "jol.sqlite3"),
             "JOL_CONTENT_DIR": str(self.content),
             "JOL_SECRET": "browser-test-secret",
             "JOL_ADMIN_IDS": ",".join(map(str, EDITORS)),

@@ -127,10 +127,19 @@ def open_link(client: httpx.Client, link: str) -> httpx.Response:
 
 def signed_in(stand: Stand, editor: int = EDITORS[0]) -> httpx.Client:
     client = httpx.Client(timeout=30, follow_redirects=True)
-    answer = open_link(client, stand.link_from_cli(editor))
+    answer = open_link(client, stand.link_from_bot(editor))
     assert answer.status_code == 200, answer.text
     assert str(answer.url) == stand.url("/workspace/")
     return client
+
+
+@pytest.fixture(scope="module")
+def stand(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stand]:
+    """One `jol run` for this module: its tests read pages and try changes that must be
+    refused (the last test checks the content version did not move), so none of them changes
+    what another sees; a Stand costs a second or two of CPU."""
+    with Stand(tmp_path_factory.mktemp("outside")) as running:
+        yield running
 
 
 @pytest.fixture
