@@ -48,8 +48,9 @@ async def jol_run(api_base_url: str, tmp_path: Path, http_port: int, *,
                   token: str = TOKEN, files: int | None = None,
                   **env_overrides: str) -> AsyncIterator[asyncio.subprocess.Process]:
     """`jol run` as its own process (its output in tmp_path/jol.log), optionally with at most
-    `files` open files; killed at the end if still running. Unless told otherwise it uses a
-    SQLite file already at the newest schema, so it starts without a migration child."""
+    `files` open files; killed at the end if still running. Unless told otherwise its database
+    is tmp_path/jol.sqlite3, made as a copy of a migrated file if it is not there yet, so it
+    starts without a migration child."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JOL_", "TELEGRAM_"))}
     env.update({
         "TELEGRAM_BOT_TOKEN": token,
@@ -62,8 +63,10 @@ async def jol_run(api_base_url: str, tmp_path: Path, http_port: int, *,
         "PYTHONUNBUFFERED": "1",
         **env_overrides,
     })
-    if "JOL_DATABASE_URL" not in env_overrides:
-        env["JOL_DATABASE_URL"] = await migrated_sqlite(tmp_path / "jol.sqlite3")
+    database = tmp_path / "jol.sqlite3"
+    if "JOL_DATABASE_URL" not in env_overrides:  # a restart keeps the file it finds
+        env["JOL_DATABASE_URL"] = (f"sqlite+aiosqlite:///{database}" if database.exists()
+                                   else await migrated_sqlite(database))
     limit: Callable[[], None] | None = None
     if files is not None:
         import resource

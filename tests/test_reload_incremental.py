@@ -6,8 +6,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 from bot import i18n
 from bot.content import loader, search, yamlfile
 from bot.content.model import ContentSnapshot
@@ -83,17 +81,15 @@ async def test_an_edit_to_contacts_or_a_catalog_renders_again_the_pages_that_sho
     _same(after, ContentStore(content, catalogs=CatalogSource(locales)).snapshot)
 
 
-def test_a_paced_reload_rests_after_each_burst_of_its_own_cpu(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_paced_reload_rests_after_each_burst_of_its_own_cpu() -> None:
     """The reload thread hands the GIL back to the event loop: it sleeps `rest` once it has
     used `burst` of CPU since its last rest, and not before (its clock is the thread's own),
     and never more than `most` in all."""
     from bot.content import store
 
     clock, slept = [10.0], []
-    monkeypatch.setattr(store.time, "thread_time", lambda: clock[0])
-    monkeypatch.setattr(store.time, "sleep", slept.append)
-    pace = store.Pacer(burst=0.001, rest=0.003, most=0.006)
+    pace = store.Pacer(burst=0.001, rest=0.003, most=0.006, clock=lambda: clock[0],
+                       sleep=slept.append)
     for step in (0.0, 0.0004, 0.0004, 0.0004, 0.0002, 0.0009, 0.0002):
         clock[0] += step
         pace()

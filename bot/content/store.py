@@ -73,19 +73,22 @@ class Pacer:
     everything again (a new day, every file changed: ~0.7 s of CPU) would rest for seconds, so
     the rests stop after `most` seconds in all: such a reload is rare and takes what it took."""
 
-    def __init__(self, burst: float = 0.0005, rest: float = 0.003, most: float = 1.0) -> None:
+    def __init__(self, burst: float = 0.0005, rest: float = 0.003, most: float = 1.0, *,
+                 clock: Callable[[], float] = time.thread_time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.burst, self.rest, self.most = burst, rest, most
-        self._since: float | None = None  # the calling thread's CPU time, from its first call
+        self._clock, self._sleep = clock, sleep  # the calling thread's CPU time; a test's own
+        self._since: float | None = None  # that CPU time, from the first call
         self._rested = 0.0
 
     def __call__(self) -> None:
-        now = time.thread_time()
+        now = self._clock()
         if self._since is None:
             self._since = now
         elif now - self._since >= self.burst and self._rested < self.most:
-            time.sleep(self.rest)
+            self._sleep(self.rest)
             self._rested += self.rest
-            self._since = time.thread_time()
+            self._since = self._clock()
 
 
 def _fingerprint(trees: tuple[ContentFiles, ...], today: date, stale_after_days: int) -> str:
