@@ -6,10 +6,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from bot import i18n
 from bot.content import loader, search, yamlfile
 from bot.content.model import ContentSnapshot
-from bot.content.source import CatalogSource, FolderSource
+from bot.content.source import CatalogSource, ContentFiles, FolderSource
 from bot.content.store import ContentStore
 from tests.helpers import REAL_CONTENT, real_snapshot
 
@@ -107,3 +109,32 @@ def test_a_paced_reload_rests_after_each_burst_of_its_own_cpu() -> None:
                                      pace=lambda: calls.append(None))
     assert snapshot is not None, problems
     assert len(calls) > 3 * len(snapshot.topics)
+
+
+async def test_a_reload_asks_for_short_gil_turns_while_it_runs_and_restores_them() -> None:
+    """While the reload's thread runs, the loop waiting for the GIL gets it back within
+    RELOAD_SWITCH_INTERVAL, not Python's 5 ms; afterwards, even after a load that raised, the
+    process's own interval is back."""
+    import sys
+
+    from bot.content.store import RELOAD_SWITCH_INTERVAL
+
+    seen: list[float] = []
+
+    class Watched(FolderSource):
+        def read(self) -> ContentFiles:
+            seen.append(sys.getswitchinterval())
+            return super().read()
+
+    class Broken(FolderSource):
+        def read(self) -> ContentFiles:
+            raise OSError("a bug in a source")
+
+    before = sys.getswitchinterval()
+    assert before > RELOAD_SWITCH_INTERVAL
+    applied, _ = await ContentStore(Watched(REAL_CONTENT), snapshot=real_snapshot()).reload()
+    assert applied and seen == [RELOAD_SWITCH_INTERVAL]
+    assert sys.getswitchinterval() == before
+    with pytest.raises(OSError, match="a bug in a source"):
+        await ContentStore(Broken(REAL_CONTENT), snapshot=real_snapshot()).reload()
+    assert sys.getswitchinterval() == before

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
+import sys
 import time
 from collections.abc import Callable
 from datetime import date
@@ -61,6 +62,11 @@ async def _refresh(source: ContentSource) -> None:
         await refresh()
 
 
+# While a reload's thread runs, the loop waiting for the GIL gets it back within this (Python's
+# default is 5 ms): between two of the Pacer's points the thread may hold it longer than a burst.
+RELOAD_SWITCH_INTERVAL = 0.0005
+
+
 class Pacer:
     """Called by the loader between small pieces of a reload in a worker thread: after each
     `burst` of the thread's own CPU time it sleeps `rest`, handing the GIL to the event loop.
@@ -68,10 +74,11 @@ class Pacer:
     Without it the thread and a busy loop take turns of Python's switch interval (5 ms), so a
     chat's answer in flight during a reload waits for half of the parse; with it the loop keeps
     most of the time and no wait is much longer than a burst (a 1 ms ticker on the loop: at
-    most 22 ms late unpaced, 3 ms paced). The reload takes longer (0.3-0.6 s after one edit
-    under the load benchmark), which an editor does not notice. A reload that parses
-    everything again (a new day, every file changed: ~0.7 s of CPU) would rest for seconds, so
-    the rests stop after `most` seconds in all: such a reload is rare and takes what it took."""
+    most 22 ms late unpaced, 3 ms paced). The reload takes longer (~0.3 s after one edit under
+    the load benchmark, with RELOAD_SWITCH_INTERVAL), which an editor does not notice. A reload
+    that parses everything again (a new day, every file changed: ~0.7 s of CPU) would rest for
+    seconds, so the rests stop after `most` seconds in all: such a reload is rare and takes
+    what it took."""
 
     def __init__(self, burst: float = 0.0005, rest: float = 0.003, most: float = 1.0, *,
                  clock: Callable[[], float] = time.thread_time,
@@ -193,6 +200,8 @@ class ContentStore:
                 await _refresh(self.source)
             except Exception as error:  # the database is down, say: keep serving what we have
                 return False, _unrefreshed(self.source, error)
+            switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(switch, RELOAD_SWITCH_INTERVAL))
             try:
                 snapshot, problems, fingerprint = await asyncio.wait_for(
                     asyncio.to_thread(_read_and_load, self.source, self.catalogs,
@@ -201,6 +210,8 @@ class ContentStore:
                     self.timeout)
             except TimeoutError:
                 return False, _timed_out(self.source, self.timeout)
+            finally:
+                sys.setswitchinterval(switch)
             if snapshot is None:
                 return False, problems
             if snapshot is not self._snapshot:
