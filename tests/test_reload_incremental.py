@@ -3,6 +3,7 @@ files' text); the snapshot must be exactly the one a load from nothing gives."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -137,4 +138,10 @@ async def test_a_reload_asks_for_short_gil_turns_while_it_runs_and_restores_them
     assert sys.getswitchinterval() == before
     with pytest.raises(OSError, match="a bug in a source"):
         await ContentStore(Broken(REAL_CONTENT), snapshot=real_snapshot()).reload()
+    assert sys.getswitchinterval() == before
+    # Two stores reloading at once: the second starts while the first holds the short turns.
+    stores = [ContentStore(Watched(REAL_CONTENT), snapshot=real_snapshot()) for _ in range(2)]
+    seen.clear()
+    await asyncio.gather(*(store.reload() for store in stores))
+    assert seen == [RELOAD_SWITCH_INTERVAL] * 2
     assert sys.getswitchinterval() == before

@@ -19,8 +19,10 @@ import asyncio
 import concurrent.futures
 import hashlib
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -65,6 +67,34 @@ async def _refresh(source: ContentSource) -> None:
 # While a reload's thread runs, the loop waiting for the GIL gets it back within this (Python's
 # default is 5 ms): between two of the Pacer's points the thread may hold it longer than a burst.
 RELOAD_SWITCH_INTERVAL = 0.0005
+
+
+class _ShortGilTurns:
+    """RELOAD_SWITCH_INTERVAL while any reload of this process runs. The interval is the
+    process's, so overlapping reloads (of two stores) share one change and one restore."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._restore = sys.getswitchinterval()
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._running == 0:
+                self._restore = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._restore, RELOAD_SWITCH_INTERVAL))
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0:
+                    sys.setswitchinterval(self._restore)
+
+
+_short_gil_turns = _ShortGilTurns()
 
 
 class Pacer:
@@ -200,18 +230,15 @@ class ContentStore:
                 await _refresh(self.source)
             except Exception as error:  # the database is down, say: keep serving what we have
                 return False, _unrefreshed(self.source, error)
-            switch = sys.getswitchinterval()
-            sys.setswitchinterval(min(switch, RELOAD_SWITCH_INTERVAL))
             try:
-                snapshot, problems, fingerprint = await asyncio.wait_for(
-                    asyncio.to_thread(_read_and_load, self.source, self.catalogs,
-                                      self.stale_after_days, self._fingerprint, self._snapshot,
-                                      Pacer()),
-                    self.timeout)
+                with _short_gil_turns():
+                    snapshot, problems, fingerprint = await asyncio.wait_for(
+                        asyncio.to_thread(_read_and_load, self.source, self.catalogs,
+                                          self.stale_after_days, self._fingerprint,
+                                          self._snapshot, Pacer()),
+                        self.timeout)
             except TimeoutError:
                 return False, _timed_out(self.source, self.timeout)
-            finally:
-                sys.setswitchinterval(switch)
             if snapshot is None:
                 return False, problems
             if snapshot is not self._snapshot:
