@@ -53,8 +53,8 @@ _template: list[Path] = []  # the migrated SQLite file, made on first use
 
 
 def _migrated_template() -> Path:
-    """The migrated SQLite file, made once per test process (in a thread of its own, so this
-    works inside a running event loop as well as outside one)."""
+    """The migrated SQLite file, made once per test process, in a thread of its own: callers
+    may be inside a running event loop (the browser tests' sync Playwright keeps one)."""
     if not _template:
         folder = Path(tempfile.mkdtemp(prefix="jol-schema-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)

@@ -259,9 +259,11 @@ def _jol(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
                             stderr=subprocess.PIPE)
 
 
+RunJol = Callable[..., tuple[int, str, str]]  # `jol ARGS`, env=...: exit code, stdout, stderr
+
+
 @pytest.fixture
-def jol(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-        ) -> Callable[..., tuple[int, str, str]]:
+def jol_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> RunJol:
     """`jol ARGS` with `env` set, run here through `main()` as test_operator_errors does: its
     exit code, stdout and stderr, without a new interpreter's second of CPU (the piped CSV
     below still runs as a process of its own)."""
@@ -275,31 +277,30 @@ def jol(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 
 
 def test_stats_on_a_missing_database_says_what_to_run_and_creates_nothing(
-        tmp_path: Path, jol: Callable[..., tuple[int, str, str]]) -> None:
+        tmp_path: Path, jol_here: RunJol) -> None:
     db_file = tmp_path / "sub" / "jol.sqlite3"
-    code, out, err = jol("stats", env={"JOL_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"})
+    code, out, err = jol_here("stats", env={"JOL_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"})
     assert code == 2 and out == ""
     assert "jol db upgrade" in err and "Traceback" not in err
     assert not db_file.exists() and not db_file.parent.exists()
 
 
-def test_stats_on_an_unmigrated_database_says_what_to_run(
-        tmp_path: Path, jol: Callable[..., tuple[int, str, str]]) -> None:
+def test_stats_on_an_unmigrated_database_says_what_to_run(tmp_path: Path,
+                                                          jol_here: RunJol) -> None:
     db_file = tmp_path / "jol.sqlite3"
     db_file.write_bytes(b"")  # an empty file: SQLite reads it as a database with no tables
-    code, _, err = jol("stats", env={"JOL_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"})
+    code, _, err = jol_here("stats", env={"JOL_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"})
     assert code == 2 and "jol db upgrade" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(("chart", "message"), [
     ("missing/folder/chart.png", "does not exist"), ("chart.jpg", "ending in .png"),
     ("chart", "ending in .png")])
-def test_stats_chart_paths_are_checked_first(
-        tmp_path: Path, chart: str, message: str, jol: Callable[..., tuple[int, str, str]]
-) -> None:
+def test_stats_chart_paths_are_checked_first(tmp_path: Path, chart: str, message: str,
+                                             jol_here: RunJol) -> None:
     url = migrated_sqlite_url(tmp_path / "jol.sqlite3")
-    code, out, err = jol("stats", "--chart", str(tmp_path / chart),
-                          env={"JOL_DATABASE_URL": url})
+    code, out, err = jol_here("stats", "--chart", str(tmp_path / chart),
+                              env={"JOL_DATABASE_URL": url})
     assert code == 2 and message in err and out == ""
 
 
@@ -320,19 +321,19 @@ async def _released_weeks(url: str, weeks: int) -> None:
 
 
 def test_stats_reports_closed_weeks_with_their_noise_and_pipes_quietly(
-        tmp_path: Path, jol: Callable[..., tuple[int, str, str]]) -> None:
+        tmp_path: Path, jol_here: RunJol) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'jol.sqlite3'}"
     asyncio.run(_released_weeks(url, 12))
     env = {"JOL_DATABASE_URL": url}
-    code, one_day, err = jol("stats", "--days", "1", env=env)
+    code, one_day, err = jol_here("stats", "--days", "1", env=env)
     assert code == 0, err
     assert "ε=2" in one_day and "масштаб 4" in one_day
-    _, two_days, _ = jol("stats", "--days", "2", env=env)
+    _, two_days, _ = jol_here("stats", "--days", "2", env=env)
     assert two_days == one_day  # both are the last closed week: nothing to subtract
     assert "Номера, которые надо перепроверить" in one_day
 
     chart = tmp_path / "chart.png"
-    code, _, err = jol("stats", "--days", "84", "--chart", str(chart), env=env)
+    code, _, err = jol_here("stats", "--days", "84", "--chart", str(chart), env=env)
     assert code == 0, err
     assert chart.read_bytes().startswith(b"\x89PNG")
 

@@ -75,8 +75,8 @@ class _ShortGilTurns:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running = 0
-        self._restore = sys.getswitchinterval()
+        self._running = 0  # reloads now running
+        self._restore = 0.0  # the interval before the first of them
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
