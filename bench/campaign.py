@@ -120,6 +120,11 @@ def campaign_targets() -> dict[str, CampaignTarget]:
     targets += [CampaignTarget(f"jol-{n}-rr", f"{n} `jol run` webhook replicas behind HAProxy, "
                                "round robin", jol, replicas=n, balance="roundrobin")
                 for n in (2, 3)]
+    # Not run by default: replicas on asyncio's own event loop, to show what uvloop gives.
+    targets += [CampaignTarget(f"jol-{n}-asyncio", f"{n} `jol run` webhook replica{'s' * (n > 1)}"
+                               " behind deploy/haproxy.cfg, on asyncio's own event loop",
+                               peers["jol-asyncio"], replicas=n)
+                for n in (1, 2)]
     targets += [CampaignTarget(name, peers[name].description, peers[name])
                 for name in ("aiogram", "ptb-aiohttp")]
     return {target.name: target for target in targets}

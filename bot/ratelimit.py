@@ -8,8 +8,11 @@ not delay a private user's SOS. When 429s hit several different chats within a s
 call without a chat (setMyCommands, answerCallbackQuery) waits out only that call.
 
 The proactive cap on messages per second is off by default: Telegram itself says when to slow
-down, and a fixed 30/s cap would throttle a busy bot that Telegram would have let through.
-Operators who prefer to stay under the limit set JOL_MAX_MESSAGES_PER_SECOND.
+down, and a fixed 30/s cap would throttle a busy bot that Telegram would have let through (a
+campaign's 200 first contacts a second would wait in line). Operators who prefer to stay under
+the limit set JOL_MAX_MESSAGES_PER_SECOND; then no crowd meets Telegram's first hold, in which
+an SOS waits up to a second. The cap paces only what Telegram counts (MESSAGE_METHODS: new
+messages), never an edit or a button's answer, so a press stays instant.
 
 While every chat waits (after 429s for several chats, or for the proactive cap), the calls
 queue and are let go most urgent first, then in the order they came (bot.urgency: SOS and
@@ -50,6 +53,12 @@ MAX_RETRIES = 20
 # 429s for this many different chats within one second mean the bot's overall limit.
 GLOBAL_AFTER_CHATS = 3
 PACE = 30  # messages a second after such a hold: Telegram's overall limit, as it states it
+# The calls that make a new message: what Telegram's overall limit counts.
+MESSAGE_METHODS = frozenset({
+    "sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAudio", "sendVoice",
+    "sendAnimation", "sendSticker", "sendLocation", "sendContact", "sendMediaGroup",
+    "copyMessage", "copyMessages", "forwardMessage", "forwardMessages", "createForumTopic",
+})
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -75,8 +84,8 @@ class FloodControl(BaseRateLimiter[int]):
         self._arrivals = itertools.count()
         self._releaser: asyncio.Task[None] | None = None
         # One call every 1/rate s, without bursts (a burst would meet the limit again): for
-        # every call to a chat under the proactive cap; else after a hold of every chat, until
-        # nothing waits, for the methods Telegram refused then.
+        # every new message under the proactive cap; after a hold of every chat, until nothing
+        # waits, also for the methods Telegram refused then.
         self._pace = AsyncLimiter(1, 1 / (max_messages_per_second or PACE))
         self._capped = max_messages_per_second > 0
         self._refused: set[str] = set()  # methods refused by a hold of every chat
@@ -155,7 +164,8 @@ class FloodControl(BaseRateLimiter[int]):
                     return False
                 continue
             # The pace counts messages to chats.
-            paced = chat is not None and (self._capped or endpoint in self._refused)
+            paced = chat is not None and (
+                (self._capped and endpoint in MESSAGE_METHODS) or endpoint in self._refused)
             if not await self._shared_turn(rank, paced):
                 return False
             if chat is None:

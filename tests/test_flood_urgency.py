@@ -85,11 +85,11 @@ class Telegram:
 
 
 def spawn(limiter: FloodControl, telegram: Telegram, chat: int,
-          level: Urgency = Urgency.ROUTINE) -> asyncio.Task[Any]:
-    """A sendMessage to `chat`, made while handling an update of that urgency."""
+          level: Urgency = Urgency.ROUTINE, method: str = "sendMessage") -> asyncio.Task[Any]:
+    """A call (a sendMessage) to `chat`, made while handling an update of that urgency."""
     async def call() -> Any:
         with urgency.handling(level):
-            return await limiter.process_request(telegram.send, (chat,), {}, "sendMessage",
+            return await limiter.process_request(telegram.send, (chat,), {}, method,
                                                  {"chat_id": chat}, None)
     return asyncio.create_task(call())
 
@@ -320,3 +320,20 @@ def test_under_the_proactive_cap_an_sos_goes_out_next() -> None:
         # The first call found the cap free; every other waited for it, the SOS first.
         assert telegram.sent == [100, 999, *range(101, 120)]
     on_skipping_loop(scenario)
+
+
+def test_the_cap_paces_new_messages_only_an_edit_goes_out_at_once() -> None:
+    """Telegram's overall limit counts new messages: a press (an edit) never waits for it."""
+    async def scenario(loop: SkippingLoop) -> None:
+        limiter, telegram = FloodControl(max_messages_per_second=1), Telegram()
+        await limiter.initialize()
+        sends = [spawn(limiter, telegram, 100 + i) for i in range(3)]
+        await until(lambda: limiter.waiting == 2)  # the first went out; two wait a second each
+        edit = spawn(limiter, telegram, 999, method="editMessageText")
+        await asyncio.wait_for(edit, 0.5)
+        assert telegram.sent == [100, 999]
+        loop.skip(5)
+        await asyncio.wait_for(asyncio.gather(*sends), 30)
+        assert telegram.sent == [100, 999, 101, 102]
+    on_skipping_loop(scenario)
+
