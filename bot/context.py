@@ -21,14 +21,13 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
     from bot.content.versions import ContentVersions
-    from bot.db.engine import HeldConnection
     from bot.db.language_memory import LanguageMemory
     from bot.db.notify import Listener
     from bot.handoff.relay import Handoff
-    from bot.stats.recorder import StatsRecorder
+    from bot.stats.recorder import CounterRow, StatsRecorder
 
 
 class RecentMessages:
@@ -80,12 +79,12 @@ class Services:
     listener: Listener | None = None
     versions: ContentVersions | None = None  # content versions; None when serving the folder
 
-    async def write_pending(self, also: Callable[[AsyncConnection], Awaitable[object]],
-                            via: HeldConnection | None = None) -> None:
-        """Write the language choices and counts waiting in memory now, and `also` in the
-        counts' transaction (on `via`, a connection kept for these writes, if given)."""
+    async def write_pending(self, write: Callable[[list[CounterRow]], Awaitable[object]]
+                            ) -> None:
+        """Write the language choices waiting in memory now, then hand the counts waiting to
+        `write`, which stores them with what must commit together (bot/db/claims.py)."""
         await self.memory.flush()
-        await self.stats.flush(also, via)
+        await self.stats.flush_with(write)
 
 
 class JolContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -7,10 +7,10 @@ later), and after the update is done answers 200 without handling it. A replica 
 mid-update stops renewing its leases; once one runs out, Telegram's next retry is handled by
 whichever replica it reaches.
 
-The counts an update makes are written in the same flush that marks it done, before Telegram
-gets its 200 (bot/web.py): a retry after a crash neither loses nor repeats a count. Concurrent
-updates share these writes (group commit: one statement for every update that finished while
-the previous write ran), so the cost per update falls as the load rises.
+The counts an update makes are written in the same statement that marks it done, before
+Telegram gets its 200 (bot/web.py): a retry after a crash neither loses nor repeats a count.
+Concurrent updates share these writes (group commit: one statement for every update that
+finished while the previous write ran), so the cost per update falls as the load rises.
 
 What no design can close: a replica killed between Telegram accepting its answer and the done
 mark (about a millisecond) answers that update twice when it is retried. Twice is the lesser
@@ -25,13 +25,14 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.batching import GroupCommit
 from bot.db.engine import HeldConnection
+from bot.stats.recorder import CounterRow
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +41,31 @@ KEEP_DONE_SECONDS = 600.0
 PURGE_SECONDS = 60.0  # how often old claims are deleted (a scan of the table)
 NOW = "EXTRACT(EPOCH FROM clock_timestamp())"  # the database's clock: replicas' clocks differ
 
-# Built once: a statement made per batch costs its construction and cache key each time.
-CLAIM = sa.text(
-    "INSERT INTO update_claims (update_id, lease_until, done) "
-    f"SELECT id, {NOW} + :lease, false FROM unnest(CAST(:ids AS bigint[])) AS id "
-    "ON CONFLICT (update_id) DO UPDATE SET lease_until = EXCLUDED.lease_until "
-    f"WHERE update_claims.lease_until < {NOW} AND NOT update_claims.done "
-    "RETURNING update_id")
-DONE_AMONG = sa.text("SELECT update_id FROM update_claims "
-                     "WHERE update_id = ANY(CAST(:ids AS bigint[])) AND done")
-MARK_DONE = sa.text("UPDATE update_claims SET done = true "
-                    "WHERE update_id = ANY(CAST(:ids AS bigint[]))")
+# The hot path's statements, run on asyncpg's own connection (HeldConnection.driver): each
+# is one round trip that commits by itself, prepared once per connection by asyncpg.
+# One statement for a batch of claims: each id is MINE (claimed now) or found done; neither
+# is BUSY. The second SELECT sees the table as before the INSERT, which leaves done rows alone.
+CLAIM = f"""
+WITH claimed AS (
+    INSERT INTO update_claims (update_id, lease_until, done)
+    SELECT id, {NOW} + $2::float8, false FROM unnest($1::bigint[]) AS id
+    ON CONFLICT (update_id) DO UPDATE SET lease_until = EXCLUDED.lease_until
+    WHERE update_claims.lease_until < {NOW} AND NOT update_claims.done
+    RETURNING update_id)
+SELECT update_id, true AS mine FROM claimed
+UNION ALL
+SELECT update_id, false FROM update_claims WHERE update_id = ANY($1::bigint[]) AND done"""
+# The done marks and the counts made meanwhile (bot.stats.recorder.CounterRow) in one
+# statement: they commit together or not at all. PostgreSQL runs the WITH part whether or not
+# the INSERT reads it.
+MARK_DONE_AND_COUNT = """
+WITH marked AS (
+    UPDATE update_claims SET done = true WHERE update_id = ANY($1::bigint[]))
+INSERT INTO counters (day, event, key, lang, source, count)
+SELECT * FROM unnest($2::date[], $3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[],
+                     $7::bigint[])
+ON CONFLICT (day, event, key, lang, source)
+    DO UPDATE SET count = counters.count + EXCLUDED.count"""
 
 
 class Claim(enum.Enum):
@@ -63,8 +78,8 @@ class UpdateClaims:
     """Claims, lease renewal and done marks for one replica (PostgreSQL only)."""
 
     def __init__(self, engine: AsyncEngine,
-                 finish_writes: Callable[[Callable[[AsyncConnection], Awaitable[None]],
-                                          HeldConnection], Awaitable[object]],
+                 finish_writes: Callable[[Callable[[list[CounterRow]], Awaitable[object]]],
+                                         Awaitable[object]],
                  lease_seconds: float = LEASE_SECONDS) -> None:
         self._engine = engine
         # Each statement here is atomic alone: it commits by itself, one round trip without a
@@ -73,8 +88,9 @@ class UpdateClaims:
         # The claims and the done marks come in batches, one at a time each: a connection kept
         # for each spares a pool checkout and ping per batch.
         self._claiming = HeldConnection(self._autocommit)
-        self._marking = HeldConnection(engine)
-        # The languages' and counts' flush, the done marks written in the counts' transaction.
+        self._marking = HeldConnection(self._autocommit)
+        # The languages' flush, then the counts handed to a write that adds the done marks
+        # (bot.context.Services.write_pending).
         self._finish_writes = finish_writes
         self.lease_seconds = lease_seconds
         self._held: set[int] = set()  # claimed here, not yet done: their leases are renewed
@@ -96,14 +112,10 @@ class UpdateClaims:
             self._held.discard(update_id)
 
     async def _claim_batch(self, ids: list[int]) -> list[Claim]:
-        unique = sorted(set(ids))
-        async with self._claiming.begin() as conn:
-            mine = set((await conn.execute(
-                CLAIM, {"ids": unique, "lease": self.lease_seconds})).scalars())
-            others = [i for i in unique if i not in mine]
-            done = set()
-            if others:
-                done = set((await conn.execute(DONE_AMONG, {"ids": others})).scalars())
+        async with self._claiming.driver() as pg:
+            rows = await pg.fetch(CLAIM, sorted(set(ids)), self.lease_seconds)
+        mine = {row[0] for row in rows if row[1]}
+        done = {row[0] for row in rows if not row[1]}
         results = []
         for update_id in ids:
             if update_id in mine:
@@ -114,10 +126,13 @@ class UpdateClaims:
         return results
 
     async def _done_batch(self, ids: list[int]) -> list[None]:
-        async def mark_done(conn: AsyncConnection) -> None:
-            await conn.execute(MARK_DONE, {"ids": sorted(set(ids))})
+        async def mark_done_and_count(rows: list[CounterRow]) -> None:
+            columns: list[Sequence[object]] = (list(zip(*rows, strict=True)) if rows
+                                               else [()] * len(CounterRow._fields))
+            async with self._marking.driver() as pg:
+                await pg.execute(MARK_DONE_AND_COUNT, sorted(set(ids)), *columns)
 
-        await self._finish_writes(mark_done, self._marking)  # in the counts' own transaction
+        await self._finish_writes(mark_done_and_count)
         return [None] * len(ids)
 
     async def _renew(self) -> None:

@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import metrics
@@ -50,6 +50,9 @@ _MISSING = object()
 MAX_PENDING_CHOICES = 100_000
 # Chats asked for in one statement: far below SQLite's and asyncpg's limits on parameters.
 MAX_LOOKUP_BATCH = 500
+# Built once: a statement made per batch costs its construction and cache key each time.
+LOOKUP = (select(ChatLanguage.chat_key, ChatLanguage.lang)
+          .where(ChatLanguage.chat_key.in_(bindparam("keys", expanding=True))))
 CHANNEL = "jol_languages"  # payload: "<sender> <key>,<key>,…"
 KEYS_PER_NOTIFY = 100  # 65 bytes a key: well under PostgreSQL's 8000-byte payload
 
@@ -141,8 +144,7 @@ class LanguageMemory:
         async with reading as conn:
             for start in range(0, len(keys), MAX_LOOKUP_BATCH):
                 rows = await conn.execute(
-                    select(ChatLanguage.chat_key, ChatLanguage.lang)
-                    .where(ChatLanguage.chat_key.in_(keys[start : start + MAX_LOOKUP_BATCH])))
+                    LOOKUP, {"keys": keys[start : start + MAX_LOOKUP_BATCH]})
                 found.update((key, lang) for key, lang in rows)
         return found
 

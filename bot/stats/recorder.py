@@ -20,12 +20,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import metrics
-from bot.db.engine import HeldConnection
 from bot.db.models import KEY_LEN, LANG_LEN, SOURCE_LEN, Counter
 from bot.events import GAP, Event, declared
 from bot.stats.cap import DailyCap
@@ -35,6 +34,17 @@ from bot.stats.gaps import GapGate
 logger = logging.getLogger(__name__)
 
 CounterKey = tuple[date, str, str, str, str]  # day, event, key, lang, source
+
+
+class CounterRow(NamedTuple):
+    """One counter to add to, as written: the columns of `counters`."""
+
+    day: date
+    event: str
+    key: str
+    lang: str
+    source: str
+    amount: int  # added to the column `count`
 
 # Bounds memory while the database is down: "gap" keys come from user input, so the number
 # of distinct keys is not naturally limited. Counts for new keys beyond this are dropped.
@@ -179,48 +189,44 @@ class StatsRecorder:
         """Start the background flush loop (once; later calls do nothing)."""
         await self._loop.start()
 
-    async def flush(self, also: Callable[[AsyncConnection], Awaitable[object]] | None = None,
-                    via: HeldConnection | None = None) -> int:
+    async def flush(self) -> int:
         """Write pending counts in one transaction; returns how many counters were written.
-        `also` writes more in the same transaction (the update claims' done marks): one
-        round trip less, and the counts and the marks commit together or not at all; `via`:
-        the connection kept for them.
 
         On a database error the counts go back to memory for the next try; only the error's
-        class is logged, never the counted data (with `also`, the error is raised too).
+        class is logged, never the counted data.
         """
+        async def write(rows: list[CounterRow]) -> None:
+            async with self._engine.begin() as conn:
+                await conn.execute(self._statement, [
+                    {"day": r.day, "event": r.event, "key": r.key, "lang": r.lang,
+                     "source": r.source, "count": r.amount} for r in rows])
+
         self._roll_day()  # also when nobody counts: memory forgets on time, not on next use
+        if not self._pending:
+            return 0
+        try:
+            return await self.flush_with(write)
+        except Exception as exc:
+            metrics.FLUSH_FAILURES.labels("counters").inc()
+            logger.warning("stats flush failed (%s); %d counters kept for the next try",
+                           type(exc).__name__, len(self._pending))
+            return 0
+
+    async def flush_with(self, write: Callable[[list[CounterRow]], Awaitable[object]]) -> int:
+        """Hand the pending counts (maybe none) to `write`, which stores them, and with them
+        what must commit together (the update claims' done marks: bot/db/claims.py). If it
+        raises, the counts go back to memory and the error is the caller's."""
         async with self._flush_lock:
-            writer = via or self._engine
-            if not self._pending:
-                if also is not None:
-                    async with writer.begin() as conn:
-                        await also(conn)
-                return 0
             batch, self._pending = self._pending, {}
             oldest, self._oldest = self._oldest, None
             # One order for every writer, so concurrent transactions lock rows in the same
             # order and PostgreSQL cannot deadlock between two flushes.
-            rows = [
-                {"day": c[0], "event": c[1], "key": c[2], "lang": c[3], "source": c[4], "count": n}
-                for c, n in sorted(batch.items())
-            ]
+            rows = [CounterRow(*counter, n) for counter, n in sorted(batch.items())]
             try:
-                async with writer.begin() as conn:
-                    await conn.execute(self._statement, rows)
-                    if also is not None:
-                        await also(conn)
-            except BaseException as exc:
+                await write(rows)
+            except BaseException:
                 self._restore(batch, oldest)
-                if not isinstance(exc, Exception) or also is not None:
-                    raise  # cancelled (counts are back in memory), or the caller's to handle
-                metrics.FLUSH_FAILURES.labels("counters").inc()
-                logger.warning(
-                    "stats flush failed (%s); %d counters kept for the next try",
-                    type(exc).__name__,
-                    len(batch),
-                )
-                return 0
+                raise
             return len(rows)
 
     def _restore(self, batch: dict[CounterKey, int], oldest: float | None) -> None:
