@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,35 +29,44 @@ if TYPE_CHECKING:
     from bot.stats.recorder import CounterRow, StatsRecorder
 
 
+# "Clear this chat" deletes at most this many ids below the newest (ten deleteMessages calls).
+CLEARABLE_SPAN = 1000
+
+
 class RecentMessages:
-    """Ids of recent messages per chat, the bot's and the user's, for "clear this chat".
+    """Per chat, the oldest and newest message ids seen, the bot's and the user's, for "clear
+    this chat": in a private chat both sides share one sequence of ids, so every id between
+    them is this conversation's (bot.handlers.safety).
 
     In memory only and bounded: the ids never reach the database or the logs, and a restart
-    forgets them (Telegram lets a bot delete its messages for 48 hours anyway).
+    forgets them (Telegram lets a bot delete its messages for 48 hours anyway). One int per
+    chat, however long the conversation: 20,000 chats take ~3 MB.
     """
 
-    def __init__(self, max_chats: int = 20_000, per_chat: int = 200) -> None:
-        # Packed 64-bit ids (8 bytes each, not a 40-byte int object in a list): full, this is
-        # ~33 MB instead of ~160 MB.
-        self._chats: OrderedDict[int, array[int]] = OrderedDict()
+    def __init__(self, max_chats: int = 20_000, span: int = CLEARABLE_SPAN) -> None:
+        # chat id → newest * (span + 1) + (newest - oldest), the distance capped at span
+        self._chats: OrderedDict[int, int] = OrderedDict()
         self.max_chats = max_chats
-        self.per_chat = per_chat
+        self.span = span
 
     def add(self, chat_id: int, message_id: int) -> None:
-        ids = self._chats.pop(chat_id, None)
-        if ids is None:
-            ids = array("q")
-        if message_id not in ids:
-            ids.append(message_id)
-        if len(ids) > self.per_chat:
-            del ids[: len(ids) - self.per_chat]
-        self._chats[chat_id] = ids
+        packed = self._chats.pop(chat_id, None)
+        newest = oldest = message_id
+        if packed is not None:
+            seen_newest, back = divmod(packed, self.span + 1)
+            newest = max(seen_newest, message_id)
+            oldest = min(seen_newest - back, message_id)
+        self._chats[chat_id] = newest * (self.span + 1) + min(newest - oldest, self.span)
         while len(self._chats) > self.max_chats:
             self._chats.popitem(last=False)
 
-    def pop(self, chat_id: int) -> list[int]:
-        ids = self._chats.pop(chat_id, None)
-        return ids.tolist() if ids is not None else []
+    def pop(self, chat_id: int) -> range:
+        """The ids from the oldest seen (at most `span` below the newest) to the newest."""
+        packed = self._chats.pop(chat_id, None)
+        if packed is None:
+            return range(0)
+        newest, back = divmod(packed, self.span + 1)
+        return range(newest - back, newest + 1)
 
 
 @dataclass

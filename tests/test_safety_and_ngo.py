@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bot.context import RecentMessages
 from tests.helpers import real_snapshot, running_bot
 
 ADMIN = 4242
@@ -97,3 +98,18 @@ async def test_admin_commands_are_unknown_to_others(tmp_path: Path) -> None:
         # Uzbek is partial: its Russian topics are a note to read, not a warning to fix.
         assert "предупреждений — 0." in content.text
         assert "content/uz:1: note: 'uz' — неполный язык" in content.text
+
+
+def test_recent_messages_keep_a_range_per_chat_bounded_in_chats_and_span() -> None:
+    recent = RecentMessages(max_chats=2, span=10)
+    for message_id in (7, 5, 9):  # in any order
+        recent.add(1, message_id)
+    assert list(recent.pop(1)) == [5, 6, 7, 8, 9]
+    assert list(recent.pop(1)) == []  # popped: a second clear finds nothing
+    for message_id in range(100, 400):  # a long conversation: still one int
+        recent.add(2, message_id)
+    assert list(recent.pop(2)) == list(range(389, 400))  # at most `span` below the newest
+    for chat in (3, 4, 5):
+        recent.add(chat, 1)
+    assert list(recent.pop(3)) == []  # the least recently seen chat was let go
+    assert list(recent.pop(5)) == [1]

@@ -57,6 +57,11 @@ CHANNEL = "jol_languages"  # payload: "<sender> <key>,<key>,…"
 KEYS_PER_NOTIFY = 100  # 65 bytes a key: well under PostgreSQL's 8000-byte payload
 
 
+def _cached(key: str) -> int:
+    """How the cache names a chat key: its first 64 bits."""
+    return int(key[:16], 16)
+
+
 class LanguageMemory:
     """Remembers a chat's language; a bounded LRU cache keeps lookups off the database."""
 
@@ -78,9 +83,11 @@ class LanguageMemory:
         self._secret = secret
         self._today = today
         self.cache_size = max(0, cache_size)
-        # chat key (HMAC) → language, or None when the database has nothing for it.
+        # The first 64 bits of a chat key (HMAC) → language, or None when the database has
+        # nothing for it: a 32-byte int, not the 113-byte hex string, for each of thousands of
+        # chats (two chats of 10,000 share one with odds of 1 in 10^11; the cost: a language).
         # Only HMACs, like the database: a memory dump holds no chat ids either.
-        self._cache: OrderedDict[str, str | None] = OrderedDict()
+        self._cache: OrderedDict[int, str | None] = OrderedDict()
         self._pending: dict[str, str] = {}  # chat key → language chosen, not yet written
         self._write_lock = asyncio.Lock()  # a flush and a /forget never interleave
         # Lookups the cache cannot answer, read together (see the module's docstring).
@@ -103,7 +110,7 @@ class LanguageMemory:
         sender, _, keys = payload.partition(" ")
         if sender != self._sender:
             for key in keys.split(","):
-                self._cache.pop(key, None)
+                self._cache.pop(_cached(key), None)
 
     async def _tell_others(self, conn: AsyncConnection, keys: list[str]) -> None:
         for start in range(0, len(keys), KEYS_PER_NOTIFY):
@@ -113,8 +120,9 @@ class LanguageMemory:
     def _remember(self, key: str, lang: str | None) -> None:
         if self.cache_size == 0:
             return
-        self._cache[key] = lang
-        self._cache.move_to_end(key)
+        slot = _cached(key)
+        self._cache[slot] = lang
+        self._cache.move_to_end(slot)
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
@@ -123,13 +131,14 @@ class LanguageMemory:
         key = self.chat_key(chat_id)
         if key in self._pending:
             return self._pending[key]
-        cached = self._cache.get(key, _MISSING)
+        slot = _cached(key)
+        cached = self._cache.get(slot, _MISSING)
         if cached is not _MISSING:
-            self._cache.move_to_end(key)
+            self._cache.move_to_end(slot)
             return cached if isinstance(cached, str) else None
         lang = await self._lookups.submit(key)
         # A set() or forget() that finished while we read knows better than our old read.
-        if key not in self._cache and key not in self._pending:
+        if slot not in self._cache and key not in self._pending:
             self._remember(key, lang)
         return lang
 
@@ -193,7 +202,7 @@ class LanguageMemory:
         """Delete the chat's language (the /forget command); True if one was remembered."""
         key = self.chat_key(chat_id)
         # Drop it from memory first: even if the database fails, this process forgets.
-        self._cache.pop(key, None)
+        self._cache.pop(_cached(key), None)
         was_pending = self._pending.pop(key, None) is not None
         async with self._write_lock:  # not while a flush may be writing this very key
             # A failed flush puts its batch back: take the key out again.

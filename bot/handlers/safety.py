@@ -18,12 +18,11 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 
 from bot.buttons import ClearChatButton, ClearChatConfirmedButton
-from bot.context import JolContext
+from bot.context import CLEARABLE_SPAN, JolContext
 from bot.handlers.screens import ButtonHandler, answer_callback, button, nav_row, show
 
 log = logging.getLogger(__name__)
 BATCH = 100  # deleteMessages takes at most 100 ids
-FILL_LIMIT = 1000  # ids filled in between the remembered ones: ten calls at most
 
 
 async def remember_incoming(update: Update, context: JolContext) -> None:
@@ -66,12 +65,11 @@ async def clear_confirmed(update: Update, context: JolContext,
 
 
 def between(ids: set[int]) -> list[int]:
-    """The ids remembered and those in between, up to FILL_LIMIT below the newest."""
+    """Every id from the oldest to the newest, at most CLEARABLE_SPAN below the newest."""
     if not ids:
         return []
     newest = max(ids)
-    oldest = max(min(ids), newest - FILL_LIMIT)
-    return sorted(ids | set(range(oldest, newest + 1)))
+    return list(range(max(min(ids), newest - CLEARABLE_SPAN), newest + 1))
 
 
 PRESSES = (ButtonHandler(ClearChatButton, clear_pressed),
