@@ -77,9 +77,9 @@ DEFAULT_TARGETS = ("jol", "jol-1", "jol-2", "jol-3", "aiogram", "ptb-aiohttp")
 # arrivals complete per second, and no answer is lost; the saturation rate is the highest held.
 P99_LIMIT_MS = 1000.0
 ACHIEVED_SHARE = 0.95
-# Telegram opens at most this many connections at once to a webhook (setWebhook's
-# max_connections, which Jol leaves at its default); more updates wait their turn.
-TELEGRAM_CONNECTIONS = 40
+# Telegram opens at most setWebhook's max_connections at once to a webhook (40 unless the bot
+# asks, 100 at most; Jol asks for 100); more updates wait their turn.
+TELEGRAM_CONNECTIONS, TELEGRAM_MAX_CONNECTIONS = 40, 100
 WEBHOOK_SECRET = "campaign-bench-secret"
 WEBHOOK_PATH = "/telegram"
 POSTGRES_ADMIN_URL = os.environ.get("JOL_TEST_POSTGRES_URL",
@@ -120,11 +120,6 @@ def campaign_targets() -> dict[str, CampaignTarget]:
     targets += [CampaignTarget(f"jol-{n}-rr", f"{n} `jol run` webhook replicas behind HAProxy, "
                                "round robin", jol, replicas=n, balance="roundrobin")
                 for n in (2, 3)]
-    # Not run by default: replicas on asyncio's own event loop, to show what uvloop gives.
-    targets += [CampaignTarget(f"jol-{n}-asyncio", f"{n} `jol run` webhook replica{'s' * (n > 1)}"
-                               " behind deploy/haproxy.cfg, on asyncio's own event loop",
-                               peers["jol-asyncio"], replicas=n)
-                for n in (1, 2)]
     targets += [CampaignTarget(name, peers[name].description, peers[name])
                 for name in ("aiogram", "ptb-aiohttp")]
     return {target.name: target for target in targets}
@@ -135,15 +130,17 @@ def campaign_targets() -> dict[str, CampaignTarget]:
 
 class Webhook:
     """POSTs each update to the balancer as Telegram does: with the secret header, over at most
-    TELEGRAM_CONNECTIONS connections, retrying a non-2xx answer or a failed connection with
-    backoff until it is taken, or until `give_up` seconds have passed (the answer is lost by
-    then anyway)."""
+    as many connections as the bot's setWebhook asked for, retrying a non-2xx answer or a
+    failed connection with backoff until it is taken, or until `give_up` seconds have passed
+    (the answer is lost by then anyway)."""
 
     def __init__(self, bot: StandInBot, url: str, give_up: float) -> None:
         self.bot = bot
         self.url = url
         self.give_up = give_up
-        self.session = ClientSession(connector=TCPConnector(limit=TELEGRAM_CONNECTIONS),
+        asked = int(bot.telegram.webhook.get("max_connections") or TELEGRAM_CONNECTIONS)
+        self.connections = max(1, min(asked, TELEGRAM_MAX_CONNECTIONS))
+        self.session = ClientSession(connector=TCPConnector(limit=self.connections),
                                      timeout=ClientTimeout(total=10))
         self.headers = {SECRET_HEADER: WEBHOOK_SECRET, "Content-Type": "application/json"}
         self.posting: set[asyncio.Task[None]] = set()

@@ -89,7 +89,6 @@ class Target:
     command: tuple[str, ...]
     jol: bool = False
     reloads: bool = False  # an admin sends /reload during the load (--reload-every)
-    env: tuple[tuple[str, str], ...] = ()  # set for this target only
 
 
 def all_targets() -> dict[str, Target]:
@@ -106,9 +105,6 @@ def all_targets() -> dict[str, Target]:
                (python, str(peers / "aiogram_echo.py"))),
         Target("raw", "raw aiohttp loop, no framework (the harness's ceiling)",
                (python, str(peers / "raw_aiohttp.py"))),
-        # Not run by default: Jol on asyncio's own loop, to show what uvloop gives.
-        Target("jol-asyncio", "Jol (`jol run`, long polling) on asyncio's own event loop",
-               (python, "-m", "bot.cli", "run"), jol=True, env=(("JOL_EVENT_LOOP", "asyncio"),)),
         # Not run by default: each of the two changes in ptb-aiohttp on its own.
         Target("ptb-concurrent", "PTB echo, httpx, concurrent updates",
                (python, str(peers / "ptb_echo.py"), "--concurrent")),
@@ -321,7 +317,6 @@ def target_env(target: Target, token: str, base_url: str, workdir: Path,
             # The admin's /reload must re-read the folder it edits (--reload-edit); served from
             # the database, /reload re-reads the unchanged published version and costs nothing.
             env["JOL_CONTENT_SOURCE"] = "folder"
-    env.update(target.env)
     return env
 
 

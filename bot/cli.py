@@ -243,10 +243,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
               "    TELEGRAM_BOT_TOKEN=123:abc jol run\n"
               "To try the bot without Telegram, run: jol chat", file=sys.stderr)
         return 2
-    from bot import eventloop
     from bot.server import serve
 
-    return eventloop.run(serve(settings), settings.event_loop)
+    return asyncio.run(serve(settings))
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 from bot import REPO_ROOT
-from bot.eventloop import EVENT_LOOPS, uvloop_installed
 from bot.handoff.hours import WorkingHours
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
@@ -112,15 +111,6 @@ def choice(env: str, attr: str, help: str, default: str, choices: tuple[str, ...
 
     return Setting(env, attr, help, f"`{default}`", parse, _constant(default),
                    "one of " + ", ".join(f"`{c}`" for c in choices))
-
-
-def _event_loop(raw: str, env: Env) -> str:
-    name = raw.strip().lower()
-    if name not in EVENT_LOOPS:
-        raise ValueError(f"must be one of {', '.join(EVENT_LOOPS)}, got {raw!r}")
-    if name == "uvloop" and not uvloop_installed():
-        raise ValueError("is uvloop, which is not installed (pip install uvloop, or set asyncio)")
-    return name
 
 
 def _http_url(raw: str, env: Env) -> str:
@@ -306,12 +296,6 @@ SETTINGS: tuple[Setting, ...] = (
             "optional cap on new messages a second, SOS first (Telegram states about 30 for "
             "a bot; with N replicas give each 30/N); edits and button answers are not "
             "capped; 429s are always waited out", 0, 0, 1000, shown_default="0 (off)"),
-    Setting("JOL_EVENT_LOOP", "event_loop",
-            "the event loop `jol run` serves on: `uvloop` (in C, cheaper per update) or "
-            "asyncio's own", "`uvloop` where installed (a dependency, except on Windows), "
-            "else `asyncio`", _event_loop,
-            lambda env: "uvloop" if uvloop_installed() else "asyncio",
-            "one of " + ", ".join(f"`{name}`" for name in EVENT_LOOPS)),
     choice("JOL_LOG_LEVEL", "log_level", "how much is logged; even at `DEBUG` never Bot API "
            "parameters, answers or SQL parameters", "INFO", LOG_LEVELS),
     choice("JOL_LOG_FORMAT", "log_format", "`json` is one JSON object a line with `time`, "
@@ -369,7 +353,6 @@ class Settings:
     stale_after_days: int
     stats_flush_seconds: float
     max_messages_per_second: int  # new messages a second; 0: no cap (429s are waited out)
-    event_loop: str  # "uvloop" or "asyncio"
     log_level: str  # user data is never logged, at any level
     log_format: str
     casework_chat_id: int | None

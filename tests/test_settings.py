@@ -45,7 +45,6 @@ GOOD: dict[str, tuple[str, object]] = {
     "JOL_STALE_AFTER_DAYS": (" 90 ", 90),
     "JOL_STATS_FLUSH_SECONDS": ("0.1", 0.1),
     "JOL_MAX_MESSAGES_PER_SECOND": ("25", 25),
-    "JOL_EVENT_LOOP": ("AsyncIO", "asyncio"),
     "JOL_LOG_LEVEL": ("debug", "DEBUG"),
     "JOL_LOG_FORMAT": ("JSON", "json"),
     "JOL_CASEWORK_CHAT_ID": ("-1009876543210", -1009876543210),
@@ -85,7 +84,6 @@ BAD: list[tuple[str, str, str]] = [
      "JOL_STATS_FLUSH_SECONDS must be between 0.1 and 3600, got 0"),
     ("JOL_MAX_MESSAGES_PER_SECOND", "1001",
      "JOL_MAX_MESSAGES_PER_SECOND must be between 0 and 1000, got 1001"),
-    ("JOL_EVENT_LOOP", "trio", "JOL_EVENT_LOOP must be one of uvloop, asyncio, got 'trio'"),
     ("JOL_LOG_LEVEL", "loud", "JOL_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, got "
                               "'loud'"),
     ("JOL_LOG_FORMAT", "xml", "JOL_LOG_FORMAT must be one of text, json, got 'xml'"),
