@@ -307,3 +307,12 @@ async def _eventually(read: Any, expected: object, within: float = 1.0) -> bool:
             return True
         await asyncio.sleep(0.02)
     return False
+
+
+async def test_a_notification_naming_no_key_is_ignored(engine: AsyncEngine) -> None:
+    """Anyone who may NOTIFY on the database could send junk: it must not stop the listener."""
+    memory = LanguageMemory(engine, SECRET, flush_seconds=60)
+    memory.set(CHAT, "ky")
+    memory._changed_elsewhere("someone-else not-a-key,,zz")
+    assert await memory.get(CHAT) == "ky"
+    await memory.close()

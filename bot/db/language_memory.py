@@ -23,6 +23,7 @@ thread that waits for the GIL while the event loop is busy: a second of stall in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -110,7 +111,8 @@ class LanguageMemory:
         sender, _, keys = payload.partition(" ")
         if sender != self._sender:
             for key in keys.split(","):
-                self._cache.pop(_cached(key), None)
+                with contextlib.suppress(ValueError):  # not a key: nothing of ours to drop
+                    self._cache.pop(_cached(key), None)
 
     async def _tell_others(self, conn: AsyncConnection, keys: list[str]) -> None:
         for start in range(0, len(keys), KEYS_PER_NOTIFY):
