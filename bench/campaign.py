@@ -78,7 +78,7 @@ DEFAULT_TARGETS = ("jol", "jol-1", "jol-2", "jol-3", "aiogram", "ptb-aiohttp")
 P99_LIMIT_MS = 1000.0
 ACHIEVED_SHARE = 0.95
 # Telegram opens at most setWebhook's max_connections at once to a webhook (40 unless the bot
-# asks, 100 at most; Jol asks for 100); more updates wait their turn.
+# asks, 100 at most; Jol asks for 40, bot/server.py); more updates wait their turn.
 TELEGRAM_CONNECTIONS, TELEGRAM_MAX_CONNECTIONS = 40, 100
 WEBHOOK_SECRET = "campaign-bench-secret"
 WEBHOOK_PATH = "/telegram"
