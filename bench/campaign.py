@@ -78,7 +78,7 @@ DEFAULT_TARGETS = ("jol", "jol-1", "jol-2", "jol-3", "aiogram", "ptb-aiohttp")
 P99_LIMIT_MS = 1000.0
 ACHIEVED_SHARE = 0.95
 # Telegram opens at most setWebhook's max_connections at once to a webhook (40 unless the bot
-# asks, 100 at most; Jol asks for 40, bot/server.py); more updates wait their turn.
+# asks, 100 at most; Jol asks for JOL_WEBHOOK_CONNECTIONS); more updates wait their turn.
 TELEGRAM_CONNECTIONS, TELEGRAM_MAX_CONNECTIONS = 40, 100
 WEBHOOK_SECRET = "campaign-bench-secret"
 WEBHOOK_PATH = "/telegram"
@@ -321,7 +321,9 @@ async def deploy(target: CampaignTarget, bot: StandInBot, base_url: str, workdir
             env = target_env(target.process, bot.token, base_url, folder)
             env.update({"JOL_DATABASE_URL": POSTGRES_ADMIN_URL.rpartition("/")[0]
                         + f"/{database}", "JOL_WEBHOOK_URL": url,
-                        "JOL_WEBHOOK_SECRET": WEBHOOK_SECRET, "JOL_HTTP_PORT": str(port)})
+                        "JOL_WEBHOOK_SECRET": WEBHOOK_SECRET, "JOL_HTTP_PORT": str(port),
+                        # as compose.yaml says: ~40 deliveries at once for each replica
+                        "JOL_WEBHOOK_CONNECTIONS": str(min(100, 40 * target.replicas))})
             log_path = folder / "bot.log"
             process = start(target.process.command, env, log_path)
             ports.append(port)

@@ -61,10 +61,6 @@ ACCEPT_BACKLOG = 32
 SERVER_LIMITS: dict[str, Any] = {"access_log": None, "keepalive_timeout": 10,
                                  "max_line_size": 8190, "max_field_size": 8190,
                                  "max_headers": 64, "handler_cancellation": True}
-# Simultaneous webhook deliveries Telegram may open (each an update being handled): its
-# default. 100, its most, measured no more new users a second on two cores (CPU is the limit,
-# and in production Telegram's ~30 messages a second is) but ~5 MB more per replica at peak.
-WEBHOOK_CONNECTIONS = 40
 # Polling pauses while this many updates wait, so a flood cannot fill memory.
 MAX_POLL_BACKLOG = 1000
 
@@ -334,7 +330,7 @@ async def run_connected(application: JolApplication, services: Services, setting
             await application.bot.set_webhook(settings.webhook_url or "",
                                               secret_token=settings.webhook_secret,
                                               allowed_updates=ALLOWED_UPDATES,
-                                              max_connections=WEBHOOK_CONNECTIONS)
+                                              max_connections=settings.webhook_connections)
             log.info("serving by webhook on %s:%d%s", settings.http_host,
                      settings.http_port, path)
         else:

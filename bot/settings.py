@@ -267,6 +267,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("JOL_WEBHOOK_SECRET", "webhook_secret",
             "required with `JOL_WEBHOOK_URL`: Telegram sends it with every update", "unset",
             _webhook_secret, _constant(None), "A-Z a-z 0-9 _ -"),
+    integer("JOL_WEBHOOK_CONNECTIONS", "webhook_connections",
+            "webhook deliveries Telegram may make at once (`setWebhook`'s max_connections), "
+            "each an update in progress: with N replicas about 40 × N, so each has ~40 (more "
+            "in flight is more memory; fewer makes replicas wait for Telegram)", 40, 1, 100),
     text("JOL_HTTP_HOST", "http_host", "the HTTP server's address: webhook, `/healthz`, "
          "`/metrics`", default="127.0.0.1"),
     integer("JOL_HTTP_PORT", "http_port", "the HTTP server's port; 0 picks a free one",
@@ -344,6 +348,7 @@ class Settings:
     secret_file: Path  # where the key is read, or generated once when JOL_SECRET is unset
     webhook_url: str | None
     webhook_secret: str | None
+    webhook_connections: int  # setWebhook's max_connections: shared by every replica
     http_host: str
     http_port: int
     min_report_count: int  # counts below this are shown as "<N" in anything that leaves

@@ -90,6 +90,9 @@ async def test_a_webhook_replica_behind_haproxy_answers_every_new_user(
                           answer_timeout=30) as deployment:
             assert deployment.database in await databases()
             assert bot.calls["setWebhook"] == 1
+            # The replica asked for JOL_WEBHOOK_CONNECTIONS; the harness, as Telegram, keeps to it.
+            assert bot.telegram.webhook["max_connections"] == 40
+            assert deployment.webhook is not None and deployment.webhook.connections == 40
             run = await run_rate(deployment, rate=5, seconds=2, warmup=0.5, answer_timeout=30,
                                  start_text=campaign_start(), first_user=1_000_000)
     finally:

@@ -54,6 +54,7 @@ def test_every_replica_gets_the_same_webhook_settings_on_postgresql(
     settings = Settings.from_env(environments[0])  # what `jol run` would refuse, raises here
     assert settings.webhook_url == "https://bot.example.org/telegram"
     assert settings.webhook_secret
+    assert settings.webhook_connections == 100  # Telegram's most, ~33 for each of three
     url = parse_database_url(settings.database_url)
     assert (url.get_backend_name(), url.host) == ("postgresql", "postgres")
     # The key comes from the compose secret, the same file for every replica.
