@@ -5,7 +5,7 @@ the done mark and the counts made meanwhile commit in one statement, or neither 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 
 import pytest
@@ -28,10 +28,22 @@ async def pg(postgres_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-def replica(engine: AsyncEngine, lease_seconds: float = 10.0) -> tuple[UpdateClaims,
-                                                                       StatsRecorder]:
-    stats = StatsRecorder(engine, today=lambda: DAY)
-    return UpdateClaims(engine, stats.flush_with, lease_seconds), stats
+Replica = Callable[..., tuple[UpdateClaims, StatsRecorder]]
+
+
+@pytest.fixture
+async def replica(pg: AsyncEngine) -> AsyncIterator[Replica]:
+    """Makes a replica's claims and counts on the test database; stops them afterwards."""
+    made: list[UpdateClaims] = []
+
+    def make(lease_seconds: float = 10.0) -> tuple[UpdateClaims, StatsRecorder]:
+        stats = StatsRecorder(pg, today=lambda: DAY)
+        made.append(UpdateClaims(pg, stats.flush_with, lease_seconds))
+        return made[-1], stats
+
+    yield make
+    for claims in made:
+        await claims.stop()
 
 
 async def counts(engine: AsyncEngine) -> dict[tuple[str, str], int]:
@@ -41,65 +53,52 @@ async def counts(engine: AsyncEngine) -> dict[tuple[str, str], int]:
 
 
 async def test_one_replica_handles_an_update_the_other_waits_then_skips_it(
-        pg: AsyncEngine) -> None:
-    (first, first_stats), (second, _) = replica(pg), replica(pg)
-    try:
-        assert await first.claim(101) is Claim.MINE
-        assert await second.claim(101) is Claim.BUSY  # Telegram is asked to retry later
-        first_stats.count(START, "osh_bus_2026")
-        await first.done(101)
-        assert await second.claim(101) is Claim.DONE
-        assert await first.claim(101) is Claim.DONE
-        assert await counts(pg) == {("start", "osh_bus_2026"): 1}
-    finally:
-        await first.stop()
-        await second.stop()
+        pg: AsyncEngine, replica: Replica) -> None:
+    (first, first_stats), (second, _) = replica(), replica()
+    assert await first.claim(101) is Claim.MINE
+    assert await second.claim(101) is Claim.BUSY  # Telegram is asked to retry later
+    first_stats.count(START, "osh_bus_2026")
+    await first.done(101)
+    assert await second.claim(101) is Claim.DONE
+    assert await first.claim(101) is Claim.DONE
+    assert await counts(pg) == {("start", "osh_bus_2026"): 1}
 
 
-async def test_a_batch_with_the_same_update_twice_claims_it_once(pg: AsyncEngine) -> None:
-    claims, _ = replica(pg)
-    try:
-        results = await asyncio.gather(*(claims.claim(i) for i in (7, 7, 8)))
-        assert sorted(results, key=lambda c: c.value) == [Claim.BUSY, Claim.MINE, Claim.MINE]
-    finally:
-        await claims.stop()
+async def test_a_batch_with_the_same_update_twice_claims_it_once(replica: Replica) -> None:
+    claims, _ = replica()
+    results = await asyncio.gather(*(claims.claim(i) for i in (7, 7, 8)))
+    assert sorted(results, key=lambda c: c.value) == [Claim.BUSY, Claim.MINE, Claim.MINE]
 
 
 async def test_a_dead_replicas_lease_runs_out_and_another_takes_the_update(
-        pg: AsyncEngine) -> None:
-    (dead, _), (alive, _) = replica(pg, lease_seconds=0.2), replica(pg)
-    try:
-        assert await dead.claim(55) is Claim.MINE  # then it dies: no renewal, no done mark
-        assert await alive.claim(55) is Claim.BUSY
-        await asyncio.sleep(0.3)
-        assert await alive.claim(55) is Claim.MINE
-    finally:
-        await dead.stop()
-        await alive.stop()
+        replica: Replica) -> None:
+    (dead, _), (alive, _) = replica(lease_seconds=0.2), replica()
+    assert await dead.claim(55) is Claim.MINE  # then it dies: no renewal, no done mark
+    assert await alive.claim(55) is Claim.BUSY
+    await asyncio.sleep(0.3)
+    assert await alive.claim(55) is Claim.MINE
 
 
-async def test_marks_and_counts_commit_together_or_neither(pg: AsyncEngine) -> None:
-    claims, stats = replica(pg)
-    try:
-        assert await claims.claim(9) is Claim.MINE
-        stats.count(START, "osh_bus_2026")
-        async with pg.begin() as conn:  # a count the table now refuses
-            await conn.execute(text("ALTER TABLE counters ADD CONSTRAINT few CHECK (count < 1)"))
-        with pytest.raises(Exception, match="few"):
-            await claims.done(9)
-        assert await counts(pg) == {}
-        assert stats.pending == 1  # back in memory for the next write
-        async with pg.connect() as conn:
-            done = (await conn.execute(text(
-                "SELECT done FROM update_claims WHERE update_id = 9"))).scalar_one()
-        assert done is False  # not marked either: a retry handles it again
-        async with pg.begin() as conn:
-            await conn.execute(text("ALTER TABLE counters DROP CONSTRAINT few"))
+async def test_marks_and_counts_commit_together_or_neither(
+        pg: AsyncEngine, replica: Replica) -> None:
+    claims, stats = replica()
+    assert await claims.claim(9) is Claim.MINE
+    stats.count(START, "osh_bus_2026")
+    async with pg.begin() as conn:  # a count the table now refuses
+        await conn.execute(text("ALTER TABLE counters ADD CONSTRAINT few CHECK (count < 1)"))
+    with pytest.raises(Exception, match="few"):
         await claims.done(9)
-        assert await counts(pg) == {("start", "osh_bus_2026"): 1}
-        assert await claims.claim(9) is Claim.DONE
-    finally:
-        await claims.stop()
+    assert await counts(pg) == {}
+    assert stats.pending == 1  # back in memory for the next write
+    async with pg.connect() as conn:
+        done = (await conn.execute(text(
+            "SELECT done FROM update_claims WHERE update_id = 9"))).scalar_one()
+    assert done is False  # not marked either: a retry handles it again
+    async with pg.begin() as conn:
+        await conn.execute(text("ALTER TABLE counters DROP CONSTRAINT few"))
+    await claims.done(9)
+    assert await counts(pg) == {("start", "osh_bus_2026"): 1}
+    assert await claims.claim(9) is Claim.DONE
 
 
 def test_a_counter_row_is_the_columns_of_counters() -> None:
