@@ -86,7 +86,9 @@ async def cluster(tmp_path: Path, database_url: str) -> AsyncIterator[Cluster]:
                 f"{standin}/r{i + 1}/bot", folder, port, token=TOKEN,
                 JOL_DATABASE_URL=database_url,
                 JOL_WEBHOOK_URL=f"http://127.0.0.1:{balancer}/telegram",
-                JOL_WEBHOOK_SECRET=SECRET, JOL_STATS_FLUSH_SECONDS="30")))
+                JOL_WEBHOOK_SECRET=SECRET, JOL_STATS_FLUSH_SECONDS="30",
+                # as the image runs them (Dockerfile): no docstrings, no asserts
+                PYTHONOPTIMIZE="2")))
         for folder in folders:
             await wait_for_log(folder, "serving by webhook")
         yield Cluster(bot, standin, ports, folders, processes, database_url)
