@@ -4,15 +4,18 @@ A 429 says how long to wait, not for whom. Telegram limits each chat (about one 
 second in a private chat, twenty a minute in a group) and the bot as a whole (about thirty a
 second). So a 429 on a call to one chat holds back only that chat's calls: one busy group must
 not delay a private user's SOS. When 429s hit several different chats within a second
-(GLOBAL_AFTER_CHATS), the overall limit is the likely cause, and every call waits. A 429 on a
+(GLOBAL_AFTER_CHATS), the overall limit is the likely cause, and every call waits: until the
+limit, thirty messages in any second, has room again by the bot's own count of what it sent
+(Telegram rounds retry_after up to whole seconds, so that is often half a second sooner), or
+failing such a count the whole retry_after; the refused calls wait all of theirs. A 429 on a
 call without a chat (setMyCommands, answerCallbackQuery) waits out only that call.
 
 The proactive cap on messages per second is off by default: Telegram itself says when to slow
 down, and a fixed 30/s cap would throttle a busy bot that Telegram would have let through (a
 campaign's 200 first contacts a second would wait in line). Operators who prefer to stay under
 the limit set JOL_MAX_MESSAGES_PER_SECOND; then no crowd meets Telegram's first hold, in which
-an SOS waits up to a second. The cap paces only what Telegram counts (MESSAGE_METHODS: new
-messages), never an edit or a button's answer, so a press stays instant.
+an SOS waits what is left of that second. The cap paces only what Telegram counts
+(MESSAGE_METHODS: new messages), never an edit or a button's answer, so a press stays instant.
 
 While every chat waits (after 429s for several chats, or for the proactive cap), the calls
 queue and are let go most urgent first, then in the order they came (bot.urgency: SOS and
@@ -33,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import deque
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from heapq import heappop, heappush
@@ -89,6 +93,7 @@ class FloodControl(BaseRateLimiter[int]):
         self._pace = AsyncLimiter(1, 1 / (max_messages_per_second or PACE))
         self._capped = max_messages_per_second > 0
         self._refused: set[str] = set()  # methods refused by a hold of every chat
+        self._sent: deque[float] = deque(maxlen=PACE)  # when the last new messages went out
         self._waiting = 0  # calls in _my_turn: only those that wait are ever seen there
         self._stopping = asyncio.Event()
 
@@ -117,8 +122,18 @@ class FloodControl(BaseRateLimiter[int]):
             if now - when > 1.0:
                 del self._recent_429s[other]
         if len(self._recent_429s) >= GLOBAL_AFTER_CHATS:
-            self._all_until = max(self._all_until, now + seconds)
+            self._all_until = max(self._all_until, now + self._everyones_wait(now, seconds))
             self._refused.add(endpoint)
+
+    def _everyones_wait(self, now: float, seconds: float) -> float:
+        """How long every chat waits once the overall limit is met. Telegram's retry_after is
+        whole seconds, rounded up, and it is for the call refused (that one waits all of it).
+        When the last PACE new messages all went out within the last second, the overall
+        limit as Telegram states it has room again a second after the first of them: often
+        well before, and an SOS waiting meanwhile goes then. Else the whole retry_after."""
+        if len(self._sent) == PACE and now - self._sent[0] < 1.0:
+            return min(seconds, self._sent[0] + 1.0 - now)
+        return seconds
 
     @property
     def holding_everyone(self) -> bool:
@@ -233,7 +248,7 @@ class FloodControl(BaseRateLimiter[int]):
             if not await self._my_turn(chat, endpoint, rank) and last_error is not None:
                 raise last_error  # shutting down: give up rather than wait
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as error:
                 metrics.RATE_LIMITED.inc()
                 last_error = error
@@ -247,6 +262,10 @@ class FloodControl(BaseRateLimiter[int]):
                 if chat is None and not await self._wait_until(
                         asyncio.get_running_loop().time() + seconds):
                     raise
+            else:
+                if endpoint in MESSAGE_METHODS:
+                    self._sent.append(asyncio.get_running_loop().time())
+                return result
 
 
 def _go(turn: asyncio.Future[bool]) -> None:

@@ -30,7 +30,7 @@ from bot.buttons import (
 )
 from bot.fake_telegram import FakeTelegram
 from bot.processor import Places
-from bot.ratelimit import FloodControl
+from bot.ratelimit import PACE, FloodControl
 from bot.urgency import Urgency, classify
 from tests.helpers import real_snapshot
 from tests.serving_helpers import flood_controlled_bot
@@ -165,6 +165,49 @@ def test_one_chats_429_holds_only_that_chat_even_beside_a_hold_of_every_chat() -
         loop.skip(HOLD)
         assert await asyncio.wait_for(group, 10) is True
         assert telegram.sent[-1] == 7 and len(telegram.sent) == 12
+    on_skipping_loop(scenario)
+
+
+def test_after_the_limits_second_every_chat_goes_on_the_refused_ones_wait_their_hold() -> None:
+    """A full second's worth of messages (PACE) just went out when three chats get a 429: the
+    overall limit has room again a second after the first of them, long before the whole
+    retry_after (rounded up to seconds), and an SOS waiting goes then. The refused calls
+    wait what Telegram told them."""
+    async def scenario(loop: SkippingLoop) -> None:
+        limiter, telegram = FloodControl(), Telegram()
+        await limiter.initialize()
+        await asyncio.gather(*(spawn(limiter, telegram, 500 + i) for i in range(PACE)))
+        refused = await hold_every_chat(limiter, telegram)
+        routine = spawn(limiter, telegram, 100)
+        sos = spawn(limiter, telegram, 999, Urgency.HELP)
+        await until(lambda: limiter.waiting == 5)
+        assert len(telegram.sent) == PACE  # every chat waits
+        loop.skip(1.0)  # a second after the first of those messages
+        await asyncio.wait_for(asyncio.gather(routine, sos), 10)
+        assert telegram.sent[PACE:] == [999, 100]
+        assert not any(task.done() for task in refused)
+        loop.skip(HOLD)
+        await asyncio.wait_for(asyncio.gather(*refused), 10)
+        assert telegram.sent[PACE + 2:] == [1, 2, 3]
+    on_skipping_loop(scenario)
+
+
+def test_429s_after_fewer_messages_than_the_limit_hold_every_chat_the_whole_wait() -> None:
+    """Then the limit is not the one Telegram states, and its retry_after is all there is."""
+    async def scenario(loop: SkippingLoop) -> None:
+        limiter, telegram = FloodControl(), Telegram()
+        await limiter.initialize()
+        await asyncio.gather(*(spawn(limiter, telegram, 500 + i) for i in range(PACE)))
+        loop.skip(1.5)  # those went out over a second ago
+        refused = await hold_every_chat(limiter, telegram)
+        sos = spawn(limiter, telegram, 999, Urgency.HELP)
+        await until(lambda: limiter.waiting == 4)
+        loop.skip(HOLD / 2)
+        await asyncio.sleep(0.05)
+        assert len(telegram.sent) == PACE and not sos.done()
+        loop.skip(HOLD / 2 + 1)
+        await asyncio.wait_for(asyncio.gather(*refused, sos), 10)
+        assert telegram.sent[PACE:] == [999, 1, 2, 3]
     on_skipping_loop(scenario)
 
 
