@@ -25,7 +25,7 @@ is dropped. A chat held by its own 429 waits outside the queue, so it never hold
 After such a hold, the calls of the methods Telegram refused are let go one by one at the
 overall limit (PACE, or the proactive cap when set), not all at once: a crowd let go at once
 would meet the limit again, and the SOS coming next would wait out another hold. Once nobody
-waits, calls go straight out again. The proactive cap paces the same way, without bursts.
+has waited for a second, calls go straight out again. The proactive cap paces the same way, without bursts.
 
 At shutdown (`stop_waiting`), calls stop waiting for their turn and give up with the 429 they
 had, so SIGTERM ends in seconds even while Telegram keeps answering 429.
@@ -93,6 +93,7 @@ class FloodControl(BaseRateLimiter[int]):
         self._pace = AsyncLimiter(1, 1 / (max_messages_per_second or PACE))
         self._capped = max_messages_per_second > 0
         self._refused: set[str] = set()  # methods refused by a hold of every chat
+        self._refused_until = 0.0  # loop time until which those are paced, at least
         self._sent: deque[float] = deque(maxlen=PACE)  # when the last new messages went out
         self._waiting = 0  # calls in _my_turn: only those that wait are ever seen there
         self._stopping = asyncio.Event()
@@ -124,6 +125,7 @@ class FloodControl(BaseRateLimiter[int]):
         if len(self._recent_429s) >= GLOBAL_AFTER_CHATS:
             self._all_until = max(self._all_until, now + self._everyones_wait(now, seconds))
             self._refused.add(endpoint)
+            self._refused_until = max(self._refused_until, self._all_until + 1.0)
 
     def _everyones_wait(self, now: float, seconds: float) -> float:
         """How long every chat waits once the overall limit is met. Telegram's retry_after is
@@ -180,7 +182,7 @@ class FloodControl(BaseRateLimiter[int]):
                 continue
             # The pace counts messages to chats.
             paced = chat is not None and (
-                (self._capped and endpoint in MESSAGE_METHODS) or endpoint in self._refused)
+                (self._capped and endpoint in MESSAGE_METHODS) or self._still_refused(endpoint))
             if not await self._shared_turn(rank, paced):
                 return False
             if chat is None:
@@ -188,6 +190,17 @@ class FloodControl(BaseRateLimiter[int]):
             if self._chat_until.get(chat, 0.0) <= loop.time():
                 self._chat_until.pop(chat, None)
                 return True
+
+    def _still_refused(self, endpoint: str) -> bool:
+        """A method refused by a hold of every chat is paced while its calls wait and for a
+        second after: a queue that empties for a moment mid-flood must not let the next crowd
+        out at once, into another hold."""
+        if endpoint not in self._refused:
+            return False
+        if self._paced or asyncio.get_running_loop().time() < self._refused_until:
+            return True
+        self._refused.clear()  # calls go straight out again
+        return False
 
     async def _shared_turn(self, rank: tuple[int, int], paced: bool) -> bool:
         """Straight on when nothing holds every chat and nobody waits before; else the turn
@@ -227,7 +240,8 @@ class FloodControl(BaseRateLimiter[int]):
                 continue  # whoever is first now gets the room
             _go(heappop(self._paced)[-1])
             reserved = False
-        self._refused.clear()  # nobody waits: calls go straight out again
+        # nobody waits: see _still_refused
+        self._refused_until = max(self._refused_until, asyncio.get_running_loop().time() + 1.0)
 
     async def process_request(
         self,

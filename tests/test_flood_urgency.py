@@ -192,6 +192,33 @@ def test_after_the_limits_second_every_chat_goes_on_the_refused_ones_wait_their_
     on_skipping_loop(scenario)
 
 
+def test_a_queue_that_empties_mid_flood_keeps_its_pace_for_a_second() -> None:
+    """The next crowd of messages, a moment after the queue emptied, still goes out one by one:
+    let go at once it would meet the limit, and an SOS after it a whole new hold."""
+    async def scenario(loop: SkippingLoop) -> None:
+        limiter, telegram = FloodControl(), Telegram()
+        await limiter.initialize()
+        refused = await hold_every_chat(limiter, telegram)
+        loop.skip(HOLD + 1)
+        await asyncio.wait_for(asyncio.gather(*refused), 10)
+        peak = 0
+
+        def count_waiting() -> None:
+            nonlocal peak
+            peak = max(peak, limiter.waiting)
+
+        telegram.on_sent = count_waiting
+        await asyncio.wait_for(asyncio.gather(
+            *(spawn(limiter, telegram, 100 + i) for i in range(10))), 10)
+        assert peak >= 5  # paced: the others waited while each went
+        loop.skip(1.5)  # a second with nobody waiting: straight out again
+        peak = 0
+        await asyncio.wait_for(asyncio.gather(
+            *(spawn(limiter, telegram, 200 + i) for i in range(10))), 10)
+        assert peak == 0 and len(telegram.sent) == 23
+    on_skipping_loop(scenario)
+
+
 def test_429s_after_fewer_messages_than_the_limit_hold_every_chat_the_whole_wait() -> None:
     """Then the limit is not the one Telegram states, and its retry_after is all there is."""
     async def scenario(loop: SkippingLoop) -> None:
