@@ -25,7 +25,8 @@ is dropped. A chat held by its own 429 waits outside the queue, so it never hold
 After such a hold, the calls of the methods Telegram refused are let go one by one at the
 overall limit (PACE, or the proactive cap when set), not all at once: a crowd let go at once
 would meet the limit again, and the SOS coming next would wait out another hold. Once nobody
-has waited for a second, calls go straight out again. The proactive cap paces the same way, without bursts.
+has waited for a second, calls go straight out again. The proactive cap paces the same way,
+without bursts.
 
 At shutdown (`stop_waiting`), calls stop waiting for their turn and give up with the 429 they
 had, so SIGTERM ends in seconds even while Telegram keeps answering 429.
