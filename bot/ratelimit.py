@@ -133,9 +133,11 @@ class FloodControl(BaseRateLimiter[int]):
         whole seconds, rounded up, and it is for the call refused (that one waits all of it).
         When the last PACE new messages all went out within the last second, the overall
         limit as Telegram states it has room again a second after the first of them: often
-        well before, and an SOS waiting meanwhile goes then. Else the whole retry_after."""
+        well before, and an SOS waiting meanwhile goes then. That saves at most the rounding,
+        under a second: a longer wait says what the bot's count cannot see (a penalty for
+        repeated floods, another process on the same token). Else the whole retry_after."""
         if len(self._sent) == PACE and now - self._sent[0] < 1.0:
-            return min(seconds, self._sent[0] + 1.0 - now)
+            return max(seconds - 1.0, min(seconds, self._sent[0] + 1.0 - now))
         return seconds
 
     @property

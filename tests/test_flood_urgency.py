@@ -10,6 +10,7 @@ The holds here last 30 s, and the tests end them by moving the event loop's cloc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
@@ -168,27 +169,76 @@ def test_one_chats_429_holds_only_that_chat_even_beside_a_hold_of_every_chat() -
     on_skipping_loop(scenario)
 
 
+async def send_spread(limiter: FloodControl, telegram: Telegram, loop: SkippingLoop,
+                      count: int, every: float) -> None:
+    """`count` messages that go out one by one, `every` seconds apart."""
+    for i in range(count):
+        if i:
+            loop.skip(every)
+        await asyncio.wait_for(spawn(limiter, telegram, 500 + i), 10)
+
+
+async def not_yet_out_by(loop: SkippingLoop, when: float, task: asyncio.Task[Any]) -> bool:
+    """Moves the clock to `when` (loop time): whether `task` is still waiting 50 ms later (the
+    real clock runs on too, so `when` needs a margin of more than that)."""
+    loop.skip(max(0.0, when - loop.time()))
+    await asyncio.sleep(0.05)
+    return not task.done()
+
+
+async def out_by(loop: SkippingLoop, when: float, task: asyncio.Task[Any]) -> bool:
+    """Moves the clock to `when` (loop time): whether `task` then goes out at once."""
+    loop.skip(max(0.0, when - loop.time()))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(task), 1)
+    return task.done()
+
+
 def test_after_the_limits_second_every_chat_goes_on_the_refused_ones_wait_their_hold() -> None:
-    """A full second's worth of messages (PACE) just went out when three chats get a 429: the
-    overall limit has room again a second after the first of them, long before the whole
-    retry_after (rounded up to seconds), and an SOS waiting goes then. The refused calls
-    wait what Telegram told them."""
+    """A second's worth of messages (PACE, over 0.58 s) just went out when three chats get a
+    429 (retry_after 1, rounded up): the overall limit has room again a second after the first
+    of them, and an SOS waiting goes then, not a second after the 429s. The refused calls wait
+    what Telegram told them."""
     async def scenario(loop: SkippingLoop) -> None:
         limiter, telegram = FloodControl(), Telegram()
         await limiter.initialize()
-        await asyncio.gather(*(spawn(limiter, telegram, 500 + i) for i in range(PACE)))
-        refused = await hold_every_chat(limiter, telegram)
+        first = loop.time()
+        await send_spread(limiter, telegram, loop, PACE, 0.02)
+        loop.skip(0.02)
+        refused_at = loop.time()
+        telegram.refuse.update({1: 1, 2: 1, 3: 1})
+        refused = [spawn(limiter, telegram, chat) for chat in (1, 2, 3)]
+        await until(lambda: limiter.waiting == 3)
         routine = spawn(limiter, telegram, 100)
         sos = spawn(limiter, telegram, 999, Urgency.HELP)
         await until(lambda: limiter.waiting == 5)
-        assert len(telegram.sent) == PACE  # every chat waits
-        loop.skip(1.0)  # a second after the first of those messages
-        await asyncio.wait_for(asyncio.gather(routine, sos), 10)
+        assert await not_yet_out_by(loop, first + 0.85, sos)
+        assert await out_by(loop, first + 1.05, sos)
+        await asyncio.wait_for(routine, 10)
         assert telegram.sent[PACE:] == [999, 100]
-        assert not any(task.done() for task in refused)
-        loop.skip(HOLD)
+        assert not any(task.done() for task in refused)  # until refused_at + 1
+        loop.skip(refused_at + 1.05 - loop.time())
         await asyncio.wait_for(asyncio.gather(*refused), 10)
         assert telegram.sent[PACE + 2:] == [1, 2, 3]
+    on_skipping_loop(scenario)
+
+
+def test_a_longer_retry_after_is_shortened_by_the_rounding_only() -> None:
+    """30 s is no rounding: Telegram knows of more than the bot counted (a penalty, another
+    process on the token). Every chat waits 29 of them."""
+    async def scenario(loop: SkippingLoop) -> None:
+        limiter, telegram = FloodControl(), Telegram()
+        await limiter.initialize()
+        await send_spread(limiter, telegram, loop, PACE, 0.02)
+        refused = await hold_every_chat(limiter, telegram)  # retry_after HOLD (30)
+        held_at = loop.time()
+        sos = spawn(limiter, telegram, 999, Urgency.HELP)
+        await until(lambda: limiter.waiting == 4)
+        assert await not_yet_out_by(loop, held_at + HOLD - 1.2, sos)
+        assert await out_by(loop, held_at + HOLD - 0.8, sos)
+        loop.skip(1)
+        await asyncio.wait_for(asyncio.gather(*refused), 10)
+        assert telegram.sent[PACE:] == [999, 1, 2, 3]
     on_skipping_loop(scenario)
 
 
@@ -219,22 +269,26 @@ def test_a_queue_that_empties_mid_flood_keeps_its_pace_for_a_second() -> None:
     on_skipping_loop(scenario)
 
 
-def test_429s_after_fewer_messages_than_the_limit_hold_every_chat_the_whole_wait() -> None:
-    """Then the limit is not the one Telegram states, and its retry_after is all there is."""
+@pytest.mark.parametrize(("count", "then"), [(PACE - 1, 0.0), (PACE, 1.5)],
+                         ids=["fewer-than-the-limit", "over-a-second-ago"])
+def test_429s_the_last_seconds_messages_do_not_explain_hold_every_chat_the_whole_wait(
+        count: int, then: float) -> None:
+    """Fewer messages than the limit went out in the last second: then the limit is not the one
+    Telegram states, and its retry_after is all there is."""
     async def scenario(loop: SkippingLoop) -> None:
         limiter, telegram = FloodControl(), Telegram()
         await limiter.initialize()
-        await asyncio.gather(*(spawn(limiter, telegram, 500 + i) for i in range(PACE)))
-        loop.skip(1.5)  # those went out over a second ago
+        await send_spread(limiter, telegram, loop, count, 0.01)
+        loop.skip(then)
         refused = await hold_every_chat(limiter, telegram)
+        held_at = loop.time()
         sos = spawn(limiter, telegram, 999, Urgency.HELP)
         await until(lambda: limiter.waiting == 4)
-        loop.skip(HOLD / 2)
-        await asyncio.sleep(0.05)
-        assert len(telegram.sent) == PACE and not sos.done()
-        loop.skip(HOLD / 2 + 1)
-        await asyncio.wait_for(asyncio.gather(*refused, sos), 10)
-        assert telegram.sent[PACE:] == [999, 1, 2, 3]
+        assert await not_yet_out_by(loop, held_at + HOLD - 0.2, sos)
+        assert len(telegram.sent) == count
+        assert await out_by(loop, held_at + HOLD + 0.2, sos)
+        await asyncio.wait_for(asyncio.gather(*refused), 10)
+        assert telegram.sent[count:] == [999, 1, 2, 3]
     on_skipping_loop(scenario)
 
 
