@@ -6,9 +6,10 @@ second). So a 429 on a call to one chat holds back only that chat's calls: one b
 not delay a private user's SOS. When 429s hit several different chats within a second
 (GLOBAL_AFTER_CHATS), the overall limit is the likely cause, and every call waits: until the
 limit, thirty messages in any second, has room again by the bot's own count of what it sent
-(Telegram rounds retry_after up to whole seconds, so that is often half a second sooner), or
-failing such a count the whole retry_after; the refused calls wait all of theirs. A 429 on a
-call without a chat (setMyCommands, answerCallbackQuery) waits out only that call.
+(Telegram rounds retry_after up to whole seconds, so that is often half a second sooner, and
+never more than a second), or failing such a count the whole retry_after; the refused calls
+wait all of theirs. A 429 on a call without a chat (setMyCommands, answerCallbackQuery)
+waits out only that call.
 
 The proactive cap on messages per second is off by default: Telegram itself says when to slow
 down, and a fixed 30/s cap would throttle a busy bot that Telegram would have let through (a
