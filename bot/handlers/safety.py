@@ -18,7 +18,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 
 from bot.buttons import ClearChatButton, ClearChatConfirmedButton
-from bot.context import CLEARABLE_SPAN, JolContext
+from bot.context import JolContext
 from bot.handlers.screens import ButtonHandler, answer_callback, button, nav_row, show
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,9 @@ async def clear_confirmed(update: Update, context: JolContext,
     chat = update.effective_chat
     if chat is None:
         return
-    ids = set(context.services.recent.pop(chat.id))
     if update.callback_query is not None and isinstance(update.callback_query.message, Message):
-        ids.add(update.callback_query.message.message_id)
-    ordered = between(ids)
+        context.services.recent.add(chat.id, update.callback_query.message.message_id)
+    ordered = list(context.services.recent.pop(chat.id))
     for start in range(0, len(ordered), BATCH):
         try:
             await context.bot.delete_messages(chat.id, ordered[start : start + BATCH])
@@ -62,14 +61,6 @@ async def clear_confirmed(update: Update, context: JolContext,
     # One short, neutral line: it says nothing about what the chat was about.
     sent = await context.bot.send_message(chat.id, texts("Done."))
     context.services.recent.add(chat.id, sent.message_id)
-
-
-def between(ids: set[int]) -> list[int]:
-    """Every id from the oldest to the newest, at most CLEARABLE_SPAN below the newest."""
-    if not ids:
-        return []
-    newest = max(ids)
-    return list(range(max(min(ids), newest - CLEARABLE_SPAN), newest + 1))
 
 
 PRESSES = (ButtonHandler(ClearChatButton, clear_pressed),
