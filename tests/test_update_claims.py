@@ -101,5 +101,21 @@ async def test_marks_and_counts_commit_together_or_neither(
     assert await claims.claim(9) is Claim.DONE
 
 
+async def test_a_database_restart_costs_one_failed_claim_then_a_new_connection(
+        pg: AsyncEngine, replica: Replica) -> None:
+    """The claims keep one connection (and its asyncpg connection) between batches: once the
+    server drops it, the next batch fails and the one after opens another."""
+    claims, _ = replica()
+    assert await claims.claim(31) is Claim.MINE
+    async with pg.connect() as conn:  # what a restart does to every other session
+        await conn.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    with pytest.raises(Exception):  # noqa: B017 (asyncpg's error for a closed connection)
+        await claims.claim(32)
+    assert await claims.claim(32) is Claim.MINE
+    assert await claims.claim(31) is Claim.BUSY  # the claim made before is still there
+
+
 def test_a_counter_row_is_the_columns_of_counters() -> None:
     assert CounterRow._fields == ("day", "event", "key", "lang", "source", "amount")

@@ -141,38 +141,47 @@ class HeldConnection:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._connection: AsyncConnection | None = None
+        self._driver: Any = None  # its driver's connection, once driver() asked for it
         self._lock = asyncio.Lock()  # a connection runs one statement at a time
 
     @contextlib.asynccontextmanager
-    async def begin(self) -> AsyncIterator[AsyncConnection]:
-        """Like `AsyncEngine.begin()`: a transaction, committed at the end (with an
-        AUTOCOMMIT engine each statement commits by itself)."""
+    async def _held(self) -> AsyncIterator[AsyncConnection]:
+        """The kept connection, opened if need be, for one caller at a time; dropped after
+        any error."""
         async with self._lock:
             if self._connection is None or self._connection.closed:
-                self._connection = await self._engine.connect()
+                self._connection, self._driver = await self._engine.connect(), None
             connection = self._connection
             try:
-                async with connection.begin():
-                    yield connection
+                yield connection
             except BaseException:
-                self._connection = None
+                self._connection = self._driver = None
                 with contextlib.suppress(Exception):
                     await connection.invalidate()  # its state is unknown (cancelled mid-call)
                     await connection.close()
                 raise
 
     @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """Like `AsyncEngine.begin()`: a transaction, committed at the end (with an
+        AUTOCOMMIT engine each statement commits by itself)."""
+        async with self._held() as connection, connection.begin():
+            yield connection
+
+    @contextlib.asynccontextmanager
     async def driver(self) -> AsyncIterator[Any]:
         """The kept connection's own driver connection (asyncpg's), for statements that each
-        commit by themselves (an AUTOCOMMIT engine): SQLAlchemy's work around a statement (a
-        greenlet, a transaction, the result's rows) costs several times the statement's own
-        on the hot path (bot/db/claims.py)."""
-        async with self.begin() as connection:
-            raw = await connection.get_raw_connection()
-            yield raw.driver_connection
+        commit by themselves: SQLAlchemy's work around a statement (a greenlet, a transaction,
+        the result's rows) costs several times the statement's own on the hot path
+        (bot/db/claims.py). Looked up once per connection, and no SQLAlchemy transaction
+        around it: asyncpg commits each statement run outside one."""
+        async with self._held() as connection:
+            if self._driver is None:
+                self._driver = (await connection.get_raw_connection()).driver_connection
+            yield self._driver
 
     async def close(self) -> None:
         async with self._lock:
-            connection, self._connection = self._connection, None
+            connection, self._connection, self._driver = self._connection, None, None
             if connection is not None:
                 await connection.close()
